@@ -1,0 +1,63 @@
+"""Leaky integrate-and-fire soma with an absolute refractory period."""
+
+from __future__ import annotations
+
+import math
+
+import jax.numpy as jnp
+
+import spark
+
+
+@spark.params
+class LIFParams:
+    tau_m: float = spark.param(10.0, unit="ms", doc="membrane time constant", gt=0)
+    c_m: float = spark.param(250.0, unit="pF", doc="membrane capacitance", gt=0)
+    v_rest: float = spark.param(-65.0, unit="mV", doc="resting (leak reversal) potential")
+    v_reset: float = spark.param(-65.0, unit="mV", doc="potential after a spike")
+    v_thresh: float = spark.param(-50.0, unit="mV", doc="spike threshold")
+    t_ref: float = spark.param(2.0, unit="ms", doc="absolute refractory period (rounded to whole steps)", ge=0)
+    v_init: float | None = spark.param(None, unit="mV", doc="initial potential (default: v_rest)")
+    i_bias: float = spark.param(0.0, unit="pA", doc="constant bias current")
+
+
+class LIF(spark.Soma):
+    """Leaky integrate-and-fire neurons.
+
+    ``tau_m dv/dt = -(v - v_rest) + tau_m (i_syn + i_bias) / c_m``, integrated exactly for input held constant
+    over a step. When ``v >= v_thresh`` the neuron spikes, ``v`` is set to ``v_reset`` and held there for
+    ``round(t_ref / dt)`` steps. Reference: Gerstner et al., *Neuronal Dynamics* (2014), ch. 1.3.
+
+    Ports:
+        i_syn (in, Current, pA): summed synaptic / injected current, shape ``shape``.
+        spikes (out, Spikes): spikes emitted this step.
+        v (out, Voltage, mV): membrane potential after the step (``v_reset`` right after a spike).
+    """
+
+    name = "lif"
+    Params = LIFParams
+    inputs = {"i_syn": spark.Port(spark.Current, "summed input current (pA)")}
+    outputs = {
+        "spikes": spark.Port(spark.Spikes, "spikes emitted this step"),
+        "v": spark.Port(spark.Voltage, "membrane potential after the step (mV)"),
+    }
+
+    def __init__(self, shape, *, params=None, rngs=None, **values):
+        super().__init__(shape, params=params, rngs=rngs, **values)
+        p = self.params
+        v0 = p.v_rest if p.v_init is None else p.v_init
+        self.v = spark.State(jnp.full(self.shape, v0, jnp.float32))
+        self.refractory = spark.State(jnp.zeros(self.shape, jnp.int32))  # steps left
+
+    def __call__(self, *, dt, i_syn):
+        p = self.params
+        decay = math.exp(-dt / p.tau_m)
+        v_inf = p.v_rest + (i_syn + p.i_bias) * (p.tau_m / p.c_m)
+        active = self.refractory[...] == 0
+        v = jnp.where(active, v_inf + (self.v[...] - v_inf) * decay, p.v_reset)
+        spikes = active & (v >= p.v_thresh)
+        v = jnp.where(spikes, p.v_reset, v)
+        n_ref = int(round(p.t_ref / dt))
+        self.refractory[...] = jnp.where(spikes, n_ref, jnp.maximum(self.refractory[...] - 1, 0))
+        self.v[...] = v
+        return {"spikes": spikes, "v": v}

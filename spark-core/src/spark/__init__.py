@@ -1,0 +1,37 @@
+"""Spark core: the spike-signal protocol, component base classes, params, the registry and plugin hooks."""
+
+from ._version import __version__ as __version__
+from .component import Component as Component
+from .component import Decoder as Decoder
+from .component import Encoder as Encoder
+from .component import LearningRule as LearningRule
+from .component import Soma as Soma
+from .component import Synapse as Synapse
+from .errors import (
+    AmbiguousComponentError as AmbiguousComponentError,
+    GraphError as GraphError,
+    ParamError as ParamError,
+    PluginError as PluginError,
+    PortError as PortError,
+    RegistryError as RegistryError,
+    SparkError as SparkError,
+    SparkFileError as SparkFileError,
+    UnknownComponentError as UnknownComponentError,
+)
+from .hookspecs import hookimpl as hookimpl
+from .params import param as param
+from .params import params as params
+from .params import params_schema as params_schema
+from .payloads import Conductance as Conductance
+from .payloads import Current as Current
+from .payloads import PayloadType as PayloadType
+from .payloads import Signal as Signal
+from .payloads import Spikes as Spikes
+from .payloads import Voltage as Voltage
+from .ports import Port as Port
+from .registry import Registry as Registry
+from .registry import default_registry as default_registry
+from .variables import Const as Const
+from .variables import Learned as Learned
+from .variables import State as State
+from .variables import Weight as Weight

@@ -1,0 +1,207 @@
+"""Component base classes: one per kind. Components are Flax NNX modules.
+
+A component declares, at class level, its registered ``name``, its ``kind``, its ``Params`` class and its
+``inputs`` / ``outputs`` ports. An instance is built from a shape, params and an RNG only, and advances one
+time step of ``dt`` ms per ``__call__``, returning its outputs as a dict of arrays.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import jax
+from flax import nnx
+
+from . import params as _params
+from .errors import ParamError
+from .ports import Port
+
+Shape = tuple[int, ...]
+
+
+def normalize_shape(shape: Any) -> Shape:
+    """``800`` -> ``(800,)``; lists -> tuples. Raises ValueError for non-positive or non-integer sizes."""
+    if isinstance(shape, int) and not isinstance(shape, bool):
+        shape = (shape,)
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise ValueError(f"shape {shape!r} is not a size or a list of sizes; give e.g. 100 or [28, 28]") from None
+    if not shape or any(isinstance(s, bool) or not isinstance(s, int) or s <= 0 for s in shape):
+        raise ValueError(f"shape {list(shape)!r} must be a non-empty list of positive integers, e.g. [100]")
+    return shape
+
+
+def size(shape: Shape) -> int:
+    return math.prod(shape)
+
+
+class Component(nnx.Module):
+    """Base of every component.
+
+    Class attributes a concrete component sets:
+        name: registered short name, lower case (``"lif"``); the canonical id is ``<distribution>:<name>``.
+        kind: ``"soma"``, ``"synapse"``, ``"learning_rule"``, ``"encoder"``, ``"decoder"`` or a pack's own.
+        Params: a class decorated with :func:`spark.params`.
+        inputs / outputs: port name -> :class:`spark.Port`.
+        stochastic: when True, ``__call__`` receives a fresh PRNG ``key`` every step.
+
+    Args:
+        shape: the neuron shape of the node (a synapse's is ``(n_pre, n_post)``).
+        params: a ``Params`` instance; or give the values as keywords.
+        rngs: randomness for initial state (weights, connectivity).
+    """
+
+    name: ClassVar[str] = ""
+    kind: ClassVar[str] = ""
+    Params: ClassVar[type]
+    inputs: ClassVar[dict[str, Port]] = {}
+    outputs: ClassVar[dict[str, Port]] = {}
+    stochastic: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        p = cls.__dict__.get("Params")
+        if p is not None and "__spark_owner__" not in p.__dict__:
+            p.__spark_owner__ = cls.name or cls.__name__
+
+    def __init__(self, shape: Any, *, params: Any = None, rngs: nnx.Rngs | None = None, **values: Any):
+        if params is None:
+            params = _params.from_dict(self.Params, values)
+        elif values:
+            raise ParamError(f"{self.name}: give params either as a Params object or as keywords, not both")
+        elif not isinstance(params, self.Params):
+            raise ParamError(f"{self.name}: params must be a {self.Params.__name__}, got {type(params).__name__}")
+        self.shape = normalize_shape(shape)
+        problem = self.check_shape(params, self.shape)
+        if problem:
+            raise ValueError(f"{self.name}: {problem}")
+        self.params = params
+
+    # ----- shapes -------------------------------------------------------------------------------------------------
+
+    @classmethod
+    def check_shape(cls, params: Any, shape: Shape) -> str | None:
+        """Return a problem with ``shape`` for this component, or None."""
+        return None
+
+    @classmethod
+    def port_shapes(cls, params: Any, shape: Shape) -> dict[str, Shape]:
+        """Shape of every port for a node of ``shape``. By default each port has the node's shape."""
+        return {name: shape for name in (*cls.inputs, *cls.outputs)}
+
+    @classmethod
+    def infer_shape(cls, params: Any, connected: dict[str, Shape]) -> Shape | None:
+        """The node shape implied by the shapes of the ports it is connected to (port name -> shape), or None."""
+        for shape in connected.values():
+            return shape
+        return None
+
+    # ----- one step -----------------------------------------------------------------------------------------------
+
+    def __call__(self, *, dt: float, **inputs: jax.Array) -> dict[str, jax.Array]:
+        """Advance one step of ``dt`` ms. ``inputs`` has every input port; returns every output port."""
+        raise NotImplementedError
+
+    @classmethod
+    def describe(cls) -> dict:
+        """The catalogue entry of this component (without registry information)."""
+        return {
+            "name": cls.name,
+            "kind": cls.kind,
+            "class": f"{cls.__module__}.{cls.__qualname__}",
+            "doc": (cls.__doc__ or "").strip(),
+            "params_schema": _params.params_schema(cls.Params),
+            "inputs": [p.to_json(n, "in") for n, p in cls.inputs.items()],
+            "outputs": [p.to_json(n, "out") for n, p in cls.outputs.items()],
+            "stochastic": cls.stochastic,
+        }
+
+
+class Soma(Component):
+    """A population of neuron somas (or compartments). Shape: the neuron shape, e.g. ``(800,)``."""
+
+    kind: ClassVar[str] = "soma"
+
+
+class _Projection(Component):
+    """Shared shape rules of components that sit between a pre- and a post-synaptic population.
+
+    The node shape is ``(n_pre, n_post)``. Ports named in ``pre_ports`` have shape ``(n_pre,)``, ports in
+    ``scalar_ports`` shape ``(1,)``, every other port ``(n_post,)``.
+    """
+
+    pre_ports: ClassVar[tuple[str, ...]] = ("pre",)
+    scalar_ports: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def check_shape(cls, params, shape):
+        if len(shape) != 2:
+            return f"shape {list(shape)} must be [n_pre, n_post]"
+        return None
+
+    @classmethod
+    def port_shapes(cls, params, shape):
+        n_pre, n_post = shape
+        out = {}
+        for name in (*cls.inputs, *cls.outputs):
+            out[name] = (n_pre,) if name in cls.pre_ports else (1,) if name in cls.scalar_ports else (n_post,)
+        return out
+
+    @classmethod
+    def infer_shape(cls, params, connected):
+        n_pre = n_post = None
+        for name, shape in connected.items():
+            if name in cls.pre_ports:
+                n_pre = size(shape)
+            elif name not in cls.scalar_ports:
+                n_post = size(shape)
+        return (n_pre, n_post) if n_pre and n_post else None
+
+
+class Synapse(_Projection):
+    """A projection from ``n_pre`` to ``n_post`` neurons that owns its weights (``self.weight``, a Weight).
+
+    Dense storage holds ``weight`` as ``(n_pre, n_post)``; other storage overrides :meth:`outer`.
+    """
+
+    kind: ClassVar[str] = "synapse"
+
+    def outer(self, a_pre: jax.Array, b_post: jax.Array) -> jax.Array:
+        """``a_pre[i] * b_post[j]`` for every synapse (i, j), shaped like ``self.weight``."""
+        return a_pre[:, None] * b_post[None, :]
+
+    def clip(self, w: jax.Array, lo: float, hi: float) -> jax.Array:
+        """``w`` clipped to ``[lo, hi]`` where synapses exist (absent synapses stay absent)."""
+        return jax.numpy.clip(w, lo, hi)
+
+
+class LearningRule(_Projection):
+    """A plasticity rule attached to a synapse. It never owns the weights: it returns the synapse's new ones.
+
+    The node shape is the synapse's ``(n_pre, n_post)``. ``__call__(synapse, *, dt, **inputs)`` returns
+    the new weight array; several rules on one synapse apply in the order they were attached.
+    """
+
+    kind: ClassVar[str] = "learning_rule"
+
+    def __call__(self, synapse: Synapse, *, dt: float, **inputs: jax.Array) -> jax.Array:  # type: ignore[override]
+        raise NotImplementedError
+
+
+class Encoder(Component):
+    """Turns data (a ``Signal`` input) into spikes. Shape: the data's shape, which is also the spikes' shape."""
+
+    kind: ClassVar[str] = "encoder"
+
+
+class Decoder(Component):
+    """Turns spikes into numbers. Shape: the shape of the spiking population read."""
+
+    kind: ClassVar[str] = "decoder"
+
+
+KIND_BASES: dict[str, type[Component]] = {
+    "soma": Soma, "synapse": Synapse, "learning_rule": LearningRule, "encoder": Encoder, "decoder": Decoder,
+}

@@ -1,0 +1,52 @@
+"""The whole extension contract of Spark: pluggy hook specifications.
+
+A pack is an installed distribution with an entry point in group ``spark`` that names a module (the plugin)
+implementing some of these hooks with ``@spark.hookimpl``::
+
+    [project.entry-points.spark]
+    my_pack = "my_pack.plugin"
+
+Built-in packs (spark-components, spark-interfaces, spark-editor) use exactly these hooks.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+PROJECT = "spark"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def spark_components() -> list[type]:
+    """Return the component classes this pack provides.
+
+    Each item must be a subclass of :class:`spark.Component` with a ``name``, a ``kind`` and a ``Params`` class.
+    Its canonical id is ``<distribution>:<name>``. Anything else is reported as an error of the pack.
+    """
+
+
+@hookspec
+def spark_payload_types() -> list:
+    """Return new :class:`spark.PayloadType` instances this pack's components use.
+
+    Names must be unique across installed packs; the core types (Spikes, Current, Voltage, Conductance,
+    Signal) cannot be redefined.
+    """
+
+
+@hookspec
+def spark_cli_commands() -> list:
+    """Return ``click.Command`` objects to add to the ``spark`` command line (e.g. ``spark editor``).
+
+    A command whose name is already taken is reported and skipped.
+    """
+
+
+@hookspec
+def spark_editor_assets() -> dict:
+    """Return extra files for the graph editor: ``{"js": [paths], "css": [paths]}``, loaded after its own bundle.
+
+    Paths are absolute paths inside the installed pack.
+    """

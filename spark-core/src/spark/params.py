@@ -1,0 +1,198 @@
+"""Parameters of components: frozen attrs classes whose fields carry unit, doc and bounds.
+
+Example::
+
+    @spark.params
+    class LIFParams:
+        tau_m: float = spark.param(20.0, unit="ms", doc="membrane time constant", gt=0)
+
+Values are validated on construction; :func:`params_schema` exports a class as JSON Schema.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import typing
+from typing import Any
+
+import attrs
+
+from .errors import ParamError
+
+_META_KEY = "spark"
+_TYPES = {float: "number", int: "integer", bool: "boolean", str: "string"}
+
+
+@attrs.frozen
+class ParamMeta:
+    """What Spark knows about one parameter besides its value."""
+
+    unit: str = ""
+    doc: str = ""
+    gt: float | None = None
+    ge: float | None = None
+    lt: float | None = None
+    le: float | None = None
+    choices: tuple | None = None
+
+
+def param(
+    default: Any,
+    *,
+    unit: str = "",
+    doc: str,
+    gt: float | None = None,
+    ge: float | None = None,
+    lt: float | None = None,
+    le: float | None = None,
+    choices: tuple | list | None = None,
+) -> Any:
+    """Declare a parameter field (use inside a class decorated with :func:`params`).
+
+    Args:
+        default: the default value.
+        unit: physical unit, e.g. ``"ms"``, ``"mV"``, ``"pA"`` (``""`` if unitless).
+        doc: one line saying what the parameter is.
+        gt, ge, lt, le: strict / inclusive lower and upper bounds.
+        choices: the allowed values, for a parameter with a fixed set of options.
+    """
+    meta = ParamMeta(unit, doc, gt, ge, lt, le, tuple(choices) if choices is not None else None)
+    return attrs.field(default=default, metadata={_META_KEY: meta})
+
+
+def params(cls: type) -> type:
+    """Class decorator: make ``cls`` a frozen, keyword-only attrs class validated on construction."""
+    cls.__attrs_post_init__ = _post_init
+    new = attrs.frozen(kw_only=True)(cls)
+    attrs.resolve_types(new)
+    for f in attrs.fields(new):
+        if _META_KEY not in f.metadata:
+            raise TypeError(f"{cls.__name__}.{f.name}: declare it with spark.param(default, unit=..., doc=...)")
+        if _base_type(f.type) not in _TYPES:
+            raise TypeError(f"{cls.__name__}.{f.name}: type {f.type!r} is not one of float, int, bool, str")
+    return new
+
+
+def is_params_class(cls: Any) -> bool:
+    return isinstance(cls, type) and attrs.has(cls) and all(_META_KEY in f.metadata for f in attrs.fields(cls))
+
+
+def meta(field: attrs.Attribute) -> ParamMeta:
+    return field.metadata[_META_KEY]
+
+
+def owner_name(cls: type) -> str:
+    """The component name a params class belongs to, for messages."""
+    return getattr(cls, "__spark_owner__", None) or cls.__name__
+
+
+def _base_type(tp: Any) -> Any:
+    args = typing.get_args(tp)
+    if args:  # Optional[X] / X | None
+        non_none = [a for a in args if a is not type(None)]
+        return non_none[0] if len(non_none) == 1 else tp
+    return tp
+
+
+def _fmt(v: Any, unit: str) -> str:
+    return f"{v!r} {unit}".rstrip() if unit else repr(v)
+
+
+def check_value(cls: type, field: attrs.Attribute, value: Any) -> tuple[Any, str | None]:
+    """Coerce and check one value. Returns ``(value, None)`` or ``(value, problem)``."""
+    m = meta(field)
+    tp = _base_type(field.type)
+    optional = type(None) in typing.get_args(field.type)
+    who = f"{owner_name(cls)} parameter {field.name!r}"
+    if value is None:
+        return value, None if optional else f"{who} is missing (None); give a {_TYPES[tp]}" + (
+            f" in {m.unit}" if m.unit else "")
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return value, f"{who} = {value!r} is not a number; give a number in {m.unit or 'no unit'}"
+        value = float(value)
+        if math.isnan(value):
+            return value, f"{who} is NaN; give a finite number in {m.unit or 'no unit'}"
+    elif tp is int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            return value, f"{who} = {value!r} is not an integer; give a whole number"
+    elif tp is bool:
+        if not isinstance(value, bool):
+            return value, f"{who} = {value!r} is not a boolean; give true or false"
+    elif tp is str:
+        if not isinstance(value, str):
+            return value, f"{who} = {value!r} is not a string"
+    bounds = [("gt", ">", lambda a, b: a > b), ("ge", ">=", lambda a, b: a >= b),
+              ("lt", "<", lambda a, b: a < b), ("le", "<=", lambda a, b: a <= b)]
+    for key, sym, ok in bounds:
+        bound = getattr(m, key)
+        if bound is not None and not ok(value, bound):
+            return value, (f"{who} = {_fmt(value, m.unit)} is out of bounds: it must be {sym} {_fmt(bound, m.unit)}; "
+                           f"set a value {sym} {_fmt(bound, m.unit)}")
+    if m.choices is not None and value not in m.choices:
+        return value, f"{who} = {value!r} is not one of the choices {list(m.choices)}; pick one of them"
+    return value, None
+
+
+def _post_init(self) -> None:
+    cls = type(self)
+    problems = []
+    for f in attrs.fields(cls):
+        value, problem = check_value(cls, f, getattr(self, f.name))
+        if problem:
+            problems.append((f.name, problem))
+        else:
+            object.__setattr__(self, f.name, value)
+    if problems:
+        err = ParamError("; ".join(p for _, p in problems))
+        err.problems = problems
+        raise err
+
+
+def from_dict(cls: type, values: dict) -> Any:
+    """Build params from a mapping, refusing unknown names with a suggestion."""
+    if not isinstance(values, dict):
+        raise ParamError(f"{owner_name(cls)} params must be an object of name -> value, got {type(values).__name__}")
+    names = [f.name for f in attrs.fields(cls)]
+    unknown = [k for k in values if k not in names]
+    if unknown:
+        problems = []
+        for k in unknown:
+            close = difflib.get_close_matches(k, names, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"known parameters: {', '.join(names)}"
+            problems.append((k, f"{owner_name(cls)} has no parameter {k!r}; {hint}"))
+        err = ParamError("; ".join(p for _, p in problems))
+        err.problems = problems
+        raise err
+    return cls(**values)
+
+
+def to_dict(p: Any) -> dict:
+    return attrs.asdict(p)
+
+
+def params_schema(cls: type) -> dict:
+    """JSON Schema (draft 2020-12) of a params class; units and docs under ``x-unit`` / ``description``."""
+    props = {}
+    for f in attrs.fields(cls):
+        m = meta(f)
+        tp = _base_type(f.type)
+        optional = type(None) in typing.get_args(f.type)
+        js: dict[str, Any] = {"type": [_TYPES[tp], "null"] if optional else _TYPES[tp], "description": m.doc,
+                              "default": f.default, "x-unit": m.unit}
+        for key, jkey in (("gt", "exclusiveMinimum"), ("ge", "minimum"), ("lt", "exclusiveMaximum"), ("le", "maximum")):
+            if getattr(m, key) is not None:
+                js[jkey] = getattr(m, key)
+        if m.choices is not None:
+            js["enum"] = list(m.choices)
+        props[f.name] = js
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": owner_name(cls),
+        "type": "object",
+        "properties": props,
+        "additionalProperties": False,
+    }

@@ -1,0 +1,35 @@
+"""Port declarations of components."""
+
+from __future__ import annotations
+
+import attrs
+
+from .payloads import PayloadType
+
+
+@attrs.frozen
+class Port:
+    """An input or output of a component.
+
+    The shape of a port is not part of the declaration: it follows from the node's shape
+    (see :meth:`spark.Component.port_shapes`).
+
+    Attributes:
+        payload: the payload type carried.
+        doc: what the port means, with units.
+        optional: an input that may stay unconnected (it then reads zeros).
+    """
+
+    payload: PayloadType
+    doc: str = ""
+    optional: bool = True
+
+    def to_json(self, name: str, direction: str) -> dict:
+        return {
+            "name": name,
+            "direction": direction,
+            "payload": self.payload.name,
+            "unit": self.payload.unit,
+            "doc": self.doc,
+            "optional": self.optional,
+        }

@@ -1,0 +1,298 @@
+"""The component registry: discovery of packs through entry points and pluggy hooks.
+
+Entry points in group ``spark`` are loaded one at a time. A pack that cannot be imported, whose hooks raise,
+that returns something that is not a component, or that requires a different spark-core, is recorded in
+:attr:`Registry.packs` with its distribution, version and error; every other pack keeps working.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import traceback
+from typing import Any, Iterable
+
+import attrs
+import pluggy
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from . import hookspecs
+from ._version import __version__
+from .component import Component
+from .errors import AmbiguousComponentError, DuplicateComponentError, UnknownComponentError
+from .params import is_params_class
+from .payloads import CORE_PAYLOADS, PayloadType
+
+ENTRY_POINT_GROUP = "spark"
+CORE_DISTRIBUTION = "spark-core"
+
+
+@attrs.define
+class PackInfo:
+    """One installed pack as discovered.
+
+    status: ``"ok"``, ``"broken"`` (failed to import or register) or ``"incompatible"`` (wrong spark-core).
+    """
+
+    distribution: str
+    version: str
+    entry_point: str
+    status: str = "ok"
+    error: str | None = None
+    requires_spark_core: str | None = None
+    components: list[str] = attrs.field(factory=list)
+
+    def to_json(self) -> dict:
+        return attrs.asdict(self)
+
+
+@attrs.frozen
+class Entry:
+    """A registered component."""
+
+    id: str
+    cls: type
+    distribution: str
+    version: str
+
+    @property
+    def name(self) -> str:
+        return self.cls.name
+
+    @property
+    def kind(self) -> str:
+        return self.cls.kind
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "distribution": self.distribution, "version": self.version, **self.cls.describe()}
+
+
+def component_problem(obj: Any) -> str | None:
+    """Why ``obj`` cannot be registered as a component, or None if it can."""
+    if not (isinstance(obj, type) and issubclass(obj, Component)):
+        return f"{obj!r} is not a subclass of spark.Component"
+    if not obj.name or not isinstance(obj.name, str) or obj.name != obj.name.strip() or ":" in obj.name:
+        return f"{obj.__qualname__} has no valid `name` (a non-empty string without ':')"
+    if not obj.kind:
+        return f"{obj.__qualname__} has no `kind`"
+    if not is_params_class(getattr(obj, "Params", None)):
+        return f"{obj.__qualname__}.Params is not a class decorated with @spark.params"
+    return None
+
+
+class Registry:
+    """Components and payload types by id. Create an empty one for tests, or :meth:`discover` installed packs."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, Entry] = {}
+        self.packs: list[PackInfo] = []
+        self.payloads: dict[str, PayloadType] = {p.name: p for p in CORE_PAYLOADS}
+        self.cli_commands: list = []
+        self.editor_assets: list[dict] = []
+        self.problems: list[str] = []  # registration problems not tied to a whole pack
+        self._pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self._pm.add_hookspecs(hookspecs)
+
+    # ----- registration -------------------------------------------------------------------------------------------
+
+    def register(self, cls: type, *, distribution: str = "local", version: str = "0") -> Entry:
+        """Register one component class under ``<distribution>:<cls.name>``. Never overrides."""
+        problem = component_problem(cls)
+        if problem:
+            raise TypeError(problem)
+        dist = canonicalize_name(distribution)
+        cid = f"{dist}:{cls.name}"
+        if cid in self._entries:
+            raise DuplicateComponentError(
+                f"component id {cid!r} is registered twice (by {self._entries[cid].cls.__qualname__} and "
+                f"{cls.__qualname__}); give one of them another `name`"
+            )
+        entry = Entry(cid, cls, dist, version)
+        self._entries[cid] = entry
+        return entry
+
+    def register_payload(self, payload: PayloadType, *, distribution: str = "local") -> None:
+        if not isinstance(payload, PayloadType):
+            raise TypeError(f"{payload!r} is not a spark.PayloadType")
+        old = self.payloads.get(payload.name)
+        if old is not None and old != payload:
+            raise DuplicateComponentError(f"payload type {payload.name!r} from {distribution} is already defined")
+        self.payloads[payload.name] = payload
+
+    def load_plugin(self, module: Any, *, distribution: str, version: str, entry_point: str = "") -> PackInfo:
+        """Register everything one plugin module provides. Failures are recorded on the returned PackInfo."""
+        info = PackInfo(canonicalize_name(distribution), version, entry_point)
+        try:
+            self._pm.register(module, name=f"{info.distribution}:{entry_point}")
+        except Exception as exc:  # pluggy validates hook signatures
+            return self._fail(info, f"invalid hook implementations: {exc}")
+        added: list[str] = []
+        try:
+            for payload in self._call(module, "spark_payload_types"):
+                self.register_payload(payload, distribution=info.distribution)
+            for obj in self._call(module, "spark_components"):
+                problem = component_problem(obj)
+                if problem:
+                    raise TypeError(f"spark_components returned {problem}")
+                added.append(self.register(obj, distribution=info.distribution, version=version).id)
+            self.cli_commands += [(info.distribution, c) for c in self._call(module, "spark_cli_commands")]
+            assets = self._call(module, "spark_editor_assets", many=False)
+            if assets:
+                self.editor_assets.append({"distribution": info.distribution, **assets})
+        except Exception as exc:
+            for cid in added:  # all or nothing per pack
+                self._entries.pop(cid, None)
+            self._pm.unregister(module)
+            return self._fail(info, f"{type(exc).__name__}: {exc}")
+        info.components = added
+        self.packs.append(info)
+        return info
+
+    def _call(self, module: Any, hook: str, many: bool = True) -> list:
+        fn = getattr(module, hook, None)
+        if fn is None or not hasattr(fn, hookspecs.PROJECT + "_impl"):
+            return [] if many else None
+        result = fn()
+        if many:
+            if result is None:
+                return []
+            if not isinstance(result, (list, tuple)):
+                raise TypeError(f"{hook} must return a list, got {type(result).__name__}")
+            return list(result)
+        return result
+
+    def _fail(self, info: PackInfo, error: str, status: str = "broken") -> PackInfo:
+        info.status, info.error = status, error
+        self.packs.append(info)
+        return info
+
+    # ----- discovery ----------------------------------------------------------------------------------------------
+
+    @classmethod
+    def discover(cls, only: Iterable[str] | None = None) -> "Registry":
+        """A registry of every installed pack (or only the named distributions)."""
+        reg = cls()
+        wanted = {canonicalize_name(d) for d in only} if only is not None else None
+        for ep in sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (_dist_name(e), e.name)):
+            dist = _dist_name(ep)
+            if wanted is not None and dist not in wanted:
+                continue
+            reg.load_entry_point(ep)
+        return reg
+
+    def load_entry_point(self, ep: md.EntryPoint) -> PackInfo:
+        dist = _dist_name(ep)
+        version = ep.dist.version if ep.dist is not None else "unknown"
+        info = PackInfo(dist, version, f"{ep.name} = {ep.value}")
+        required = _spark_core_requirement(ep.dist)
+        info.requires_spark_core = str(required.specifier) if required is not None else None
+        if required is not None and not required.specifier.contains(__version__, prereleases=True):
+            return self._fail(
+                info,
+                f"requires spark-core{required.specifier} but spark-core {__version__} is installed; "
+                f"install a version of {dist} built for spark-core {__version__} or a matching spark-core",
+                status="incompatible",
+            )
+        try:
+            module = ep.load()
+        except Exception as exc:
+            last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+            where = f" ({last[0].filename}:{last[0].lineno})" if last else ""
+            return self._fail(info, f"cannot import {ep.value!r}: {type(exc).__name__}: {exc}{where}")
+        loaded = self.load_plugin(module, distribution=dist, version=version, entry_point=info.entry_point)
+        loaded.requires_spark_core = info.requires_spark_core
+        return loaded
+
+    # ----- lookup -------------------------------------------------------------------------------------------------
+
+    def __iter__(self):
+        return iter(self._entries.values())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, cid: str) -> bool:
+        try:
+            self.resolve(cid)
+        except Exception:
+            return False
+        return True
+
+    def entries(self, kind: str | None = None) -> list[Entry]:
+        return sorted((e for e in self._entries.values() if kind is None or e.kind == kind), key=lambda e: e.id)
+
+    def resolve(self, cid: str) -> Entry:
+        """Find a component by canonical id (``dist:name``) or by short name where it is unique."""
+        if not isinstance(cid, str) or not cid:
+            raise UnknownComponentError(f"component id must be a non-empty string, got {cid!r}")
+        if ":" in cid:
+            dist, _, name = cid.partition(":")
+            key = f"{canonicalize_name(dist)}:{name}"
+            if key in self._entries:
+                return self._entries[key]
+            raise UnknownComponentError(self._unknown_message(cid, name))
+        matches = [e for e in self._entries.values() if e.name == cid]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            ids = ", ".join(sorted(e.id for e in matches))
+            raise AmbiguousComponentError(
+                f"component name {cid!r} is ambiguous: it is provided by several packs ({ids}); "
+                f"use the full id, e.g. {sorted(e.id for e in matches)[0]!r}"
+            )
+        raise UnknownComponentError(self._unknown_message(cid, cid))
+
+    def _unknown_message(self, cid: str, name: str) -> str:
+        same_name = sorted(e.id for e in self._entries.values() if e.name == name)
+        msg = f"unknown component {cid!r}"
+        if same_name:
+            return msg + f"; a component named {name!r} is provided as {', '.join(same_name)}"
+        dist = cid.partition(":")[0] if ":" in cid else None
+        broken = [p for p in self.packs if dist and p.distribution == canonicalize_name(dist) and p.status != "ok"]
+        if broken:
+            return msg + f"; its pack {broken[0].distribution} is installed but {broken[0].status}: {broken[0].error}"
+        if dist:
+            return msg + f"; install the pack that provides it (pip install {dist}) or run `spark list-components`"
+        return msg + "; run `spark list-components` to see what is installed"
+
+    def payload(self, name: str) -> PayloadType:
+        return self.payloads[name]
+
+    def to_json(self, kind: str | None = None) -> dict:
+        """The catalogue: the JSON that ``spark list-components --format json`` prints and the editor serves."""
+        return {
+            "format": "spark-component-list",
+            "format_version": 1,
+            "spark_core": __version__,
+            "packs": [p.to_json() for p in self.packs],
+            "payload_types": [p.to_json() for p in self.payloads.values()],
+            "components": [e.to_json() for e in self.entries(kind)],
+        }
+
+
+def _dist_name(ep: md.EntryPoint) -> str:
+    return canonicalize_name(ep.dist.name) if ep.dist is not None else "unknown"
+
+
+def _spark_core_requirement(dist: md.Distribution | None) -> Requirement | None:
+    if dist is None:
+        return None
+    for raw in dist.requires or []:
+        try:
+            req = Requirement(raw)
+        except InvalidRequirement:
+            continue
+        if canonicalize_name(req.name) == CORE_DISTRIBUTION and (req.marker is None or req.marker.evaluate({"extra": ""})):
+            return req
+    return None
+
+
+_default: Registry | None = None
+
+
+def default_registry(refresh: bool = False) -> Registry:
+    """The registry of installed packs, discovered once per process (``refresh=True`` rediscovers)."""
+    global _default
+    if _default is None or refresh:
+        _default = Registry.discover()
+    return _default
