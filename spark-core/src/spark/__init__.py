@@ -19,9 +19,9 @@ from .errors import (
     UnknownComponentError as UnknownComponentError,
 )
 from .hookspecs import hookimpl as hookimpl
-from .params import param as param
-from .params import params as params
-from .params import params_schema as params_schema
+from .parameters import param as param
+from .parameters import params as params
+from .parameters import params_schema as params_schema
 from .payloads import Conductance as Conductance
 from .payloads import Current as Current
 from .payloads import PayloadType as PayloadType
@@ -35,3 +35,5 @@ from .variables import Const as Const
 from .variables import Learned as Learned
 from .variables import State as State
 from .variables import Weight as Weight
+from .brain import Brain as Brain
+from . import sparkfile as sparkfile

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import jax
 from flax import nnx
 
-from . import params as _params
+from . import parameters as _params
 from .errors import ParamError
 from .ports import Port
 

@@ -20,7 +20,7 @@ from . import hookspecs
 from ._version import __version__
 from .component import Component
 from .errors import AmbiguousComponentError, DuplicateComponentError, UnknownComponentError
-from .params import is_params_class
+from .parameters import is_params_class
 from .payloads import CORE_PAYLOADS, PayloadType
 
 ENTRY_POINT_GROUP = "spark"

@@ -1,0 +1,414 @@
+"""From a model document to a checked plan: resolved components, params, inferred shapes, edges, order.
+
+Everything here is plain Python (no JAX), so validation is fast and reports every problem at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.metadata as md
+import math
+from typing import Any
+
+import attrs
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from . import parameters as _params
+from .component import LearningRule, Synapse, normalize_shape, size
+from .errors import ParamError, RegistryError
+from .payloads import PayloadType
+from .sparkfile import Problem, check_schema, json_path
+
+
+@attrs.define
+class NodePlan:
+    id: str
+    index: int
+    entry: Any  # registry Entry
+    params: Any
+    shape: tuple[int, ...] | None
+    attach: str | None = None
+
+    @property
+    def cls(self):
+        return self.entry.cls
+
+    @property
+    def is_rule(self) -> bool:
+        return issubclass(self.cls, LearningRule)
+
+    def port_shape(self, port: str) -> tuple[int, ...] | None:
+        return None if self.shape is None else self.cls.port_shapes(self.params, self.shape)[port]
+
+
+@attrs.frozen
+class EdgePlan:
+    index: int
+    src: str
+    src_port: str
+    dst: str
+    dst_port: str
+    delay_steps: int
+    payload: PayloadType
+
+
+@attrs.frozen
+class InputPlan:
+    name: str
+    node: str
+    port: str
+    value: float | None
+
+
+@attrs.frozen
+class OutputPlan:
+    name: str
+    node: str
+    port: str
+
+
+@attrs.define
+class Plan:
+    dt: float
+    seed: int
+    nodes: dict[str, NodePlan]
+    edges: list[EdgePlan]
+    inputs: list[InputPlan]
+    outputs: list[OutputPlan]
+    order: list[str]  # non-rule nodes in step order
+    rules: list[str]  # learning rules in attach order
+
+
+def delay_steps(delay_ms: float, dt: float, payload: PayloadType) -> int:
+    """Steps an edge delays by: 1 for spikes (axonal delay of one dt) plus ``delay`` rounded half-up to steps."""
+    return (1 if payload.delayed else 0) + int(math.floor(delay_ms / dt + 0.5))
+
+
+def _split_ref(ref: Any) -> tuple[str, str] | None:
+    if isinstance(ref, str) and ref.count(".") == 1:
+        node, port = ref.split(".")
+        if node and port:
+            return node, port
+    return None
+
+
+def plan(doc: Any, registry=None) -> tuple[Plan | None, list[Problem]]:
+    """Check a document and build its plan. Returns ``(plan, [])`` or ``(None, problems)``."""
+    if registry is None:
+        from .registry import default_registry
+
+        registry = default_registry()
+    if not isinstance(doc, dict):
+        return None, [Problem("$", f"a model must be a JSON object, got {type(doc).__name__}")]
+    problems = check_schema(doc)
+    bad_paths = {p.path for p in problems}
+    dt = doc.get("dt")
+    dt_ok = isinstance(dt, (int, float)) and not isinstance(dt, bool) and math.isfinite(dt) and dt > 0
+    if not dt_ok and "$.dt" not in bad_paths:
+        problems.append(Problem("$.dt", f"dt = {dt!r} must be a finite number of ms > 0, e.g. 0.1"))
+    problems += _check_requires(doc.get("requires"))
+
+    nodes = _plan_nodes(doc, registry, problems)
+    edges = _plan_edges(doc, nodes, float(dt) if dt_ok else 1.0, problems)
+    inputs, outputs = _plan_io(doc, nodes, problems)
+    _check_attach(doc, nodes, problems)
+    _infer_shapes(nodes, edges, problems)
+    _check_edge_shapes(nodes, edges, problems)
+    _check_fan_in(nodes, edges, inputs, problems)
+    order = _order(nodes, edges, problems)
+    if problems:
+        return None, problems
+    rules = [n.id for n in nodes.values() if n.is_rule]
+    return Plan(float(dt), int(doc.get("seed", 0)), nodes, edges, inputs, outputs, order, rules), []
+
+
+def _check_requires(requires: Any) -> list[Problem]:
+    problems = []
+    if not isinstance(requires, dict):
+        return problems
+    for dist, spec in requires.items():
+        path = json_path(["requires", dist])
+        if not isinstance(spec, str):
+            continue
+        try:
+            specifier = SpecifierSet(spec)
+        except InvalidSpecifier:
+            problems.append(Problem(path, f"{spec!r} is not a version range; write e.g. \">=0.1,<0.2\""))
+            continue
+        try:
+            installed = md.version(dist)
+        except md.PackageNotFoundError:
+            problems.append(Problem(path, f"this model needs {dist}{spec}, which is not installed; "
+                                          f"pip install '{dist}{spec}'"))
+            continue
+        if not specifier.contains(installed, prereleases=True):
+            problems.append(Problem(path, f"this model needs {dist}{spec} but {dist} {installed} is installed; "
+                                          f"pip install '{dist}{spec}'"))
+    return problems
+
+
+def _plan_nodes(doc: dict, registry, problems: list[Problem]) -> dict[str, NodePlan]:
+    nodes: dict[str, NodePlan] = {}
+    first_index: dict[str, int] = {}
+    raw = doc.get("nodes")
+    for i, spec in enumerate(raw if isinstance(raw, list) else []):
+        if not isinstance(spec, dict) or not isinstance(spec.get("id"), str) or not isinstance(spec.get("component"), str):
+            continue  # the schema check reported it
+        nid = spec["id"]
+        if nid in first_index:
+            problems.append(Problem(json_path(["nodes", i, "id"]),
+                                    f"duplicate node id {nid!r} (first used by nodes[{first_index[nid]}]); "
+                                    "give every node a unique id", node=nid))
+            continue
+        first_index[nid] = i
+        try:
+            entry = registry.resolve(spec["component"])
+        except RegistryError as exc:
+            problems.append(Problem(json_path(["nodes", i, "component"]), str(exc), node=nid))
+            continue
+        values = spec.get("params", {})
+        try:
+            p = _params.from_dict(entry.cls.Params, values if isinstance(values, dict) else {})
+        except ParamError as exc:
+            for field, msg in getattr(exc, "problems", [(None, str(exc))]):
+                where = ["nodes", i, "params"] + ([field] if field else [])
+                problems.append(Problem(json_path(where), f"node {nid!r}: {msg}", node=nid))
+            continue
+        shape = None
+        if isinstance(spec.get("shape"), list):
+            try:
+                shape = normalize_shape(spec["shape"])
+            except ValueError as exc:
+                problems.append(Problem(json_path(["nodes", i, "shape"]), f"node {nid!r}: {exc}", node=nid))
+                continue
+            problem = entry.cls.check_shape(p, shape)
+            if problem:
+                problems.append(Problem(json_path(["nodes", i, "shape"]), f"node {nid!r} ({entry.id}): {problem}",
+                                        node=nid))
+                continue
+        nodes[nid] = NodePlan(nid, i, entry, p, shape, spec.get("attach"))
+    return nodes
+
+
+def _missing_node(ref_node: str, nodes: dict, known_ids) -> str:
+    close = difflib.get_close_matches(ref_node, list(known_ids), n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"nodes are: {', '.join(known_ids) or '(none)'}"
+    return f"there is no node {ref_node!r}; {hint}"
+
+
+def _port_error(node: NodePlan, port: str, direction: str) -> str | None:
+    ports = node.cls.outputs if direction == "out" else node.cls.inputs
+    if port in ports:
+        return None
+    other = node.cls.inputs if direction == "out" else node.cls.outputs
+    names = ", ".join(ports) or "(none)"
+    if port in other:
+        kind = "an input" if direction == "out" else "an output"
+        return (f"{node.id}.{port} is {kind} port of {node.entry.id}; "
+                f"{'edges start at outputs' if direction == 'out' else 'edges end at inputs'}: {names}")
+    return (f"{node.entry.id} (node {node.id!r}) has no {'output' if direction == 'out' else 'input'} port "
+            f"{port!r}; its {'outputs' if direction == 'out' else 'inputs'} are: {names}")
+
+
+def _all_ids(doc: dict) -> list[str]:
+    raw = doc.get("nodes")
+    return [n["id"] for n in raw if isinstance(n, dict) and isinstance(n.get("id"), str)] if isinstance(raw, list) else []
+
+
+def _plan_edges(doc: dict, nodes: dict[str, NodePlan], dt: float, problems: list[Problem]) -> list[EdgePlan]:
+    edges = []
+    raw = doc.get("edges")
+    ids = _all_ids(doc)
+    for i, spec in enumerate(raw if isinstance(raw, list) else []):
+        if not isinstance(spec, dict):
+            continue
+        src, dst = _split_ref(spec.get("from")), _split_ref(spec.get("to"))
+        if src is None or dst is None:
+            continue  # schema reported it
+        ok = True
+        for key, (nid, port), direction in (("from", src, "out"), ("to", dst, "in")):
+            path = json_path(["edges", i, key])
+            if nid not in nodes:
+                if nid not in ids:  # a node that exists but failed to resolve was reported already
+                    problems.append(Problem(path, f"edge {spec.get('from')} -> {spec.get('to')}: "
+                                                  + _missing_node(nid, nodes, ids), edge=i))
+                ok = False
+                continue
+            err = _port_error(nodes[nid], port, direction)
+            if err:
+                problems.append(Problem(path, err, node=nid, edge=i))
+                ok = False
+        if not ok:
+            continue
+        a, b = nodes[src[0]], nodes[dst[0]]
+        pa, pb = a.cls.outputs[src[1]].payload, b.cls.inputs[dst[1]].payload
+        if pa.name != pb.name:
+            problems.append(Problem(json_path(["edges", i]),
+                                    f"cannot connect {spec['from']} ({pa.name}) to {spec['to']} ({pb.name}): "
+                                    f"payload types differ; connect {pb.name} outputs to {spec['to']}", edge=i))
+            continue
+        if not isinstance(spec.get("delay", 0), (int, float)):
+            continue  # schema reported it
+        edges.append(EdgePlan(i, src[0], src[1], dst[0], dst[1], delay_steps(float(spec.get("delay", 0.0)), dt, pa), pa))
+    return edges
+
+
+def _plan_io(doc: dict, nodes: dict[str, NodePlan], problems: list[Problem]):
+    ids = _all_ids(doc)
+    result: list[list] = [[], []]
+    for k, (key, ref_key, direction) in enumerate((("inputs", "to", "in"), ("outputs", "from", "out"))):
+        seen: set[str] = set()
+        raw = doc.get(key)
+        for i, spec in enumerate(raw if isinstance(raw, list) else []):
+            if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+                continue
+            ref = _split_ref(spec.get(ref_key))
+            if ref is None:
+                continue
+            path = json_path([key, i])
+            if spec["name"] in seen:
+                problems.append(Problem(json_path([key, i, "name"]),
+                                        f"duplicate {key[:-1]} name {spec['name']!r}; give each a unique name"))
+                continue
+            seen.add(spec["name"])
+            nid, port = ref
+            if nid not in nodes:
+                if nid not in ids:
+                    problems.append(Problem(json_path([key, i, ref_key]), _missing_node(nid, nodes, ids)))
+                continue
+            err = _port_error(nodes[nid], port, direction)
+            if err:
+                problems.append(Problem(json_path([key, i, ref_key]), err, node=nid))
+                continue
+            if key == "inputs":
+                value = spec.get("value")
+                if isinstance(value, float) and not math.isfinite(value):
+                    problems.append(Problem(json_path([key, i, "value"]), f"value {value!r} must be a finite number"))
+                    continue
+                result[k].append(InputPlan(spec["name"], nid, port, value))
+            else:
+                result[k].append(OutputPlan(spec["name"], nid, port))
+            del path
+    return result[0], result[1]
+
+
+def _check_attach(doc: dict, nodes: dict[str, NodePlan], problems: list[Problem]) -> None:
+    for n in nodes.values():
+        path = json_path(["nodes", n.index, "attach"])
+        if n.is_rule:
+            if not n.attach:
+                problems.append(Problem(json_path(["nodes", n.index]),
+                                        f"learning rule {n.id!r} is not attached; set \"attach\" to the id of the "
+                                        "synapse node whose weights it changes", node=n.id))
+            elif n.attach not in nodes:
+                if n.attach not in _all_ids(doc):
+                    problems.append(Problem(path, f"learning rule {n.id!r}: " + _missing_node(n.attach, nodes, _all_ids(doc)),
+                                            node=n.id))
+            elif not issubclass(nodes[n.attach].cls, Synapse):
+                problems.append(Problem(path, f"learning rule {n.id!r} is attached to {n.attach!r}, a "
+                                              f"{nodes[n.attach].cls.kind}; attach it to a synapse node", node=n.id))
+        elif n.attach is not None:
+            problems.append(Problem(path, f"node {n.id!r} is a {n.cls.kind}; only learning rules take \"attach\"; "
+                                          "remove it", node=n.id))
+
+
+def _infer_shapes(nodes: dict[str, NodePlan], edges: list[EdgePlan], problems: list[Problem]) -> None:
+    changed = True
+    while changed:
+        changed = False
+        for n in nodes.values():
+            if n.shape is not None:
+                continue
+            inferred = None
+            if n.is_rule and n.attach in nodes and nodes[n.attach].shape is not None:
+                inferred = nodes[n.attach].shape
+            else:
+                connected = {}
+                for e in edges:
+                    if e.dst == n.id and nodes[e.src].shape is not None:
+                        connected[e.dst_port] = nodes[e.src].port_shape(e.src_port)
+                    if e.src == n.id and nodes[e.dst].shape is not None:
+                        connected[e.src_port] = nodes[e.dst].port_shape(e.dst_port)
+                if connected:
+                    inferred = n.cls.infer_shape(n.params, connected)
+            if inferred is not None:
+                problem = n.cls.check_shape(n.params, tuple(inferred))
+                if problem:
+                    problems.append(Problem(json_path(["nodes", n.index]), f"node {n.id!r}: inferred shape "
+                                            f"{list(inferred)} is invalid: {problem}; give \"shape\"", node=n.id))
+                    n.shape = ()  # mark as failed, stop retrying
+                else:
+                    n.shape = tuple(inferred)
+                changed = True
+    for n in nodes.values():
+        if n.shape is None:
+            problems.append(Problem(json_path(["nodes", n.index]), f"the shape of node {n.id!r} cannot be inferred "
+                                    "from its connections; give it a \"shape\"", node=n.id))
+
+
+def _check_edge_shapes(nodes: dict[str, NodePlan], edges: list[EdgePlan], problems: list[Problem]) -> None:
+    for e in edges:
+        a, b = nodes[e.src], nodes[e.dst]
+        if not a.shape or not b.shape:
+            continue
+        sa, sb = a.port_shape(e.src_port), b.port_shape(e.dst_port)
+        if size(sa) != size(sb):
+            problems.append(Problem(
+                json_path(["edges", e.index]),
+                f"shape mismatch: {e.src}.{e.src_port} ({e.payload.name}, shape {list(sa)}) cannot feed "
+                f"{e.dst}.{e.dst_port} ({e.payload.name}, shape {list(sb)}); sizes {size(sa)} and {size(sb)} differ; "
+                "fix the nodes' shapes", edge=e.index))
+
+
+def _check_fan_in(nodes, edges, inputs, problems) -> None:
+    sources: dict[tuple[str, str], list[str]] = {}
+    for e in edges:
+        sources.setdefault((e.dst, e.dst_port), []).append(f"edges[{e.index}] from {e.src}.{e.src_port}")
+    for inp in inputs:
+        sources.setdefault((inp.node, inp.port), []).append(f"input {inp.name!r}")
+    for n in nodes.values():
+        for port_name, port in n.cls.inputs.items():
+            srcs = sources.get((n.id, port_name), [])
+            if len(srcs) > 1 and not port.payload.summable:
+                problems.append(Problem(json_path(["nodes", n.index]),
+                                        f"{n.id}.{port_name} ({port.payload.name}) has {len(srcs)} sources "
+                                        f"({'; '.join(srcs)}); {port.payload.name} inputs take one source: "
+                                        "use one synapse per source population", node=n.id))
+            if not srcs and not port.optional:
+                problems.append(Problem(json_path(["nodes", n.index]),
+                                        f"required input {n.id}.{port_name} ({port.payload.name}) is not connected; "
+                                        "add an edge to it", node=n.id))
+
+
+def _order(nodes: dict[str, NodePlan], edges: list[EdgePlan], problems: list[Problem]) -> list[str]:
+    """Step order: Kahn's algorithm over zero-delay edges, ties broken by file order."""
+    steppers = [n.id for n in sorted(nodes.values(), key=lambda n: n.index) if not n.is_rule]
+    deps = {nid: set() for nid in steppers}
+    for e in edges:
+        if e.delay_steps == 0 and e.dst in deps and e.src in deps:
+            deps[e.dst].add(e.src)
+    order: list[str] = []
+    done: set[str] = set()
+    while len(order) < len(steppers):
+        ready = [nid for nid in steppers if nid not in done and deps[nid] <= done]
+        if not ready:
+            cycle = _find_cycle({k: v - done for k, v in deps.items() if k not in done})
+            problems.append(Problem("$.edges", "zero-delay cycle: " + " -> ".join(cycle) +
+                                    "; every cycle needs a delayed edge (a Spikes edge, or one with \"delay\" >= dt)"))
+            return order
+        order.append(ready[0])
+        done.add(ready[0])
+    return order
+
+
+def _find_cycle(deps: dict[str, set[str]]) -> list[str]:
+    start = next(iter(deps))
+    path, seen = [start], {start: 0}
+    node = start
+    while True:
+        node = sorted(deps[node])[0]
+        if node in seen:
+            cyc = path[seen[node]:] + [node]
+            return list(reversed(cyc))
+        seen[node] = len(path)
+        path.append(node)

@@ -1,0 +1,175 @@
+"""`.spark` files: reading, migrating, validating and atomically writing model documents.
+
+A `.spark` file is JSON (see ``schemas/spark-file.schema.json`` and docs/spark-files.md). Validation runs
+before any JAX work and reports every problem at once, each with its JSON path, what is wrong and how to fix it.
+Component ids resolve only through the registry: a file never makes Spark import code.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import tempfile
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import attrs
+import jsonschema
+
+from .errors import SparkFileError
+
+FORMAT = "spark"
+VERSION = 1
+
+
+@attrs.frozen
+class Problem:
+    """One thing wrong with a model document.
+
+    Attributes:
+        path: JSON path of the offending value, e.g. ``$.nodes[2].params.tau_m``.
+        message: what is wrong and how to fix it.
+        node: id of the node concerned, if any.
+        edge: index of the edge concerned, if any.
+    """
+
+    path: str
+    message: str
+    node: str | None = None
+    edge: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+    def to_json(self) -> dict:
+        return attrs.asdict(self)
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict:
+    """The JSON Schema of the current format version."""
+    text = resources.files("spark").joinpath("schemas/spark-file.schema.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def json_path(parts) -> str:
+    out = "$"
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else f".{p}"
+    return out
+
+
+def read(path: str | os.PathLike) -> dict:
+    """Parse a `.spark` file into a document (migrated to the current version). Does not validate it."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SparkFileError(str(path), [Problem("$", "file not found; check the path")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SparkFileError(str(path), [Problem("$", f"cannot read the file: {exc}")]) from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SparkFileError(str(path), [Problem(
+            "$", f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}; fix the syntax there")]) from None
+    return migrate(doc, source=str(path))
+
+
+def migrate(doc: Any, source: str = "<model>") -> Any:
+    """Bring an older format version forward. Unknown newer versions are refused with advice."""
+    if not isinstance(doc, dict):
+        return doc  # validation reports it
+    version = doc.get("version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > VERSION:
+        raise SparkFileError(source, [Problem(
+            "$.version", f"format version {version} is newer than this Spark reads ({VERSION}); "
+            "upgrade spark-core (pip install -U spark-core)")])
+    # Version 1 is the first format: nothing to migrate yet. Each future step is `if version == k: doc = _k_to_k1(doc)`.
+    return doc
+
+
+def check_schema(doc: Any) -> list[Problem]:
+    """Structural problems (types, required keys, unknown keys) against the JSON Schema."""
+    validator = jsonschema.Draft202012Validator(schema())
+    problems = []
+    for err in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))):
+        path = list(err.absolute_path)
+        node = None
+        if len(path) >= 2 and path[0] == "nodes" and isinstance(path[1], int):
+            nodes = doc.get("nodes") if isinstance(doc, dict) else None
+            item = nodes[path[1]] if isinstance(nodes, list) and path[1] < len(nodes) else None
+            node = item.get("id") if isinstance(item, dict) and isinstance(item.get("id"), str) else None
+        edge = path[1] if len(path) >= 2 and path[0] == "edges" and isinstance(path[1], int) else None
+        problems.append(Problem(json_path(path), _schema_message(err), node, edge))
+    return problems
+
+
+def _schema_message(err: jsonschema.ValidationError) -> str:
+    v = err.validator
+    if v == "required":
+        return f"{err.message}; add it"
+    if v == "additionalProperties":
+        return f"{err.message}; remove it or check its spelling"
+    if v == "type":
+        return f"{err.instance!r} has the wrong type: expected {err.validator_value}"
+    if v == "exclusiveMinimum":
+        return f"{err.instance!r} must be > {err.validator_value}"
+    if v == "minimum":
+        return f"{err.instance!r} must be >= {err.validator_value}"
+    if v == "pattern":
+        if err.absolute_path and err.absolute_path[-1] in ("from", "to"):
+            return f"{err.instance!r} is not a port reference; write it as \"node.port\""
+        return f"{err.instance!r} is not a valid name (letters, digits, _ and -, not starting with a digit)"
+    if v == "const":
+        return f"{err.instance!r} must be {err.validator_value!r}"
+    return err.message
+
+
+def validate(doc: Any, registry=None) -> list[Problem]:
+    """Every problem of a model document: structure, components, params, ports, shapes, cycles."""
+    from .graph import plan
+
+    return plan(doc, registry)[1]
+
+
+def write(path: str | os.PathLike, doc: dict) -> None:
+    """Write a document as pretty JSON, atomically (a reader never sees half a file)."""
+    atomic_write_text(path, json.dumps(doc, indent=2) + "\n")
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, flush it to disk, then rename it over ``path``."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def canonical(doc: dict) -> dict:
+    """A deep copy with the optional top-level keys filled in, as :meth:`Brain.to_dict` writes them."""
+    out = copy.deepcopy(doc)
+    out.setdefault("name", "")
+    out.setdefault("seed", 0)
+    for key in ("requires", "editor"):
+        out.setdefault(key, {})
+    for key in ("edges", "inputs", "outputs"):
+        out.setdefault(key, [])
+    return out
