@@ -50,3 +50,11 @@ def spark_editor_assets() -> dict:
 
     Paths are absolute paths inside the installed pack.
     """
+
+
+@hookspec
+def spark_examples() -> dict:
+    """Return bundled example models: ``{name: absolute path of a .spark file}``.
+
+    ``spark run NAME`` runs one; ``spark run`` with no argument runs the example named ``balanced``.
+    """

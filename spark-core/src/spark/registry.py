@@ -89,6 +89,7 @@ class Registry:
         self.payloads: dict[str, PayloadType] = {p.name: p for p in CORE_PAYLOADS}
         self.cli_commands: list = []
         self.editor_assets: list[dict] = []
+        self.examples: dict[str, str] = {}  # name -> path of a bundled .spark file
         self.problems: list[str] = []  # registration problems not tied to a whole pack
         self._pm = pluggy.PluginManager(hookspecs.PROJECT)
         self._pm.add_hookspecs(hookspecs)
@@ -128,22 +129,32 @@ class Registry:
             return self._fail(info, f"invalid hook implementations: {exc}")
         added: list[str] = []
         try:
-            for payload in self._call(module, "spark_payload_types"):
+            payloads = self._call(module, "spark_payload_types")
+            components = self._call(module, "spark_components")
+            commands = self._call(module, "spark_cli_commands")
+            examples = self._call(module, "spark_examples", many=False) or {}
+            assets = self._call(module, "spark_editor_assets", many=False)
+            if not isinstance(examples, dict):
+                raise TypeError(f"spark_examples must return a dict of name -> path, got {type(examples).__name__}")
+            taken = sorted(set(examples) & set(self.examples))
+            if taken:
+                raise DuplicateComponentError(f"example name(s) {taken} are already provided by another pack")
+            for payload in payloads:
                 self.register_payload(payload, distribution=info.distribution)
-            for obj in self._call(module, "spark_components"):
+            for obj in components:
                 problem = component_problem(obj)
                 if problem:
                     raise TypeError(f"spark_components returned {problem}")
                 added.append(self.register(obj, distribution=info.distribution, version=version).id)
-            self.cli_commands += [(info.distribution, c) for c in self._call(module, "spark_cli_commands")]
-            assets = self._call(module, "spark_editor_assets", many=False)
-            if assets:
-                self.editor_assets.append({"distribution": info.distribution, **assets})
         except Exception as exc:
             for cid in added:  # all or nothing per pack
                 self._entries.pop(cid, None)
             self._pm.unregister(module)
             return self._fail(info, f"{type(exc).__name__}: {exc}")
+        self.cli_commands += [(info.distribution, c) for c in commands]
+        if assets:
+            self.editor_assets.append({"distribution": info.distribution, **assets})
+        self.examples.update({name: str(path) for name, path in examples.items()})
         info.components = added
         self.packs.append(info)
         return info
