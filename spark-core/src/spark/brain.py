@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import time
 import weakref
 import zlib
 from typing import Any, Iterable, Mapping
@@ -57,6 +58,7 @@ class _Schedule:
 
 
 _run_cache: "weakref.WeakKeyDictionary[Brain, dict]" = weakref.WeakKeyDictionary()
+_run_stats: "weakref.WeakKeyDictionary[Brain, dict]" = weakref.WeakKeyDictionary()
 
 
 class Brain(nnx.Module):
@@ -307,13 +309,24 @@ class Brain(nnx.Module):
                tuple(sorted((k, v.shape, str(v.dtype)) for k, v in consts.items())))
         cache = _run_cache.setdefault(self, {})
         fn = cache.get(key)
+        compile_s = 0.0
         if fn is None:
-            fn = cache[key] = _compile_run(graphdef, steps, record, batched)
+            t0 = time.perf_counter()
+            fn = cache[key] = _compile_run(graphdef, steps, record, batched).lower(state, series, consts).compile()
+            compile_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
         new_state, rec = fn(state, series, consts)
+        rec = {k: np.asarray(v) for k, v in rec.items()}  # waits for the result
+        _run_stats[self] = {"compile_s": compile_s, "run_s": time.perf_counter() - t0, "steps": steps}
         if not batched:
             nnx.update(self, new_state)
         del sched
-        return {k: np.asarray(v) for k, v in rec.items()}
+        return rec
+
+    @property
+    def last_run_stats(self) -> dict:
+        """Timing of the last :meth:`run`: ``compile_s`` (0 when the program was cached), ``run_s``, ``steps``."""
+        return dict(_run_stats.get(self, {}))
 
     def _check_record(self, ref: str) -> None:
         node, _, attr = ref.partition(".")

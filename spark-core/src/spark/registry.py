@@ -128,6 +128,7 @@ class Registry:
         except Exception as exc:  # pluggy validates hook signatures
             return self._fail(info, f"invalid hook implementations: {exc}")
         added: list[str] = []
+        payloads_before = dict(self.payloads)
         try:
             payloads = self._call(module, "spark_payload_types")
             components = self._call(module, "spark_components")
@@ -136,6 +137,9 @@ class Registry:
             assets = self._call(module, "spark_editor_assets", many=False)
             if not isinstance(examples, dict):
                 raise TypeError(f"spark_examples must return a dict of name -> path, got {type(examples).__name__}")
+            if assets is not None and not isinstance(assets, dict):
+                raise TypeError(f"spark_editor_assets must return a dict like {{'js': [paths]}}, "
+                                f"got {type(assets).__name__}")
             taken = sorted(set(examples) & set(self.examples))
             if taken:
                 raise DuplicateComponentError(f"example name(s) {taken} are already provided by another pack")
@@ -149,6 +153,7 @@ class Registry:
         except Exception as exc:
             for cid in added:  # all or nothing per pack
                 self._entries.pop(cid, None)
+            self.payloads = payloads_before
             self._pm.unregister(module)
             return self._fail(info, f"{type(exc).__name__}: {exc}")
         self.cli_commands += [(info.distribution, c) for c in commands]

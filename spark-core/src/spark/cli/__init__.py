@@ -57,4 +57,6 @@ def main() -> None:
     """Spark: modular spiking neural networks on JAX."""
 
 
-from . import list_components as _list_components  # noqa: E402,F401  (registers its command)
+from . import list_components as _list_components  # noqa: E402,F401  (each module registers its command)
+from . import run as _run  # noqa: E402,F401
+from . import validate as _validate  # noqa: E402,F401

@@ -1,0 +1,27 @@
+"""``spark validate``."""
+
+from __future__ import annotations
+
+import click
+
+from . import main
+
+
+@main.command("validate")
+@click.argument("file", type=click.Path(dir_okay=False))
+def validate(file: str) -> None:
+    """Check a .spark FILE; print every problem with its JSON path and exit 1 if there is any."""
+    from .. import sparkfile
+    from ..errors import SparkFileError
+
+    try:
+        doc = sparkfile.read(file)
+        problems = sparkfile.validate(doc)
+    except SparkFileError as exc:
+        problems = exc.problems
+    if problems:
+        click.echo(f"{file}: {len(problems)} problem(s):", err=True)
+        for p in problems:
+            click.echo(f"  {p.path}: {p.message}", err=True)
+        raise SystemExit(1)
+    click.echo(f"{file}: valid ({len(doc.get('nodes', []))} nodes, {len(doc.get('edges', []))} edges)")
