@@ -1,0 +1,74 @@
+"""``spark editor [FILE] [--port P] [--no-browser]`` (added to the ``spark`` CLI by :mod:`spark_editor.plugin`)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import webbrowser
+from pathlib import Path
+
+import click
+
+
+@click.command("editor")
+@click.argument("file", required=False)
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port to listen on (127.0.0.1 only); 0 picks a free one.")
+@click.option("--no-browser", is_flag=True, help="Print the URL but do not open a browser.")
+def editor(file: str | None, port: int, no_browser: bool) -> None:
+    """Open the graph editor on FILE (a .spark model; created on first save if it does not exist).
+
+    The editor serves http://127.0.0.1:PORT/ and may open and save files only inside the current folder.
+    """
+    from .security import PathError, confine, relative
+
+    root = Path.cwd()
+    initial = None
+    if file is not None:
+        try:
+            initial = relative(root, confine(root, file))
+        except PathError as exc:
+            raise click.UsageError(str(exc)) from None
+    try:
+        asyncio.run(serve(root, port=port, initial_file=initial, open_browser=not no_browser))
+    except KeyboardInterrupt:
+        pass
+
+
+async def serve(root: Path, *, port: int = 0, initial_file: str | None = None, open_browser: bool = True,
+                ready=None) -> None:
+    """Serve the editor until cancelled. ``ready(url)`` is called once the server listens."""
+    from aiohttp import web
+
+    from .server import create_app
+
+    app = create_app(root, initial_file=initial_file)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port, reuse_address=False)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}; "
+                                   "choose another --port or leave it out to pick a free one") from None
+    bound = _bound_port(site)
+    url = f"http://127.0.0.1:{bound}/"
+    click.echo(f"Spark editor on {url}  (folder: {root}; Ctrl+C to stop)", err=False)
+    if ready is not None:
+        ready(url)
+    if open_browser and not os.environ.get("SPARK_EDITOR_NO_BROWSER"):
+        webbrowser.open(url)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+def _bound_port(site) -> int:
+    server = site._server  # aiohttp exposes no public accessor for the bound socket
+    for sock in server.sockets:
+        if sock.family == socket.AF_INET:
+            return sock.getsockname()[1]
+    raise RuntimeError("the editor's server is not listening")
