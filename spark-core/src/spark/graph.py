@@ -80,8 +80,11 @@ class Plan:
 
 
 def delay_steps(delay_ms: float, dt: float, payload: PayloadType) -> int:
-    """Steps an edge delays by: 1 for spikes (axonal delay of one dt) plus ``delay`` rounded half-up to steps."""
-    return (1 if payload.delayed else 0) + int(math.floor(delay_ms / dt + 0.5))
+    """Steps an edge delays by: 1 for spikes (axonal delay of one dt) plus ``delay`` rounded half-up to steps.
+
+    ``delay / dt`` is first rounded to 6 decimals, so 0.35 ms at dt = 0.1 ms is 3.5 -> 4 steps despite binary floats.
+    """
+    return (1 if payload.delayed else 0) + int(math.floor(round(delay_ms / dt, 6) + 0.5))
 
 
 def _split_ref(ref: Any) -> tuple[str, str] | None:
