@@ -5,7 +5,10 @@ Nothing here depends on an installed pack: spark-core is tested alone.
 
 from __future__ import annotations
 
+import importlib
 import itertools
+import sys
+import textwrap
 import types
 
 import pytest
@@ -51,3 +54,31 @@ def make_plugin():
         return module
 
     return make
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    """``site(dist, version, module, source, requires=(), target=None)`` installs a distribution for this test.
+
+    Writes ``<dist>-<version>.dist-info`` (METADATA with ``requires`` as Requires-Dist, an entry point in group
+    ``spark`` naming ``target or module``) and ``<module>.py`` holding ``source`` into a folder put on sys.path.
+    """
+    monkeypatch.syspath_prepend(str(tmp_path))
+    modules: list[str] = []
+
+    def install(dist: str, version: str, module: str | None, source: str | None, requires=(), target=None):
+        info = tmp_path / f"{dist.replace('-', '_')}-{version}.dist-info"
+        info.mkdir()
+        meta = ["Metadata-Version: 2.1", f"Name: {dist}", f"Version: {version}"]
+        meta += [f"Requires-Dist: {r}" for r in requires]
+        (info / "METADATA").write_text("\n".join(meta) + "\n")
+        (info / "entry_points.txt").write_text(f"[spark]\nplugin = {target or module}\n")
+        if source is not None:
+            (tmp_path / f"{module}.py").write_text(textwrap.dedent(source))
+        if module:
+            modules.append(module)
+        importlib.invalidate_caches()
+
+    yield install
+    for name in modules:
+        sys.modules.pop(name, None)
