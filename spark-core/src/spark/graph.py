@@ -115,9 +115,15 @@ def plan(doc: Any, registry=None) -> tuple[Plan | None, list[Problem]]:
     edges = _plan_edges(doc, nodes, float(dt) if dt_ok else 1.0, problems)
     inputs, outputs = _plan_io(doc, nodes, problems)
     _check_attach(doc, nodes, problems)
-    _infer_shapes(nodes, edges, problems)
+    # nodes that failed to resolve must not cause follow-on problems in their neighbours
+    failed = set(_all_ids(doc)) - set(nodes)
+    raw_edges = [(_split_ref(e.get("from")), _split_ref(e.get("to"))) for e in doc.get("edges") or []
+                 if isinstance(e, dict)] if isinstance(doc.get("edges"), list) else []
+    raw_edges = [(a, b) for a, b in raw_edges if a and b]
+    near_failed = {b[0] for a, b in raw_edges if a[0] in failed} | {a[0] for a, b in raw_edges if b[0] in failed}
+    _infer_shapes(nodes, edges, problems, near_failed)
     _check_edge_shapes(nodes, edges, problems)
-    _check_fan_in(nodes, edges, inputs, problems)
+    _check_fan_in(nodes, edges, inputs, problems, {(b[0], b[1]) for a, b in raw_edges if a[0] in failed})
     order = _order(nodes, edges, problems)
     if problems:
         return None, problems
@@ -315,7 +321,8 @@ def _check_attach(doc: dict, nodes: dict[str, NodePlan], problems: list[Problem]
                                           "remove it", node=n.id))
 
 
-def _infer_shapes(nodes: dict[str, NodePlan], edges: list[EdgePlan], problems: list[Problem]) -> None:
+def _infer_shapes(nodes: dict[str, NodePlan], edges: list[EdgePlan], problems: list[Problem],
+                  near_failed: set[str]) -> None:
     changed = True
     while changed:
         changed = False
@@ -344,7 +351,9 @@ def _infer_shapes(nodes: dict[str, NodePlan], edges: list[EdgePlan], problems: l
                     n.shape = tuple(inferred)
                 changed = True
     for n in nodes.values():
-        if n.shape is None:
+        if n.is_rule and n.attach in nodes and nodes[n.attach].shape is None:
+            continue  # its synapse's problem is reported
+        if n.shape is None and n.id not in near_failed:
             problems.append(Problem(json_path(["nodes", n.index]), f"the shape of node {n.id!r} cannot be inferred "
                                     "from its connections; give it a \"shape\"", node=n.id))
 
@@ -363,8 +372,8 @@ def _check_edge_shapes(nodes: dict[str, NodePlan], edges: list[EdgePlan], proble
                 "fix the nodes' shapes", edge=e.index))
 
 
-def _check_fan_in(nodes, edges, inputs, problems) -> None:
-    sources: dict[tuple[str, str], list[str]] = {}
+def _check_fan_in(nodes, edges, inputs, problems, fed_by_failed: set[tuple[str, str]]) -> None:
+    sources: dict[tuple[str, str], list[str]] = {port: ["a node with problems"] for port in fed_by_failed}
     for e in edges:
         sources.setdefault((e.dst, e.dst_port), []).append(f"edges[{e.index}] from {e.src}.{e.src_port}")
     for inp in inputs:

@@ -116,10 +116,12 @@ def _schema_message(err: jsonschema.ValidationError) -> str:
         return f"{err.message}; remove it or check its spelling"
     if v == "type":
         return f"{err.instance!r} has the wrong type: expected {err.validator_value}"
+    what = err.schema.get("description")
+    what = f" ({what})" if what else ""
     if v == "exclusiveMinimum":
-        return f"{err.instance!r} must be > {err.validator_value}"
+        return f"{err.instance!r} must be > {err.validator_value}{what}"
     if v == "minimum":
-        return f"{err.instance!r} must be >= {err.validator_value}"
+        return f"{err.instance!r} must be >= {err.validator_value}{what}"
     if v == "pattern":
         if err.absolute_path and err.absolute_path[-1] in ("from", "to"):
             return f"{err.instance!r} is not a port reference; write it as \"node.port\""
