@@ -1,0 +1,87 @@
+"""The repository keeps the promises of its README: a workspace root, one tox environment per package, and one-line
+commands that set up and run the main job and every test."""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGES = sorted(p.name for p in REPO.glob("spark-*") if (p / "pyproject.toml").exists())
+
+
+@pytest.fixture(scope="module")
+def readme_commands() -> list[str]:
+    blocks = re.findall(r"```bash\n(.*?)```", (REPO / "README.md").read_text("utf-8"), re.S)
+    return [block.strip() for block in blocks]
+
+
+@pytest.fixture(scope="module")
+def tox() -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(REPO / "tox.ini", encoding="utf-8")
+    return parser
+
+
+def test_the_four_packages_exist():
+    assert PACKAGES == ["spark-components", "spark-core", "spark-editor", "spark-interfaces"]
+
+
+def test_root_pyproject_is_a_workspace_not_a_package():
+    root = tomllib.loads((REPO / "pyproject.toml").read_text("utf-8"))
+    assert "project" not in root, "the root is a development workspace; packages live in spark-*/"
+    assert sorted(root["tool"]["uv"]["workspace"]["members"]) == PACKAGES
+    assert "pytest" in root["tool"] and "ruff" in root["tool"]
+
+
+def test_readme_gives_the_two_one_line_commands(readme_commands):
+    main_job, every_test = readme_commands[:2]
+    for command in (main_job, every_test):
+        assert "\n" not in command, f"not one line: {command!r}"
+        assert command.startswith("python3 -m venv "), command
+    assert main_job.endswith("/bin/spark run")
+    for package in ("./spark-core", "./spark-components", "./spark-interfaces"):
+        assert f" {package}" in main_job
+    assert "tox" in every_test
+
+
+def test_ci_runs_the_readme_test_command_verbatim(readme_commands):
+    script = REPO / ".ci" / "run"
+    assert os.access(script, os.X_OK), ".ci/run must be executable (git update-index --chmod=+x .ci/run)"
+    lines = script.read_text("utf-8").splitlines()
+    assert lines[0] == "#!/usr/bin/env bash"
+    assert "set -euo pipefail" in lines
+    assert readme_commands[1] in lines
+
+
+def test_every_package_has_a_tox_environment_running_its_tests(tox):
+    envs = [e.strip() for e in tox["tox"]["env_list"].split(",")]
+    ran = {}
+    for env in envs:
+        commands = tox[f"testenv:{env}"]["commands"]
+        ran.update({m: env for m in re.findall(r"\b((?:spark-[a-z]+/)?tests)\b", commands)})
+    for package in PACKAGES:
+        assert f"{package}/tests" in ran, f"no tox environment runs {package}/tests"
+        assert (REPO / package / "tests").is_dir()
+    assert ran.get("tests") == "integration"
+
+
+def test_tox_runs_jax_on_cpu_and_recreates_environments(tox):
+    base = tox["testenv"]
+    assert re.search(r"^\s*JAX_PLATFORMS\s*=\s*cpu\s*$", base["set_env"], re.M)
+    assert base["recreate"].strip() == "true"
+    for env in [s for s in tox.sections() if s.startswith("testenv:")]:
+        assert "set_env" not in tox[env] or "{[testenv]set_env}" in tox[env]["set_env"], env
+
+
+def test_integration_installs_every_package_and_nothing_editable(tox):
+    deps = tox["testenv:integration"]["deps"].split()
+    for package in PACKAGES:
+        assert f"./{package}" in deps, f"integration does not install {package}"
+    assert not any(d.startswith("-e") for d in deps)
+    assert tox["testenv"]["skip_install"].strip() == "true"  # the root is no package: nothing editable slips in
