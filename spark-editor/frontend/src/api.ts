@@ -1,0 +1,60 @@
+// The editor server's REST API. Every write sends application/json (the server refuses anything else).
+
+import type { Catalogue, Problem, SparkDoc } from "./types";
+
+export class ApiError extends Error {
+  status: number;
+  body: any;
+  constructor(status: number, message: string, body: any) {
+    super(message);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+async function request<T>(method: "GET" | "POST", url: string, body?: unknown): Promise<T> {
+  const res = await fetch(url, {
+    method,
+    headers: body === undefined ? {} : { "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  let data: any = null;
+  try {
+    data = await res.json();
+  } catch {
+    data = null;
+  }
+  if (!res.ok) {
+    throw new ApiError(res.status, (data && data.error) || `${method} ${url} failed: ${res.status}`, data);
+  }
+  return data as T;
+}
+
+export interface Session {
+  root: string;
+  file: string | null;
+  file_exists: boolean;
+  spark_core: string;
+  spark_editor: string;
+}
+
+export interface ParamCheck {
+  ok: boolean;
+  params?: Record<string, unknown>;
+  message?: string;
+  problems?: { param: string; message: string }[];
+}
+
+export const api = {
+  session: () => request<Session>("GET", "/api/session"),
+  catalogue: () => request<Catalogue>("GET", "/api/catalogue"),
+  refreshCatalogue: () => request<Catalogue>("POST", "/api/catalogue/refresh", {}),
+  checkParams: (component: string, params: Record<string, unknown>) =>
+    request<ParamCheck>("POST", "/api/params/check", { component, params }),
+  validate: (doc: SparkDoc) => request<{ problems: Problem[] }>("POST", "/api/validate", { doc }),
+  files: () => request<{ root: string; files: string[] }>("GET", "/api/files"),
+  open: (path: string) =>
+    request<{ path: string; doc: SparkDoc; problems: Problem[] }>("GET", `/api/open?path=${encodeURIComponent(path)}`),
+  save: (path: string, doc: SparkDoc, overwrite: boolean) =>
+    request<{ path: string; problems: Problem[] }>("POST", "/api/save", { path, doc, overwrite }),
+};

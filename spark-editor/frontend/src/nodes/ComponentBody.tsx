@@ -1,0 +1,65 @@
+// The body every component node shares: header, ports as coloured handles (one row per port), shape.
+// Each node type (one file per type in this folder) wraps it with its own accent and extra handles.
+
+import { Handle, Position, type NodeProps } from "@xyflow/react";
+import { memo, useContext, type ReactNode } from "react";
+import { firstLine, payloadColor, resolveComponent, useCatalogue } from "../catalogue";
+import { handleId, type ComponentData, type SparkFlowNode } from "../model";
+import { ProblemNodesContext } from "../problems";
+import type { PortSpec } from "../types";
+
+export interface BodyProps extends NodeProps<SparkFlowNode> {
+  accent: string;
+  icon: string;
+  children?: ReactNode;
+}
+
+function PortRow({ node, port }: { node: string; port: PortSpec }) {
+  const cat = useCatalogue();
+  const color = payloadColor(cat, port.payload);
+  const out = port.direction === "out";
+  const title = `${port.name} (${port.direction === "in" ? "input" : "output"}, ${port.payload}`
+    + `${port.unit ? `, ${port.unit}` : ""})${port.doc ? `: ${port.doc}` : ""}${port.optional ? "" : " (required)"}`;
+  return (
+    <div className={`port-row ${out ? "out" : "in"}`} title={title}>
+      <Handle
+        type={out ? "source" : "target"}
+        position={out ? Position.Right : Position.Left}
+        id={handleId(port.direction, port.name)}
+        className="port-handle"
+        style={{ background: color }}
+        data-testid={`handle-${node}-${port.direction}-${port.name}`}
+        data-payload={port.payload}
+      />
+      <span className="port-name">{port.name}{port.optional ? "" : "*"}</span>
+      <span className="port-payload" style={{ color }}>{port.payload}</span>
+    </div>
+  );
+}
+
+export const ComponentBody = memo(function ComponentBody({ id, data, selected, accent, icon, children }: BodyProps) {
+  const cat = useCatalogue();
+  const problems = useContext(ProblemNodesContext);
+  const d = data as ComponentData;
+  const spec = resolveComponent(cat, d.component);
+  const classes = ["spark-node", `kind-${spec?.kind ?? "unknown"}`];
+  if (selected) classes.push("selected");
+  if (problems.has(id)) classes.push("has-problem");
+  return (
+    <div className={classes.join(" ")} style={{ borderTopColor: accent }} data-testid={`node-${d.name}`}
+      title={spec ? firstLine(spec.doc) : undefined}>
+      <div className="spark-node-header">
+        <span className="node-icon" aria-hidden>{icon}</span>
+        <span className="node-name">{d.name}</span>
+        <span className="node-component">{spec ? spec.name : d.component}</span>
+      </div>
+      {!spec && <div className="node-unknown">unknown component {d.component || "(none)"}: install its pack</div>}
+      <div className="ports">
+        {spec?.inputs.map((p) => <PortRow key={`in-${p.name}`} node={d.name} port={p} />)}
+        {spec?.outputs.map((p) => <PortRow key={`out-${p.name}`} node={d.name} port={p} />)}
+      </div>
+      {d.shape && <div className="node-shape">shape [{d.shape.join(", ")}]</div>}
+      {children}
+    </div>
+  );
+});
