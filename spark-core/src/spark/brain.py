@@ -193,7 +193,8 @@ class Brain(nnx.Module):
             raise SparkFileError(self.name or "<brain>", problems)
         base = jax.random.PRNGKey(plan.seed)
         self.nodes = nnx.Dict({
-            n.id: n.cls(n.shape, params=n.params, rngs=nnx.Rngs(jax.random.fold_in(base, zlib.crc32(n.id.encode()))))
+            n.id: n.cls(n.shape, params=n.params, dt=plan.dt,
+                        rngs=nnx.Rngs(jax.random.fold_in(base, zlib.crc32(n.id.encode()))))
             for n in plan.nodes.values()
         })
         self.key = Const(jax.random.fold_in(base, 0x5EED))

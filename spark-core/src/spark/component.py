@@ -51,6 +51,8 @@ class Component(nnx.Module):
         shape: the neuron shape of the node (a synapse's is ``(n_pre, n_post)``).
         params: a ``Params`` instance; or give the values as keywords.
         rngs: randomness for initial state (weights, connectivity).
+        dt: the time step (ms) the component will be stepped with, for components whose state depends on it
+            (e.g. delay buffers sized in steps); the Brain always passes it. ``None`` when unknown.
     """
 
     name: ClassVar[str] = ""
@@ -66,7 +68,8 @@ class Component(nnx.Module):
         if p is not None and "__spark_owner__" not in p.__dict__:
             p.__spark_owner__ = cls.name or cls.__name__
 
-    def __init__(self, shape: Any, *, params: Any = None, rngs: nnx.Rngs | None = None, **values: Any):
+    def __init__(self, shape: Any, *, params: Any = None, rngs: nnx.Rngs | None = None, dt: float | None = None,
+                 **values: Any):
         if params is None:
             params = _params.from_dict(self.Params, values)
         elif values:
@@ -78,6 +81,16 @@ class Component(nnx.Module):
         if problem:
             raise ValueError(f"{self.name}: {problem}")
         self.params = params
+        self.dt = None if dt is None else float(dt)
+
+    def require_dt(self, dt: float | None = None) -> float:
+        """The construction ``dt`` (ms); with ``dt`` given, also check that a step uses the same one."""
+        if self.dt is None:
+            raise ValueError(f"{self.name}: build it with dt=... (ms); its state depends on the time step")
+        if dt is not None and abs(dt - self.dt) > 1e-9 * self.dt:
+            raise ValueError(f"{self.name} was built for dt = {self.dt} ms but is stepped with dt = {dt} ms; "
+                             "rebuild it with the step you run")
+        return self.dt
 
     # ----- shapes -------------------------------------------------------------------------------------------------
 
@@ -171,6 +184,10 @@ class Synapse(_Projection):
     def outer(self, a_pre: jax.Array, b_post: jax.Array) -> jax.Array:
         """``a_pre[i] * b_post[j]`` for every synapse (i, j), shaped like ``self.weight``."""
         return a_pre[:, None] * b_post[None, :]
+
+    def sum_incoming(self, w: jax.Array) -> jax.Array:
+        """Per postsynaptic neuron, the sum of ``w`` over its existing synapses: shape ``(n_post,)``."""
+        return w.sum(axis=0)
 
     def clip(self, w: jax.Array, lo: float, hi: float) -> jax.Array:
         """``w`` clipped to ``[lo, hi]`` where synapses exist (absent synapses stay absent)."""

@@ -69,8 +69,9 @@ def params(cls: type) -> type:
     for f in attrs.fields(new):
         if _META_KEY not in f.metadata:
             raise TypeError(f"{cls.__name__}.{f.name}: declare it with spark.param(default, unit=..., doc=...)")
-        if _base_type(f.type) not in _TYPES:
-            raise TypeError(f"{cls.__name__}.{f.name}: type {f.type!r} is not one of float, int, bool, str")
+        if _elem_type(_base_type(f.type)) not in _TYPES:
+            raise TypeError(f"{cls.__name__}.{f.name}: type {f.type!r} is not one of float, int, bool, str "
+                            "or tuple[float | int, ...]")
     return new
 
 
@@ -89,10 +90,21 @@ def owner_name(cls: type) -> str:
 
 def _base_type(tp: Any) -> Any:
     args = typing.get_args(tp)
+    if typing.get_origin(tp) is tuple:
+        return tp
     if args:  # Optional[X] / X | None
         non_none = [a for a in args if a is not type(None)]
         return non_none[0] if len(non_none) == 1 else tp
     return tp
+
+
+def _is_array(tp: Any) -> bool:
+    return typing.get_origin(tp) is tuple
+
+
+def _elem_type(tp: Any) -> Any:
+    """``tuple[float, ...]`` -> ``float``; scalars unchanged."""
+    return typing.get_args(tp)[0] if _is_array(tp) else tp
 
 
 def _fmt(v: Any, unit: str) -> str:
@@ -106,8 +118,22 @@ def check_value(cls: type, field: attrs.Attribute, value: Any) -> tuple[Any, str
     optional = type(None) in typing.get_args(field.type)
     who = f"{owner_name(cls)} parameter {field.name!r}"
     if value is None:
-        return value, None if optional else f"{who} is missing (None); give a {_TYPES[tp]}" + (
+        return value, None if optional else f"{who} is missing (None); give a {_TYPES[_elem_type(tp)]}" + (
             f" in {m.unit}" if m.unit else "")
+    if _is_array(tp):
+        if not isinstance(value, (list, tuple)):
+            return value, f"{who} = {value!r} is not a list; give a list of {_TYPES[_elem_type(tp)]}s"
+        out = []
+        for k, item in enumerate(value):
+            item, problem = _check_scalar(f"{who}[{k}]", _elem_type(tp), m, item)
+            if problem:
+                return value, problem
+            out.append(item)
+        return tuple(out), None
+    return _check_scalar(who, tp, m, value)
+
+
+def _check_scalar(who: str, tp: Any, m: ParamMeta, value: Any) -> tuple[Any, str | None]:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return value, f"{who} = {value!r} is not a number; give a number in {m.unit or 'no unit'}"
@@ -181,14 +207,17 @@ def params_schema(cls: type) -> dict:
         m = meta(f)
         tp = _base_type(f.type)
         optional = type(None) in typing.get_args(f.type)
-        js: dict[str, Any] = {"type": [_TYPES[tp], "null"] if optional else _TYPES[tp], "description": m.doc,
-                              "default": f.default, "x-unit": m.unit}
+        item: dict[str, Any] = {"type": _TYPES[_elem_type(tp)]}
         for key, jkey in (("gt", "exclusiveMinimum"), ("ge", "minimum"), ("lt", "exclusiveMaximum"), ("le", "maximum")):
             if getattr(m, key) is not None:
-                js[jkey] = getattr(m, key)
+                item[jkey] = getattr(m, key)
         if m.choices is not None:
-            js["enum"] = list(m.choices)
-        props[f.name] = js
+            item["enum"] = list(m.choices)
+        js = {"type": "array", "items": item} if _is_array(tp) else item
+        if optional:
+            js["type"] = [js["type"], "null"]
+        default = list(f.default) if isinstance(f.default, tuple) else f.default
+        props[f.name] = {**js, "description": m.doc, "default": default, "x-unit": m.unit}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": owner_name(cls),

@@ -7,6 +7,7 @@ that returns something that is not a component, or that requires a different spa
 
 from __future__ import annotations
 
+import difflib
 import importlib.metadata as md
 import traceback
 from typing import Any, Iterable
@@ -123,6 +124,9 @@ class Registry:
     def load_plugin(self, module: Any, *, distribution: str, version: str, entry_point: str = "") -> PackInfo:
         """Register everything one plugin module provides. Failures are recorded on the returned PackInfo."""
         info = PackInfo(canonicalize_name(distribution), version, entry_point)
+        unknown = _unknown_hooks(module)
+        if unknown:  # pluggy would accept them and never call them: the pack would load empty
+            return self._fail(info, "; ".join(unknown))
         try:
             self._pm.register(module, name=f"{info.distribution}:{entry_point}")
         except Exception as exc:  # pluggy validates hook signatures
@@ -284,6 +288,19 @@ class Registry:
             "payload_types": [p.to_json() for p in self.payloads.values()],
             "components": [e.to_json() for e in self.entries(kind)],
         }
+
+
+def _unknown_hooks(module: Any) -> list[str]:
+    """A problem for each hook implementation in ``module`` whose name is not a spark hook."""
+    marker = hookspecs.PROJECT + "_impl"
+    known = sorted(n for n in dir(hookspecs) if hasattr(getattr(hookspecs, n), hookspecs.PROJECT + "_spec"))
+    problems = []
+    for name in dir(module):
+        if hasattr(getattr(module, name, None), marker) and name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"spark hooks are {', '.join(known)}"
+            problems.append(f"unknown hook {name!r}; {hint}")
+    return problems
 
 
 def _dist_name(ep: md.EntryPoint) -> str:
