@@ -116,3 +116,11 @@ def test_commands_and_assets_of_a_working_pack_are_kept_with_their_distribution(
                            spark_editor_assets=lambda: {"js": ["/a.js"]}), "cli-pack")
     assert reg.cli_commands == [("cli-pack", cmd)]
     assert reg.editor_assets == [{"distribution": "cli-pack", "js": ["/a.js"]}]
+
+
+def test_a_misspelled_hook_is_broken_with_a_suggestion(make_component, make_plugin):
+    """A hook name pluggy does not know would otherwise be ignored: the pack would load with nothing in it."""
+    reg = spark.Registry()
+    info = _load(reg, make_plugin("typo", spark_component=lambda: [make_component("x")]), "typo-pack")
+    assert info.status == "broken"
+    assert "unknown hook 'spark_component'; did you mean 'spark_components'?" in info.error
