@@ -307,9 +307,7 @@ def test_every_bad_param_is_reported_at_once():
     assert "tau_m" in str(info.value) and "c_m" in str(info.value)
 
 
-@pytest.mark.xfail(reason="spark-core params accept +-inf for floats (only NaN is rejected); tau_m=inf gives NaN v",
-                   strict=False)
 @pytest.mark.parametrize("field", ["tau_m", "c_m"])
 def test_infinite_params_are_rejected(field):
-    with pytest.raises(spark.ParamError):
+    with pytest.raises(spark.ParamError, match=f"'{field}' = inf is not finite"):
         LIF((3,), **{field: float("inf")})

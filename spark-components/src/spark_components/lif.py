@@ -16,7 +16,7 @@ class LIFParams:
     v_rest: float = spark.param(-65.0, unit="mV", doc="resting (leak reversal) potential")
     v_reset: float = spark.param(-65.0, unit="mV", doc="potential after a spike")
     v_thresh: float = spark.param(-50.0, unit="mV", doc="spike threshold")
-    t_ref: float = spark.param(2.0, unit="ms", doc="absolute refractory period (rounded to whole steps)", ge=0)
+    t_ref: float = spark.param(2.0, unit="ms", doc="absolute refractory period (rounded half-up to whole steps)", ge=0)
     v_init: float | None = spark.param(None, unit="mV", doc="initial potential (default: v_rest)")
     i_bias: float = spark.param(0.0, unit="pA", doc="constant bias current")
 
@@ -57,7 +57,7 @@ class LIF(spark.Soma):
         v = jnp.where(active, v_inf + (self.v[...] - v_inf) * decay, p.v_reset)
         spikes = active & (v >= p.v_thresh)
         v = jnp.where(spikes, p.v_reset, v)
-        n_ref = int(round(p.t_ref / dt))
+        n_ref = int(math.floor(round(p.t_ref / dt, 6) + 0.5))  # half-up, like delays
         self.refractory[...] = jnp.where(spikes, n_ref, jnp.maximum(self.refractory[...] - 1, 0))
         self.v[...] = v
         return {"spikes": spikes, "v": v}

@@ -138,8 +138,12 @@ def _check_scalar(who: str, tp: Any, m: ParamMeta, value: Any) -> tuple[Any, str
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return value, f"{who} = {value!r} is not a number; give a number in {m.unit or 'no unit'}"
         value = float(value)
-        if math.isnan(value):
-            return value, f"{who} is NaN; give a finite number in {m.unit or 'no unit'}"
+        if not math.isfinite(value):
+            bounds = ", ".join(f"{sym} {_fmt(getattr(m, k), m.unit)}" for k, sym in
+                               (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<=")) if getattr(m, k) is not None)
+            what = "is NaN" if math.isnan(value) else f"= {value} is not finite"
+            return value, (f"{who} {what}; give a finite number in {m.unit or 'no unit'}"
+                           + (f" ({bounds})" if bounds else ""))
     elif tp is int:
         if isinstance(value, float) and value.is_integer():
             value = int(value)

@@ -1,0 +1,126 @@
+"""Who connects to whom, and with which initial weights: host-side (NumPy) generation, seeded.
+
+Every rule returns unique ``(pre, post)`` index pairs. Generation runs once, at construction, never in a step.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+RULES = ("all_to_all", "one_to_one", "fixed_probability", "fixed_indegree", "fixed_outdegree", "explicit")
+WEIGHT_INITS = ("constant", "uniform", "normal", "lognormal")
+
+
+def connect(rule: str, n_pre: int, n_post: int, rng: np.random.Generator, *, p: float = 1.0, degree: int = 1,
+            autapses: bool = True, pre: tuple = (), post: tuple = (), who: str = "synapse") -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs of a connectivity rule, sorted by (pre, post).
+
+    Args:
+        rule: one of :data:`RULES`.
+        p: connection probability of each pair (``fixed_probability``).
+        degree: synapses per postsynaptic neuron (``fixed_indegree``) or per presynaptic neuron (``fixed_outdegree``).
+        autapses: keep ``i -> i`` pairs (only meaningful when ``n_pre == n_post``).
+        pre, post: the pairs of ``explicit`` connectivity.
+    """
+    square = n_pre == n_post
+    if rule == "all_to_all":
+        i, j = np.divmod(np.arange(n_pre * n_post, dtype=np.int64), n_post)
+    elif rule == "one_to_one":
+        if not square:
+            raise ValueError(f"{who}: one_to_one connectivity needs n_pre == n_post, got {n_pre} and {n_post}")
+        i = j = np.arange(n_pre, dtype=np.int64)
+    elif rule == "fixed_probability":
+        i, j = _bernoulli_pairs(n_pre, n_post, p, rng)
+    elif rule in ("fixed_indegree", "fixed_outdegree"):
+        indeg = rule == "fixed_indegree"
+        n_from, n_to = (n_pre, n_post) if indeg else (n_post, n_pre)
+        pool = n_from - (0 if autapses or not square else 1)
+        if degree > pool:
+            raise ValueError(f"{who}: {rule} degree {degree} exceeds the {pool} available "
+                             f"{'presynaptic' if indeg else 'postsynaptic'} neurons; lower `degree`")
+        picks = _distinct_rows(n_to, pool, degree, rng)  # (n_to, degree) indices into the pool
+        owner = np.repeat(np.arange(n_to, dtype=np.int64), degree)
+        picks = picks.ravel()
+        if not autapses and square:
+            picks = picks + (picks >= owner)  # skip the neuron itself
+        i, j = (picks, owner) if indeg else (owner, picks)
+    elif rule == "explicit":
+        i, j = np.asarray(pre, dtype=np.int64), np.asarray(post, dtype=np.int64)
+        if i.shape != j.shape:
+            raise ValueError(f"{who}: explicit connectivity needs as many `pre` as `post` indices "
+                             f"({len(i)} and {len(j)})")
+        for name, idx, n in (("pre", i, n_pre), ("post", j, n_post)):
+            if idx.size and (idx.min() < 0 or idx.max() >= n):
+                raise ValueError(f"{who}: explicit `{name}` index {int(idx.max() if idx.max() >= n else idx.min())} "
+                                 f"is outside 0..{n - 1}")
+        if len(np.unique(i * n_post + j)) != len(i):
+            raise ValueError(f"{who}: explicit connectivity lists a (pre, post) pair twice; list each pair once")
+    else:
+        raise ValueError(f"{who}: unknown connectivity {rule!r}; use one of {', '.join(RULES)}")
+    if not autapses and square and rule in ("all_to_all", "one_to_one", "fixed_probability"):
+        keep = i != j
+        i, j = i[keep], j[keep]
+    order = np.lexsort((j, i))
+    return i[order].astype(np.int32), j[order].astype(np.int32)
+
+
+def _bernoulli_pairs(n_pre: int, n_post: int, p: float, rng: np.random.Generator):
+    """Each of the n_pre * n_post pairs independently with probability p (geometric skipping: O(synapses))."""
+    total = n_pre * n_post
+    if p <= 0 or total == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if p >= 1:
+        return np.divmod(np.arange(total, dtype=np.int64), n_post)
+    chunks, pos = [], -1
+    while pos < total:
+        n = int(max(1024, (total - pos) * p * 1.05 + 6 * math.sqrt(total * p) + 16))
+        gaps = rng.geometric(p, size=n).astype(np.int64)
+        flat = pos + np.cumsum(gaps)
+        pos = int(flat[-1])
+        chunks.append(flat[flat < total])
+    flat = np.concatenate(chunks)
+    return np.divmod(flat, n_post)
+
+
+def _distinct_rows(n_rows: int, pool: int, k: int, rng: np.random.Generator) -> np.ndarray:
+    """``(n_rows, k)`` integers in ``[0, pool)``, distinct within each row, uniformly drawn."""
+    if k == 0:
+        return np.zeros((n_rows, 0), np.int64)
+    if k * 4 > pool:  # dense regime: a random permutation per row
+        keys = rng.random((n_rows, pool))
+        return np.argpartition(keys, k - 1, axis=1)[:, :k].astype(np.int64)
+    out = rng.integers(0, pool, size=(n_rows, k))
+    while True:  # redraw duplicates until every row is distinct
+        out.sort(axis=1)
+        dup = np.zeros_like(out, dtype=bool)
+        dup[:, 1:] = out[:, 1:] == out[:, :-1]
+        if not dup.any():
+            return rng.permuted(out, axis=1)
+        out[dup] = rng.integers(0, pool, size=int(dup.sum()))
+
+
+def init_weights(kind: str, n: int, rng: np.random.Generator, *, mean: float, std: float) -> np.ndarray:
+    """``n`` initial weights: ``constant`` (= mean), ``uniform`` (mean ± sqrt(3) std), ``normal`` or ``lognormal``
+    (both with the given mean and standard deviation of the weights; lognormal keeps the sign of ``mean``)."""
+    if kind == "constant" or std == 0:
+        return np.full(n, mean, np.float32)
+    if kind == "uniform":
+        half = math.sqrt(3.0) * std
+        return rng.uniform(mean - half, mean + half, n).astype(np.float32)
+    if kind == "normal":
+        return rng.normal(mean, std, n).astype(np.float32)
+    if kind == "lognormal":
+        if mean == 0:
+            raise ValueError("lognormal weights need a non-zero mean")
+        m = abs(mean)
+        sigma2 = math.log1p((std / m) ** 2)
+        mu = math.log(m) - sigma2 / 2
+        return (math.copysign(1.0, mean) * rng.lognormal(mu, math.sqrt(sigma2), n)).astype(np.float32)
+    raise ValueError(f"unknown weight_init {kind!r}; use one of {', '.join(WEIGHT_INITS)}")
+
+
+def delay_steps(delays_ms: np.ndarray, dt: float) -> np.ndarray:
+    """Delays rounded half-up to whole steps (``delay / dt`` first rounded to 6 decimals)."""
+    return np.floor(np.round(np.asarray(delays_ms, np.float64) / dt, 6) + 0.5).astype(np.int32)

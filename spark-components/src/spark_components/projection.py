@@ -1,0 +1,205 @@
+"""Projection: the storage and spike delivery every built-in synapse shares.
+
+A projection holds the synapses from ``n_pre`` to ``n_post`` neurons in one of two layouts:
+
+- **dense**: ``weight`` and ``mask`` of shape ``(n_pre, n_post)``; delivery is ``spikes @ weight``.
+- **sparse**: one row per presynaptic neuron, padded to the largest out-degree ``K``: ``post_index``, ``weight`` and
+  ``mask`` of shape ``(n_pre, K)``. Delivery is event-driven: the indices of this step's spiking neurons are compacted
+  into a small fixed-size list, and only their rows are gathered and scatter-added, so the work grows with
+  spikes x fan-out. Two list sizes are compiled (``event_capacity`` and 8x it); a step with more spikes than the larger
+  takes a full pass over all synapses. No spike is ever dropped.
+
+``storage="auto"`` picks dense for small (<= 65,536 pairs) or dense (density > 0.25) projections, sparse otherwise,
+and always sparse when synapses have their own delays. Per-synapse delays (``delay``, ``delay_jitter``, ms) are rounded
+half-up to steps and delivered through a ring buffer of postsynaptic input; they add to the edge's delay.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+import spark
+
+from . import connectivity as conn
+
+DENSE_MAX_PAIRS = 65_536
+DENSE_MIN_DENSITY = 0.25
+
+
+@spark.params
+class ProjectionParams:
+    """Connectivity, initial weights, storage and per-synapse delays, shared by every built-in synapse."""
+
+    connectivity: str = spark.param("fixed_probability", choices=conn.RULES, doc="connectivity rule")
+    p_connect: float = spark.param(1.0, ge=0, le=1, doc="probability that a pre/post pair is connected "
+                                   "(fixed_probability; 1 = all-to-all)")
+    degree: int = spark.param(1, ge=0, doc="synapses per postsynaptic (fixed_indegree) or presynaptic "
+                              "(fixed_outdegree) neuron")
+    autapses: bool = spark.param(True, doc="allow i -> i synapses (matters when pre and post are one population)")
+    pre: tuple[int, ...] = spark.param((), doc="explicit connectivity: presynaptic index of each synapse", ge=0)
+    post: tuple[int, ...] = spark.param((), doc="explicit connectivity: postsynaptic index of each synapse", ge=0)
+    weights: tuple[float, ...] = spark.param((), unit="pA", doc="explicit connectivity: weight of each synapse "
+                                             "(default: drawn like the others)")
+    weight_init: str = spark.param("constant", choices=conn.WEIGHT_INITS, doc="distribution of initial weights")
+    weight: float = spark.param(10.0, unit="pA", doc="initial weight (constant) or mean of the distribution")
+    weight_std: float = spark.param(0.0, unit="pA", ge=0, doc="standard deviation of initial weights")
+    storage: str = spark.param("auto", choices=("auto", "dense", "sparse"), doc="synapse storage layout")
+    delay: float = spark.param(0.0, unit="ms", ge=0, doc="per-synapse delay, added to the edge's delay")
+    delay_jitter: float = spark.param(0.0, unit="ms", ge=0,
+                                      doc="per-synapse delays drawn uniformly from [delay, delay + delay_jitter]")
+    event_capacity: int = spark.param(0, ge=0, doc="presynaptic spikes per step the smallest event-driven path "
+                                      "handles (0 = automatic); larger bursts take larger paths, none is dropped")
+
+
+class Projection(spark.Synapse):
+    """Abstract base of the built-in synapses: builds connectivity and storage, delivers spikes.
+
+    Subclasses define ``Params`` (extending :class:`ProjectionParams`), their ports and ``__call__``, using
+    :meth:`deliver` for the summed weights of the spikes arriving this step.
+    """
+
+    def __init__(self, shape, *, params=None, rngs=None, dt=None, **values):
+        super().__init__(shape, params=params, rngs=rngs, dt=dt, **values)
+        p = self.params
+        n_pre, n_post = self.shape
+        key = (rngs if rngs is not None else nnx.Rngs(0)).params()
+        rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel().tolist())
+        pre, post = conn.connect(p.connectivity, n_pre, n_post, rng, p=p.p_connect, degree=p.degree,
+                                 autapses=p.autapses, pre=p.pre, post=p.post, who=self.name)
+        if p.connectivity == "explicit" and p.weights:
+            if len(p.weights) != len(pre):
+                raise ValueError(f"{self.name}: explicit `weights` has {len(p.weights)} values for {len(pre)} synapses")
+            order = np.lexsort((np.asarray(p.post), np.asarray(p.pre)))
+            w = np.asarray(p.weights, np.float32)[order]
+        else:
+            w = conn.init_weights(p.weight_init, len(pre), rng, mean=p.weight, std=p.weight_std)
+        has_delays = p.delay > 0 or p.delay_jitter > 0
+        if has_delays:
+            dt = self.require_dt()
+            d_ms = p.delay + (rng.uniform(0.0, p.delay_jitter, len(pre)) if p.delay_jitter else np.zeros(len(pre)))
+            d = conn.delay_steps(d_ms, dt)
+        sparse = self._choose_sparse(p.storage, n_pre, n_post, len(pre), has_delays)
+        self.sparse = sparse
+        self.n_synapses = int(len(pre))
+        if not sparse:
+            W = np.zeros((n_pre, n_post), np.float32)
+            M = np.zeros((n_pre, n_post), bool)
+            W[pre, post], M[pre, post] = w, True
+            self.weight = spark.Weight(jnp.asarray(W))
+            self.mask = spark.Const(jnp.asarray(M))
+            self.depth = 0
+        else:
+            counts = np.bincount(pre, minlength=n_pre)
+            k = max(int(counts.max()) if len(pre) else 0, 1)
+            slot = np.arange(len(pre)) - np.repeat(np.cumsum(counts) - counts, counts)
+            idx = np.zeros((n_pre, k), np.int32)
+            W = np.zeros((n_pre, k), np.float32)
+            M = np.zeros((n_pre, k), bool)
+            idx[pre, slot], W[pre, slot], M[pre, slot] = post, w, True
+            self.post_index = spark.Const(jnp.asarray(idx))
+            self.weight = spark.Weight(jnp.asarray(W))
+            self.mask = spark.Const(jnp.asarray(M))
+            cap = p.event_capacity or 16 + n_pre // 256
+            self.capacities = tuple(sorted({min(cap, n_pre), min(8 * cap, n_pre)}))
+            self.depth = 0
+            if has_delays:
+                D = np.zeros((n_pre, k), np.int32)
+                D[pre, slot] = d
+                self.delay_steps = spark.Const(jnp.asarray(D))
+                self.depth = int(d.max()) + 1 if len(d) else 1
+                self.pending = spark.State(jnp.zeros((self.depth, n_post), jnp.float32))
+                self.clock = spark.State(jnp.zeros((), jnp.int32))
+
+    def _choose_sparse(self, storage: str, n_pre: int, n_post: int, nnz: int, has_delays: bool) -> bool:
+        if storage == "dense":
+            if has_delays:
+                raise ValueError(f"{self.name}: dense storage cannot hold per-synapse delays; "
+                                 "use storage='sparse' or 'auto'")
+            return False
+        if storage == "sparse" or has_delays:
+            return True
+        pairs = n_pre * n_post
+        return pairs > DENSE_MAX_PAIRS and nnz <= DENSE_MIN_DENSITY * pairs
+
+    # ----- delivery -----------------------------------------------------------------------------------------------
+
+    def deliver(self, spikes: jax.Array, efficacy: jax.Array | None = None) -> jax.Array:
+        """Summed weights (times ``efficacy[pre]`` if given) of the spikes arriving this step: shape ``(n_post,)``."""
+        n_pre, n_post = self.shape
+        if not self.sparse:
+            x = spikes.astype(jnp.float32)
+            return (x if efficacy is None else x * efficacy) @ self.weight[...]
+        w, post_index = self.weight[...], self.post_index[...]
+        delayed = self.depth > 0
+        if delayed:
+            t = self.clock[...]
+            slots_all = (t + self.delay_steps[...]) % self.depth
+
+        def gather(rows):  # rows: (E,) presynaptic indices, n_pre = padding
+            vals = jnp.take(w, rows, axis=0, mode="fill", fill_value=0.0)
+            if efficacy is not None:
+                vals = vals * jnp.take(efficacy, rows, mode="fill", fill_value=0.0)[:, None]
+            posts = jnp.take(post_index, rows, axis=0, mode="fill", fill_value=0)
+            slots = jnp.take(slots_all, rows, axis=0, mode="fill", fill_value=0) if delayed else None
+            return vals, posts, slots
+
+        def scatter(vals, posts, slots):
+            if delayed:
+                return self.pending[...].at[slots, posts].add(vals)
+            return jnp.zeros((n_post,), jnp.float32).at[posts].add(vals)
+
+        def event_path(capacity):
+            def run(_):
+                rows = jnp.nonzero(spikes, size=capacity, fill_value=n_pre)[0]
+                return scatter(*gather(rows))
+            return run
+
+        def full_path(_):
+            x = spikes.astype(jnp.float32) if efficacy is None else jnp.where(spikes, efficacy, 0.0)
+            return scatter(w * x[:, None], post_index, slots_all if delayed else None)
+
+        count = spikes.sum()
+        branches = [event_path(c) for c in self.capacities if c < n_pre] + [full_path]
+        bounds = jnp.asarray([c for c in self.capacities if c < n_pre], jnp.int32)
+        which = jnp.sum(count > bounds) if len(bounds) else 0
+        out = jax.lax.switch(which, branches, None) if len(branches) > 1 else full_path(None)
+        if not delayed:
+            return out
+        now = t % self.depth
+        self.pending[...] = out.at[now].set(0.0)
+        self.clock[...] = t + 1
+        return out[now]
+
+    # ----- what learning rules use --------------------------------------------------------------------------------
+
+    def outer(self, a_pre, b_post):
+        if not self.sparse:
+            return jnp.where(self.mask[...], a_pre[:, None] * b_post[None, :], 0.0)
+        return jnp.where(self.mask[...], a_pre[:, None] * b_post[self.post_index[...]], 0.0)
+
+    def clip(self, w, lo, hi):
+        return jnp.where(self.mask[...], jnp.clip(w, lo, hi), 0.0)
+
+    def sum_incoming(self, w):
+        if not self.sparse:
+            return jnp.where(self.mask[...], w, 0.0).sum(axis=0)
+        return jnp.zeros((self.shape[1],), w.dtype).at[self.post_index[...]].add(jnp.where(self.mask[...], w, 0.0))
+
+    def dense_weights(self) -> jax.Array:
+        """The weights as an ``(n_pre, n_post)`` matrix (0 where there is no synapse)."""
+        if not self.sparse:
+            return jnp.where(self.mask[...], self.weight[...], 0.0)
+        n_pre, n_post = self.shape
+        rows = jnp.broadcast_to(jnp.arange(n_pre)[:, None], self.post_index[...].shape)
+        return jnp.zeros((n_pre, n_post), jnp.float32).at[rows, self.post_index[...]].add(
+            jnp.where(self.mask[...], self.weight[...], 0.0))
+
+
+def decay(dt: float, tau: float) -> float:
+    """``exp(-dt / tau)``: exact decay over one step."""
+    return math.exp(-dt / tau)
