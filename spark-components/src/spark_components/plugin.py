@@ -4,16 +4,43 @@ from pathlib import Path
 
 import spark
 
-from .exp_synapse import ExpSynapse
-from .lif import LIF
-from .pair_stdp import PairSTDP
+from . import (
+    AlphaSynapse,
+    DeltaSynapse,
+    DualExpSynapse,
+    ExpConductance,
+    ExpSynapse,
+    LIF,
+    LIFCond,
+    PairSTDP,
+    TsodyksMarkram,
+)
 
 _EXAMPLES = Path(__file__).parent / "examples"
+
+# somas
+SOMAS = [
+    LIF,
+    LIFCond,
+]
+# synapses
+SYNAPSES = [
+    DeltaSynapse,
+    ExpSynapse,
+    AlphaSynapse,
+    DualExpSynapse,
+    ExpConductance,
+    TsodyksMarkram,
+]
+# learning rules
+LEARNING_RULES = [
+    PairSTDP,
+]
 
 
 @spark.hookimpl
 def spark_components():
-    return [LIF, ExpSynapse, PairSTDP]
+    return [*SOMAS, *SYNAPSES, *LEARNING_RULES]
 
 
 @spark.hookimpl
