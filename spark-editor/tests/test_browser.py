@@ -319,3 +319,36 @@ def test_open_dialog_and_unsaved_changes_warning(open_editor, tmp_path, make_mod
     page.close(run_before_unload=True)
     page.wait_for_timeout(500)
     assert dialogs == ["beforeunload"]
+
+
+def test_learning_rule_attaches_to_a_synapse(open_editor, tmp_path, make_model, registry):
+    (tmp_path / "chain.spark").write_text(json.dumps(make_model()))
+    page = open_editor(initial_file="chain.spark")
+    expect = sync_api.expect
+    expect(page.get_by_test_id("node-exc")).to_be_visible()
+    page.get_by_test_id("layout").click()
+    n_edges = edges(page)
+    page.get_by_role("button", name="add hebb").click()
+    expect(page.get_by_test_id("node-hebb")).to_be_visible()
+    page.get_by_test_id("node-hebb").drag_to(page.get_by_test_id("canvas"), target_position={"x": 600, "y": 520})
+    connect(page, "hebb-attach", "exc-in-i_syn")  # a rule attaches to a synapse only
+    assert edges(page) == n_edges
+    expect(page.get_by_test_id("toast")).to_contain_text("attach")
+    connect(page, "hebb-attach", "syn-rules")
+    connect(page, "enc-out-spikes", "hebb-in-pre")
+    connect(page, "exc-out-spikes", "hebb-in-post")
+    assert edges(page) == n_edges + 3
+    expect(page.get_by_test_id("validity")).to_have_text("valid")
+    page.keyboard.press("Control+s")
+    expect(page.get_by_test_id("file-name")).to_have_attribute("data-dirty", "false")
+    doc = sparkfile.read(tmp_path / "chain.spark")
+    rule = next(n for n in doc["nodes"] if n["id"] == "hebb")
+    assert rule["attach"] == "syn" and "shape" not in rule
+    assert {"from": "exc.spikes", "to": "hebb.post"} in doc["edges"]
+    brain = spark.Brain.from_dict(doc, registry=registry)
+    before = brain.nodes["syn"].weight[...].sum()
+    brain.run(steps=50)
+    assert brain.nodes["syn"].weight[...].sum() > before  # the rule learned
+    # reopened, the attachment is drawn again (dashed edge from the rule to the synapse)
+    page2 = open_editor(initial_file="chain.spark")
+    expect(page2.locator(".react-flow__edge")).to_have_count(n_edges + 3)

@@ -364,3 +364,18 @@ async def test_run_can_be_stopped(client, model):
             break
     assert msg["type"] == "stopped" and msg["steps"] < 100_000
     await ws.close()
+
+
+async def test_pack_editor_assets_are_served_and_nothing_else(client, registry, tmp_path):
+    asset = tmp_path / "pack" / "widget.js"
+    asset.parent.mkdir()
+    asset.write_text("window.packLoaded = true;")
+    (tmp_path / "pack" / "secret.js").write_text("no")
+    registry.editor_assets.append({"distribution": "my-pack", "js": [str(asset)], "css": []})
+    html = await (await client.get("/")).text()
+    assert '<script defer src="/assets/my-pack/0/widget.js"></script>' in html
+    resp = await client.get("/assets/my-pack/0/widget.js")
+    assert resp.status == 200 and await resp.text() == "window.packLoaded = true;"
+    for url in ("/assets/my-pack/0/secret.js", "/assets/other/0/widget.js", "/assets/my-pack/1/widget.js",
+                "/assets/my-pack/x/widget.js", "/static/../server.py", "/static/%2e%2e/server.py"):
+        assert (await client.get(url)).status in (403, 404), url
