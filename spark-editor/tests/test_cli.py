@@ -57,3 +57,19 @@ async def test_serve_listens_on_localhost_and_prints_the_url(tmp_path, capsys):
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+@pytest.mark.asyncio
+async def test_serve_reports_a_port_in_use(tmp_path):
+    import socket
+
+    import click
+
+    from spark_editor.cli import serve
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(click.ClickException, match=f"cannot listen on 127.0.0.1:{port}"):
+            await serve(tmp_path, port=port, open_browser=False)

@@ -379,3 +379,22 @@ async def test_pack_editor_assets_are_served_and_nothing_else(client, registry, 
     for url in ("/assets/my-pack/0/secret.js", "/assets/other/0/widget.js", "/assets/my-pack/1/widget.js",
                 "/assets/my-pack/x/widget.js", "/static/../server.py", "/static/%2e%2e/server.py"):
         assert (await client.get(url)).status in (403, 404), url
+
+
+async def test_open_a_newer_format_says_why_it_will_not_load(client, tmp_path, model):
+    (tmp_path / "new.spark").write_text(json.dumps({**model, "version": 99}))
+    body = await (await client.get("/api/open", params={"path": "new.spark"})).json()
+    assert body["doc"]["version"] == 99
+    assert body["problems"][0]["path"] == "$.version" and "upgrade spark-core" in body["problems"][0]["message"]
+
+
+async def test_save_onto_a_folder_is_refused(client, tmp_path, model):
+    (tmp_path / "d.spark").mkdir()
+    resp = await post(client, "/api/save", {"path": "d.spark", "doc": model, "overwrite": True})
+    assert resp.status == 422 and "is a folder" in (await resp.json())["error"]
+    assert (tmp_path / "d.spark").is_dir()
+
+
+async def test_malformed_pack_assets_do_not_break_the_page(client, registry):
+    registry.editor_assets.append({"distribution": "odd", "js": [3, None], "css": "not-a-list"})
+    assert (await client.get("/")).status == 200

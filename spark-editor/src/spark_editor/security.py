@@ -49,7 +49,7 @@ def check_request(method: str, headers, port: int) -> str | None:
     site = headers.get("Sec-Fetch-Site")
     if site is not None and site not in ("same-origin", "none"):
         return f"refused: cross-site request (Sec-Fetch-Site: {site})"
-    if method not in SAFE_METHODS and not headers.get("Upgrade"):
+    if method not in SAFE_METHODS:
         ctype = headers.get("Content-Type", "").split(";")[0].strip().lower()
         if ctype != "application/json":
             return f"refused: {method} requests must send application/json, got {ctype or 'no Content-Type'!r}"

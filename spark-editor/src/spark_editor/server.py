@@ -27,6 +27,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -217,11 +218,11 @@ async def index(request: web.Request) -> web.Response:
     html = (STATIC / "index.html").read_text(encoding="utf-8")
     tags = []
     for i, assets in enumerate(_registry(request).editor_assets):
-        dist = assets.get("distribution", "pack")
-        for path in assets.get("css", []) or []:
-            tags.append(f'<link rel="stylesheet" href="/assets/{dist}/{i}/{Path(path).name}">')
-        for path in assets.get("js", []) or []:
-            tags.append(f'<script defer src="/assets/{dist}/{i}/{Path(path).name}"></script>')
+        dist = quote(str(assets.get("distribution", "pack")))
+        for kind, template in (("css", '<link rel="stylesheet" href="/assets/{}/{}/{}">'),
+                               ("js", '<script defer src="/assets/{}/{}/{}"></script>')):
+            for path in _asset_paths(assets, kind):
+                tags.append(template.format(dist, i, quote(Path(path).name)))
     html = html.replace("<!--pack-assets-->", "\n".join(tags))
     return web.Response(text=html, content_type="text/html")
 
@@ -237,10 +238,16 @@ async def pack_asset(request: web.Request) -> web.StreamResponse:
     if assets.get("distribution") != dist:
         raise web.HTTPNotFound()
     for kind in ("js", "css"):
-        for path in assets.get(kind, []) or []:
+        for path in _asset_paths(assets, kind):
             if Path(path).name == name and Path(path).is_file():
                 return web.FileResponse(path)
     raise web.HTTPNotFound()
+
+
+def _asset_paths(assets: dict, kind: str) -> list[str]:
+    """The declared paths of one kind (``js`` / ``css``); anything that is not a path string is ignored."""
+    paths = assets.get(kind) or []
+    return [p for p in paths if isinstance(p, (str, os.PathLike))] if isinstance(paths, (list, tuple)) else []
 
 
 async def session(request: web.Request) -> web.Response:
@@ -312,8 +319,8 @@ async def list_files(request: web.Request) -> web.Response:
     return _json({"root": str(root), "files": found})
 
 
-def _read_model(path: Path) -> tuple[Any, list[dict] | None]:
-    """(doc, None) or (None, problems)."""
+def _read_model(path: Path) -> tuple[Any, list[dict]]:
+    """``(doc, problems)``: the document (None if unreadable) and what reading it found wrong."""
     if not path.is_file():
         return None, [_problem_json({"path": "$", "message": f"{path.name} does not exist"})]
     if path.stat().st_size > MAX_FILE:
@@ -322,15 +329,18 @@ def _read_model(path: Path) -> tuple[Any, list[dict] | None]:
         raw = parse_json(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         return None, [_problem_json({"path": "$", "message": f"{path.name} is not valid JSON: {exc}"})]
+    problems: list[dict] = []
     try:  # let the core migrate old format versions forward
         from spark import sparkfile
 
         doc = sparkfile.read(path)
-    except Exception:
-        doc = raw  # open it as it is; validation reports what is wrong
-    if isinstance(doc, dict) and "editor" in raw and "editor" not in doc:
+    except Exception as exc:  # e.g. a newer format version: open it as it is and say why it will not load
+        doc = raw
+        problems = [_problem_json(p) for p in getattr(exc, "problems", [])] or [
+            _problem_json({"path": "$", "message": str(exc)})]
+    if isinstance(doc, dict) and isinstance(raw, dict) and "editor" in raw and "editor" not in doc:
         doc = {**doc, "editor": raw["editor"]}
-    return doc, None
+    return doc, problems
 
 
 async def open_file(request: web.Request) -> web.Response:
@@ -338,9 +348,9 @@ async def open_file(request: web.Request) -> web.Response:
     loop = asyncio.get_running_loop()
     doc, problems = await loop.run_in_executor(None, _read_model, path)
     rel = relative(request.app[ROOT], path)
-    if problems is not None:
+    if doc is None:
         return _json({"path": rel, "error": problems[0]["message"], "problems": problems}, status=422)
-    problems = await loop.run_in_executor(None, validate_doc, doc, _registry(request))
+    problems += await loop.run_in_executor(None, validate_doc, doc, _registry(request))
     return _json({"path": rel, "doc": doc, "problems": problems})
 
 
@@ -350,6 +360,8 @@ async def save_file(request: web.Request) -> web.Response:
     doc = body.get("doc")
     if not isinstance(doc, dict):
         raise _bad(f"the model to save must be a JSON object, got {type(doc).__name__}", status=422)
+    if path.is_dir():
+        raise _bad(f"{relative(request.app[ROOT], path)} is a folder; give a file name", status=422)
     if path.exists() and not body.get("overwrite", False):
         raise _bad(f"{relative(request.app[ROOT], path)} already exists; confirm to overwrite it", status=409,
                    exists=True)
