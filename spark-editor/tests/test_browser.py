@@ -352,3 +352,28 @@ def test_learning_rule_attaches_to_a_synapse(open_editor, tmp_path, make_model, 
     # reopened, the attachment is drawn again (dashed edge from the rule to the synapse)
     page2 = open_editor(initial_file="chain.spark")
     expect(page2.locator(".react-flow__edge")).to_have_count(n_edges + 3)
+
+
+def test_open_save_round_trip_keeps_unknown_things(open_editor, tmp_path, make_model):
+    model = make_model()
+    model["nodes"][2]["component"] = "not-installed:thing"
+    model["edges"][1]["delay"] = 2.0
+    model["description"] = "kept"
+    model["editor"] = {"positions": {}, "theme": "dark"}
+    (tmp_path / "m.spark").write_text(json.dumps(model))
+    page = open_editor(initial_file="m.spark")
+    expect = sync_api.expect
+    expect(page.get_by_test_id("node-exc")).to_contain_text("unknown component not-installed:thing")
+    expect(page.locator(".react-flow__edge")).to_have_count(4)  # its edges are still drawn
+    expect(page.get_by_test_id("problem")).to_have_count(1)
+    # change something and change it back, then save: the document is the same (plus what the editor adds)
+    select_node(page, "syn")
+    set_field(page, "param-weight", "1")
+    page.get_by_test_id("undo").click()
+    expect(page.get_by_test_id("file-name")).to_have_attribute("data-dirty", "false")
+    page.get_by_test_id("save").click()
+    expect(page.get_by_test_id("toast")).to_contain_text("Saved m.spark")
+    saved = json.loads((tmp_path / "m.spark").read_text())
+    for key in ("format", "version", "name", "dt", "seed", "description", "nodes", "edges", "inputs", "outputs"):
+        assert saved[key] == model[key], key
+    assert saved["editor"]["theme"] == "dark" and set(saved["editor"]["positions"]) == {"enc", "syn", "exc"}

@@ -337,7 +337,7 @@ export function modelToDoc(state: ModelState, cat: CatalogueIndex): { doc: Spark
     if (d.role !== "component") continue;
     const entry: SparkDoc["nodes"][number] = { id: d.name, component: d.component };
     if (d.shape && d.shape.length) entry.shape = d.shape;
-    entry.params = { ...d.params };
+    if (Object.keys(d.params).length) entry.params = { ...d.params };
     const rule = attach.get(n.id);
     if (rule !== undefined) entry.attach = rule;
     Object.assign(entry, d.extra);

@@ -1,10 +1,10 @@
 // The body every component node shares: header, ports as coloured handles (one row per port), shape.
 // Each node type (one file per type in this folder) wraps it with its own accent and extra handles.
 
-import { Handle, Position, type NodeProps } from "@xyflow/react";
-import { memo, useContext, type ReactNode } from "react";
+import { Handle, Position, useStore, type NodeProps } from "@xyflow/react";
+import { memo, useContext, useMemo, type ReactNode } from "react";
 import { firstLine, payloadColor, resolveComponent, useCatalogue } from "../catalogue";
-import { handleId, type ComponentData, type SparkFlowNode } from "../model";
+import { handleId, portOf, type ComponentData, type SparkFlowNode } from "../model";
 import { ProblemNodesContext } from "../problems";
 import type { PortSpec } from "../types";
 
@@ -37,11 +37,22 @@ function PortRow({ node, port }: { node: string; port: PortSpec }) {
   );
 }
 
+/** Ports of a node whose component is not installed, as far as its edges tell (so the edges stay drawn). */
+function usePortsFromEdges(id: string, wanted: boolean): PortSpec[] {
+  const key = useStore((s) => (wanted ? s.edges.flatMap((e) => [
+    e.source === id ? e.sourceHandle : null, e.target === id ? e.targetHandle : null]).filter(Boolean).sort().join("|")
+    : ""));
+  return useMemo(() => [...new Set(key ? key.split("|") : [])].map((h) => ({
+    name: portOf(h), direction: h.startsWith("in:") ? "in" : "out", payload: "?", unit: "", doc: "", optional: true,
+  }) as PortSpec), [key]);
+}
+
 export const ComponentBody = memo(function ComponentBody({ id, data, selected, accent, icon, children }: BodyProps) {
   const cat = useCatalogue();
   const problems = useContext(ProblemNodesContext);
   const d = data as ComponentData;
   const spec = resolveComponent(cat, d.component);
+  const guessed = usePortsFromEdges(id, !spec);
   const classes = ["spark-node", `kind-${spec?.kind ?? "unknown"}`];
   if (selected) classes.push("selected");
   if (problems.has(id)) classes.push("has-problem");
@@ -57,6 +68,7 @@ export const ComponentBody = memo(function ComponentBody({ id, data, selected, a
       <div className="ports">
         {spec?.inputs.map((p) => <PortRow key={`in-${p.name}`} node={d.name} port={p} />)}
         {spec?.outputs.map((p) => <PortRow key={`out-${p.name}`} node={d.name} port={p} />)}
+        {!spec && guessed.map((p) => <PortRow key={`${p.direction}-${p.name}`} node={d.name} port={p} />)}
       </div>
       {d.shape && <div className="node-shape">shape [{d.shape.join(", ")}]</div>}
       {children}
