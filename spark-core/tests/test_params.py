@@ -117,7 +117,7 @@ def test_unknown_name_with_no_close_match_lists_known_parameters():
 def test_component_keywords_go_through_the_same_checks():
     with pytest.raises(spark.ParamError, match="did you mean 'tau_m'"):
         Neuron(10, tau_mm=5.0)
-    with pytest.raises(spark.ParamError, match="'tau_m' = -1.0 ms"):
+    with pytest.raises(spark.ParamError, match=r"'tau_m' = -1\.0 ms"):
         Neuron(10, tau_m=-1.0)
     assert Neuron(10, tau_m=7).params.tau_m == 7.0
 

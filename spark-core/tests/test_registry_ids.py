@@ -101,7 +101,7 @@ def test_entries_filter_by_kind_and_sort_by_id(make_component):
         ({"name": "a:b"}, "has no valid `name`"),
         ({"name": " padded "}, "has no valid `name`"),
         ({"kind": ""}, "has no `kind`"),
-        ({"Params": dict}, "Params is not a class decorated with @spark.params"),
+        ({"Params": dict}, r"Params is not a class decorated with @spark\.params"),
     ],
 )
 def test_invalid_component_classes_are_refused(make_component, attrs, expected):
@@ -113,5 +113,5 @@ def test_invalid_component_classes_are_refused(make_component, attrs, expected):
 
 
 def test_a_non_component_is_refused():
-    with pytest.raises(TypeError, match="is not a subclass of spark.Component"):
+    with pytest.raises(TypeError, match=r"is not a subclass of spark\.Component"):
         spark.Registry().register(object)
