@@ -85,3 +85,14 @@ def test_integration_installs_every_package_and_nothing_editable(tox):
         assert f"./{package}" in deps, f"integration does not install {package}"
     assert not any(d.startswith("-e") for d in deps)
     assert tox["testenv"]["skip_install"].strip() == "true"  # the root is no package: nothing editable slips in
+
+
+def test_no_environment_can_pass_with_failing_or_missing_tests(tox):
+    """pytest exits 5 when it collects nothing; tox must see that exit code, as it sees every failure."""
+    for env in [s for s in tox.sections() if s.startswith("testenv")]:
+        section = tox[env]
+        assert section.get("ignore_outcome", "false").strip() == "false", env
+        assert section.get("ignore_errors", "false").strip() == "false", env
+        for line in section.get("commands", "").splitlines():
+            assert not line.strip().startswith("-"), f"{env}: a leading '-' ignores the exit code of {line!r}"
+            assert "--suppress-no-test-exit-code" not in line and "|| true" not in line, f"{env}: {line!r}"
