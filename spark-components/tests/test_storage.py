@@ -9,7 +9,16 @@ import pytest
 from flax import nnx
 
 import spark
-from spark_components import DeltaSynapse, ExpSynapse
+from spark_components import DeltaSynapse, ExpSynapse, native, projection
+
+
+@pytest.fixture(params=["native", "jax"], autouse=True)
+def delivery_path(request, monkeypatch):
+    """Every test runs on the C++ delivery kernel and on the pure-JAX event-driven path."""
+    if request.param == "native" and not native.kernels():
+        pytest.skip("no C++ compiler: the native kernel is unavailable (the JAX path is tested)")
+    monkeypatch.setattr(projection, "USE_NATIVE", request.param == "native")
+    return request.param
 
 
 def run_steps(syn, spikes, dt=0.1):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
+import jax
 import jax.numpy as jnp
+from flax import nnx
 
 import spark
 
@@ -18,7 +20,18 @@ class LIFParams:
     v_thresh: float = spark.param(-50.0, unit="mV", doc="spike threshold")
     t_ref: float = spark.param(2.0, unit="ms", doc="absolute refractory period (rounded half-up to whole steps)", ge=0)
     v_init: float | None = spark.param(None, unit="mV", doc="initial potential (default: v_rest)")
+    v_init_jitter: float = spark.param(0.0, unit="mV", ge=0,
+                                       doc="initial potentials drawn uniformly from [v_init, v_init + v_init_jitter]")
     i_bias: float = spark.param(0.0, unit="pA", doc="constant bias current")
+
+
+def initial_v(shape, p, rngs) -> jax.Array:
+    """``v_init`` (default ``v_rest``), plus a uniform jitter in ``[0, v_init_jitter]`` drawn from ``rngs``."""
+    v0 = jnp.full(shape, p.v_rest if p.v_init is None else p.v_init, jnp.float32)
+    if p.v_init_jitter:
+        key = (rngs if rngs is not None else nnx.Rngs(0)).params()
+        v0 = v0 + p.v_init_jitter * jax.random.uniform(key, shape, jnp.float32)
+    return v0
 
 
 class LIF(spark.Soma):
@@ -45,8 +58,7 @@ class LIF(spark.Soma):
     def __init__(self, shape, *, params=None, rngs=None, **values):
         super().__init__(shape, params=params, rngs=rngs, **values)
         p = self.params
-        v0 = p.v_rest if p.v_init is None else p.v_init
-        self.v = spark.State(jnp.full(self.shape, v0, jnp.float32))
+        self.v = spark.State(initial_v(self.shape, p, rngs))
         self.refractory = spark.State(jnp.zeros(self.shape, jnp.int32))  # steps left
 
     def __call__(self, *, dt, i_syn):

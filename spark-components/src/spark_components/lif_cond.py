@@ -8,6 +8,8 @@ import jax.numpy as jnp
 
 import spark
 
+from .lif import initial_v
+
 
 @spark.params
 class LIFCondParams:
@@ -20,6 +22,8 @@ class LIFCondParams:
     e_exc: float = spark.param(0.0, unit="mV", doc="reversal potential of excitatory conductances")
     e_inh: float = spark.param(-80.0, unit="mV", doc="reversal potential of inhibitory conductances")
     v_init: float | None = spark.param(None, unit="mV", doc="initial potential (default: v_rest)")
+    v_init_jitter: float = spark.param(0.0, unit="mV", ge=0,
+                                       doc="initial potentials drawn uniformly from [v_init, v_init + v_init_jitter]")
     i_bias: float = spark.param(0.0, unit="pA", doc="constant bias current")
 
 
@@ -52,7 +56,7 @@ class LIFCond(spark.Soma):
     def __init__(self, shape, *, params=None, rngs=None, dt=None, **values):
         super().__init__(shape, params=params, rngs=rngs, dt=dt, **values)
         p = self.params
-        self.v = spark.State(jnp.full(self.shape, p.v_rest if p.v_init is None else p.v_init, jnp.float32))
+        self.v = spark.State(initial_v(self.shape, p, rngs))
         self.refractory = spark.State(jnp.zeros(self.shape, jnp.int32))
 
     def __call__(self, *, dt, g_exc, g_inh, i_syn):

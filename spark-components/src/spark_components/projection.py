@@ -26,8 +26,10 @@ from flax import nnx
 import spark
 
 from . import connectivity as conn
+from . import native
 
 DENSE_MAX_PAIRS = 65_536
+USE_NATIVE = True  # use the C++ delivery kernel when it is available (tests switch it off to compare)
 DENSE_MIN_DENSITY = 0.25
 
 
@@ -134,6 +136,8 @@ class Projection(spark.Synapse):
         if not self.sparse:
             x = spikes.astype(jnp.float32)
             return (x if efficacy is None else x * efficacy) @ self.weight[...]
+        if USE_NATIVE and native.kernels():
+            return self._deliver_native(spikes, efficacy)
         w, post_index = self.weight[...], self.post_index[...]
         delayed = self.depth > 0
         if delayed:
@@ -174,6 +178,22 @@ class Projection(spark.Synapse):
         self.pending[...] = out.at[now].set(0.0)
         self.clock[...] = t + 1
         return out[now]
+
+    def _deliver_native(self, spikes, efficacy):
+        n_pre, n_post = self.shape
+        f32 = jnp.float32
+        eff = jnp.ones((n_pre,), f32) if efficacy is None else efficacy.astype(f32)
+        args = (spikes.astype(bool), eff, self.post_index[...], self.weight[...])
+        if self.depth == 0:
+            out_type = jax.ShapeDtypeStruct((n_post,), f32)
+            return jax.ffi.ffi_call("spark_deliver", out_type, vmap_method="sequential")(*args)
+        out_types = (jax.ShapeDtypeStruct((self.depth, n_post), f32), jax.ShapeDtypeStruct((n_post,), f32))
+        call = jax.ffi.ffi_call("spark_deliver_delayed", out_types, vmap_method="sequential",
+                                input_output_aliases={5: 0})
+        pending, out = call(*args, self.delay_steps[...], self.pending[...], self.clock[...])
+        self.pending[...] = pending
+        self.clock[...] = self.clock[...] + 1
+        return out
 
     # ----- what learning rules use --------------------------------------------------------------------------------
 

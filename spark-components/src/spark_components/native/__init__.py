@@ -1,0 +1,72 @@
+"""Optional native (C++) kernels, compiled on first use with the system's C++ compiler and cached.
+
+If no compiler is found, or ``SPARK_NATIVE=0``, :func:`kernels` returns None and callers use their pure-JAX path,
+which computes the same result. The cache lives in ``$SPARK_NATIVE_CACHE`` (default ``~/.cache/spark/native``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+import warnings
+from pathlib import Path
+
+_SOURCE = Path(__file__).with_name("event_delivery.cc")
+_state: dict = {}
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("SPARK_NATIVE_CACHE") or Path.home() / ".cache" / "spark" / "native")
+
+
+def _build() -> Path | None:
+    import jax
+
+    compiler = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")
+    if compiler is None:
+        return None
+    include = jax.ffi.include_dir()
+    flags = ["-O3", "-std=c++17", "-shared", "-fPIC", f"-I{include}"]
+    key = hashlib.sha256(_SOURCE.read_bytes() + " ".join([jax.__version__, compiler, *flags]).encode()).hexdigest()[:16]
+    target = _cache_dir() / f"spark_event_delivery_{key}.so"
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
+    os.close(fd)
+    cmd = [compiler, *flags, str(_SOURCE), "-o", tmp]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        os.unlink(tmp)
+        warnings.warn(f"spark: could not compile the native spike-delivery kernel; using the pure-JAX path "
+                      f"(slower). Compiler said:\n{proc.stderr[-2000:]}", RuntimeWarning, stacklevel=3)
+        return None
+    os.replace(tmp, target)  # atomic: concurrent processes never load half a library
+    return target
+
+
+def kernels() -> bool:
+    """Build (once), load and register the kernels; True when they are available."""
+    if "ok" in _state:
+        return _state["ok"]
+    ok = False
+    if os.environ.get("SPARK_NATIVE", "1") != "0":
+        try:
+            import jax
+
+            path = _build()
+            if path is not None:
+                lib = ctypes.cdll.LoadLibrary(str(path))
+                jax.ffi.register_ffi_target("spark_deliver", jax.ffi.pycapsule(lib.SparkDeliver), platform="cpu")
+                jax.ffi.register_ffi_target("spark_deliver_delayed", jax.ffi.pycapsule(lib.SparkDeliverDelayed),
+                                            platform="cpu")
+                ok = True
+        except Exception as exc:  # a broken toolchain must not break simulations
+            warnings.warn(f"spark: native kernels unavailable ({exc}); using the pure-JAX path", RuntimeWarning,
+                          stacklevel=2)
+    _state["ok"] = ok
+    return ok
