@@ -1,0 +1,40 @@
+"""Every component spark-interfaces registers keeps the component contract (spark.testing.check_component).
+
+The list comes from the pack's own entry point, so a new component is covered as soon as the plugin returns it.
+A component whose Params have a ``storage`` choice is also checked with each explicit storage layout.
+"""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+
+from spark import parameters
+from spark.testing import check_component, isolated_registry
+
+DIST = "spark-interfaces"
+REGISTRY = isolated_registry(installed=[DIST])
+
+# component name -> check_component keywords, for a component the defaults do not suit (none so far)
+OPTIONS: dict[str, dict] = {}
+
+
+def cases():
+    for entry in REGISTRY.entries():
+        yield pytest.param(entry, {}, id=entry.name)
+        fields = {f.name: f for f in attrs.fields(entry.cls.Params)}
+        if "storage" in fields:
+            for choice in parameters.meta(fields["storage"]).choices or ():
+                if choice != "auto":
+                    yield pytest.param(entry, {"storage": choice}, id=f"{entry.name}-{choice}")
+
+
+def test_the_pack_loads_and_registers_components():
+    (pack,) = REGISTRY.packs
+    assert pack.status == "ok", pack.error
+    assert pack.components
+
+
+@pytest.mark.parametrize(("entry", "params"), list(cases()))
+def test_component_keeps_the_contract(entry, params):
+    check_component(entry.cls, **{**OPTIONS.get(entry.name, {}), **params})
