@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import importlib.metadata as md
 import json
+import re
 from pathlib import Path
 
 from packaging.requirements import Requirement
@@ -23,8 +24,13 @@ IMPORT_FUNCTIONS = {"import_module", "__import__", "find_spec"}
 
 def pack_imports(source: str, filename: str = "<string>") -> list[str]:
     """Every place in ``source`` that imports a pack: ``file:line: what``."""
+    try:
+        tree = ast.parse(source, filename)
+    except SyntaxError:  # e.g. a file of the plugin template with placeholders: read it line by line
+        pattern = re.compile(rf"^\s*(?:import|from)\s+((?:{'|'.join(PACKS)})[\w.]*)", re.M)
+        return [f"{filename}:{source.count(chr(10), 0, m.start()) + 1}: {m.group(1)}" for m in pattern.finditer(source)]
     found = []
-    for node in ast.walk(ast.parse(source, filename)):
+    for node in ast.walk(tree):
         names: list[str] = []
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
@@ -55,6 +61,8 @@ def test_the_scanner_finds_every_form_of_import():
         "from spark import registry\n"
         "from .spark_components import x\n"  # relative: inside spark, not the pack
     )
+    assert pack_imports("import {{ name }}\nfrom spark_components.lif import LIF\n") == [
+        "<string>:2: spark_components.lif"]  # not Python: scanned line by line
     assert pack_imports(source) == [
         "<string>:1: spark_components.lif", "<string>:2: spark_editor",
         "<string>:4: spark_interfaces.poisson", "<string>:5: spark_editor",
