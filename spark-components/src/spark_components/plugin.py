@@ -5,15 +5,24 @@ from pathlib import Path
 import spark
 
 from . import (
+    BCM,
+    LIF,
     AlphaSynapse,
     DeltaSynapse,
     DualExpSynapse,
     ExpConductance,
     ExpSynapse,
-    LIF,
+    Hebbian,
+    InhibitorySTDP,
     LIFCond,
+    Oja,
     PairSTDP,
+    RewardSTDP,
+    SoftBoundSTDP,
+    TripletSTDP,
     TsodyksMarkram,
+    WeightBounds,
+    WeightNormalization,
 )
 
 _EXAMPLES = Path(__file__).parent / "examples"
@@ -35,6 +44,15 @@ SYNAPSES = [
 # learning rules
 LEARNING_RULES = [
     PairSTDP,
+    SoftBoundSTDP,
+    TripletSTDP,
+    RewardSTDP,
+    InhibitorySTDP,
+    Hebbian,
+    Oja,
+    BCM,
+    WeightNormalization,
+    WeightBounds,
 ]
 
 

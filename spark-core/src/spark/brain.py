@@ -197,6 +197,9 @@ class Brain(nnx.Module):
                         rngs=nnx.Rngs(jax.random.fold_in(base, zlib.crc32(n.id.encode()))))
             for n in plan.nodes.values()
         })
+        for n in plan.nodes.values():  # rules with per-synapse state shape it like their synapse's weights
+            if n.attach is not None and hasattr(self.nodes[n.id], "bind"):
+                self.nodes[n.id].bind(self.nodes[n.attach])
         self.key = Const(jax.random.fold_in(base, 0x5EED))
         self.t = State(jnp.zeros((), jnp.int32))
         self.trial = State(jnp.zeros((), jnp.int32))

@@ -203,6 +203,14 @@ class LearningRule(_Projection):
 
     kind: ClassVar[str] = "learning_rule"
 
+    def bind(self, synapse: Synapse) -> None:
+        """Called once the rule and its synapse are both built, before any step (``Brain.build`` does it).
+
+        A rule with per-synapse state (e.g. an eligibility trace) allocates it here, shaped like
+        ``synapse.weight``, so the state follows the synapse's storage (dense or sparse) without the rule
+        knowing which. The default does nothing; outside a Brain, call it yourself.
+        """
+
     def __call__(self, synapse: Synapse, *, dt: float, **inputs: jax.Array) -> jax.Array:  # type: ignore[override]
         raise NotImplementedError
 

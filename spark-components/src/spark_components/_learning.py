@@ -1,0 +1,17 @@
+"""Small helpers shared by the learning rules (private)."""
+
+from __future__ import annotations
+
+import spark
+
+
+def check_bounds(component: str, w_min: float, w_max: float, *, strict: bool = True, unit: str = "pA") -> None:
+    """Raise :class:`spark.ParamError` unless ``w_min < w_max`` (``<=`` when not ``strict``)."""
+    if w_min < w_max or (not strict and w_min == w_max):
+        return
+    sym = "<" if strict else "<="
+    msg = (f"{component} parameter 'w_min' = {w_min!r} {unit} is out of bounds: it must be {sym} "
+           f"'w_max' = {w_max!r} {unit}; lower w_min or raise w_max")
+    err = spark.ParamError(msg)
+    err.problems = [("w_min", msg)]
+    raise err

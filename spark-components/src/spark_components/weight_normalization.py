@@ -1,0 +1,64 @@
+"""Synaptic scaling: hold the sum of each postsynaptic neuron's incoming weights at a target."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+import spark
+
+
+@spark.params
+class WeightNormalizationParams:
+    target: float = spark.param(1.0, unit="pA", doc="sum of the incoming weights of every postsynaptic neuron")
+    every: int = spark.param(1, unit="steps", doc="apply at the end of every `every`-th step (1 = every step)",
+                             ge=1)
+    mode: str = spark.param("multiplicative", choices=("multiplicative", "subtractive"),
+                            doc="scale the weights (keeps their ratios) or shift them by one amount (keeps "
+                                "their differences)")
+
+
+class WeightNormalization(spark.LearningRule):
+    """Normalise the summed incoming weight of each postsynaptic neuron to ``target`` (von der Malsburg 1973;
+    Miller & MacKay 1994; the normalisation of Diehl & Cook 2015).
+
+    ``s[j] = sum_i w[i, j]`` over the existing synapses of neuron ``j``; with ``n[j]`` that neuron's number of
+    synapses, at the end of steps ``every - 1``, ``2 every - 1``, ... (counted from 0, so ``every = 1`` is every
+    step)::
+
+        multiplicative:  w[i, j] <- w[i, j] target / s[j]           (neurons with s[j] = 0 are left alone)
+        subtractive:     w[i, j] <- w[i, j] + (target - s[j]) / n[j]
+
+    Afterwards every postsynaptic neuron with synapses has ``sum_i w[i, j] = target`` (multiplicative: unless its
+    weights are all zero). Multiplicative scaling is meant for weights of one sign. Attach it after the rules whose
+    changes it should normalise (rules apply in attach order); to also bound the weights, attach
+    ``weight_bounds`` after it (the sum may then differ from ``target``). Between applications nothing happens.
+
+    Ports: none (it reads only the synapse's weights).
+    """
+
+    name = "weight_normalization"
+    Params = WeightNormalizationParams
+    inputs = {}
+    outputs = {}
+
+    def __init__(self, shape, *, params=None, rngs=None, dt=None, **values):
+        super().__init__(shape, params=params, rngs=rngs, dt=dt, **values)
+        self.step = spark.State(jnp.zeros((), jnp.int32))  # steps seen so far
+
+    def __call__(self, synapse, *, dt):
+        p = self.params
+        n_pre, n_post = self.shape
+        w = synapse.weight[...]
+        ones_pre = jnp.ones((n_pre,), jnp.float32)
+        s = synapse.sum_incoming(w)
+        if p.mode == "multiplicative":
+            factor = jnp.where(s != 0, p.target / jnp.where(s != 0, s, 1.0), 1.0)
+            new = synapse.outer(ones_pre, factor) * w
+        else:
+            n = synapse.sum_incoming(synapse.outer(ones_pre, jnp.ones((n_post,), jnp.float32)))
+            new = w + synapse.outer(ones_pre, jnp.where(n > 0, (p.target - s) / jnp.maximum(n, 1.0), 0.0))
+        step = self.step[...] + 1
+        self.step[...] = step
+        if p.every == 1:
+            return new
+        return jnp.where(step % p.every == 0, new, w)
