@@ -110,7 +110,7 @@ def test_conductance_lif_fires_and_resets():
 
 def tm_reference(n_spikes, interval, U, tau_rec, tau_facil):
     """Release u x at each spike of a regular train, from the event-based Tsodyks–Markram equations."""
-    u_minus, x, out = U, 1.0, []
+    u_minus, u_plus, x, out = U, U, 1.0, []
     for k in range(n_spikes):
         if k:
             x = 1 - (1 - x) * math.exp(-interval / tau_rec)

@@ -7,6 +7,7 @@ time step of ``dt`` ms per ``__call__``, returning its outputs as a dict of arra
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any, ClassVar
 
@@ -124,7 +125,7 @@ class Component(nnx.Module):
             "name": cls.name,
             "kind": cls.kind,
             "class": f"{cls.__module__}.{cls.__qualname__}",
-            "doc": (cls.__doc__ or "").strip(),
+            "doc": inspect.cleandoc(cls.__doc__ or ""),
             "params_schema": _params.params_schema(cls.Params),
             "inputs": [p.to_json(n, "in") for n, p in cls.inputs.items()],
             "outputs": [p.to_json(n, "out") for n, p in cls.outputs.items()],
