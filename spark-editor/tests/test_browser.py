@@ -23,6 +23,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+    if os.environ.get("SPARK_EDITOR_REQUIRE_CHROMIUM") == "1":  # CI sets it: the browser tests must run there
+        raise RuntimeError(f"SPARK_EDITOR_REQUIRE_CHROMIUM=1 but there is no Chromium at {CHROMIUM}; "
+                           "apt-get install -y chromium")
     pytest.skip(f"browser tests need Chromium at {CHROMIUM} (Debian: apt-get install -y chromium); "
                 "set SPARK_EDITOR_CHROMIUM to use another", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright: pip install playwright")
