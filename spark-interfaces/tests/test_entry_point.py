@@ -8,7 +8,9 @@ from spark.testing import isolated_registry
 
 DIST = "spark-interfaces"
 # the components other Spark code and docs rely on by id
-EXPECTED = {"spark-interfaces:poisson": "encoder", "spark-interfaces:spike_count": "decoder"}
+ENCODERS = ["poisson", "bernoulli", "regular", "latency", "delta", "population", "current"]
+DECODERS = ["spike_count", "rate", "first_spike", "membrane", "vote", "linear_readout"]
+EXPECTED = {**{f"{DIST}:{n}": "encoder" for n in ENCODERS}, **{f"{DIST}:{n}": "decoder" for n in DECODERS}}
 
 
 def test_the_entry_point_is_declared_in_group_spark():

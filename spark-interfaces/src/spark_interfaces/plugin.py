@@ -1,11 +1,28 @@
-"""Entry point of spark-interfaces."""
+"""Entry point of spark-interfaces: registers its components through the same hooks a third-party pack uses."""
 
 import spark
 
-from .poisson import PoissonEncoder
-from .spike_count import SpikeCount
+from . import (
+    BernoulliEncoder,
+    CurrentEncoder,
+    DeltaEncoder,
+    FirstSpikeDecoder,
+    LatencyEncoder,
+    LinearReadout,
+    MembraneDecoder,
+    PoissonEncoder,
+    PopulationEncoder,
+    RateDecoder,
+    RegularEncoder,
+    SpikeCount,
+    VoteDecoder,
+)
+
+ENCODERS = [PoissonEncoder, BernoulliEncoder, RegularEncoder, LatencyEncoder, DeltaEncoder, PopulationEncoder,
+            CurrentEncoder]
+DECODERS = [SpikeCount, RateDecoder, FirstSpikeDecoder, MembraneDecoder, VoteDecoder, LinearReadout]
 
 
 @spark.hookimpl
 def spark_components():
-    return [PoissonEncoder, SpikeCount]
+    return [*ENCODERS, *DECODERS]

@@ -1,0 +1,165 @@
+"""Label assignment by vote (Diehl & Cook 2015): neurons take the class they respond to most, and vote."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+
+import spark
+
+from ._common import expect_shape
+
+
+def _flat_activity(activity: Any, neuron_shape: tuple[int, ...] | None = None) -> np.ndarray:
+    a = np.asarray(activity, np.float64)
+    if a.ndim < 2:
+        raise ValueError(f"activity has shape {list(a.shape)}; give one row per sample: (samples, *neuron_shape)")
+    if neuron_shape is not None and tuple(a.shape[1:]) != tuple(neuron_shape):
+        raise ValueError(f"activity has shape {list(a.shape)} but the assignment has neuron shape "
+                         f"{list(neuron_shape)}; give (samples, {', '.join(map(str, neuron_shape))})")
+    return a.reshape(len(a), -1)
+
+
+def assign_labels(activity: Any, labels: Any, n_classes: int) -> np.ndarray:
+    """Label each neuron with the class it responds to most (Diehl & Cook 2015).
+
+    Args:
+        activity: ``(samples, *neuron_shape)`` response of every neuron to every sample (spike counts or rates).
+        labels: ``(samples,)`` integer class of each sample, in ``[0, n_classes)``.
+        n_classes: number of classes.
+
+    Returns:
+        ``neuron_shape`` int array: for each neuron the class ``c`` whose samples give it the highest mean response
+        (classes without samples are skipped; ties go to the smaller class), or ``-1`` for a neuron that never
+        responded to any sample.
+    """
+    a = _flat_activity(activity)
+    y = np.asarray(labels)
+    if y.shape != (len(a),):
+        raise ValueError(f"labels has shape {list(y.shape)} but activity has {len(a)} samples; give ({len(a)},)")
+    if y.size and (y.min() < 0 or y.max() >= n_classes or not np.issubdtype(y.dtype, np.integer)):
+        raise ValueError(f"labels must be integers in [0, {n_classes}); got values from {y.min()} to {y.max()}")
+    means = np.full((n_classes, a.shape[1]), -np.inf)
+    for c in range(n_classes):
+        rows = a[y == c]
+        if len(rows):
+            means[c] = rows.mean(axis=0)
+    best = np.argmax(means, axis=0)
+    silent = ~(np.max(means, axis=0) > 0)
+    return np.where(silent, -1, best).reshape(np.asarray(activity).shape[1:]).astype(np.int32)
+
+
+def _one_hot(assignment, n_classes: int, xp):
+    return (assignment.reshape(-1)[:, None] == xp.arange(n_classes)[None, :]).astype(xp.float32)
+
+
+def vote_scores(activity: Any, assignment: Any, n_classes: int) -> np.ndarray:
+    """Mean response of the neurons assigned to each class: ``(samples, n_classes)``; 0 for a class with no neuron.
+
+    Args:
+        activity: ``(samples, *neuron_shape)`` responses.
+        assignment: ``neuron_shape`` class of each neuron (``-1`` = none), e.g. from :func:`assign_labels`.
+        n_classes: number of classes.
+    """
+    assignment = np.asarray(assignment)
+    a = _flat_activity(activity, assignment.shape)
+    onehot = _one_hot(assignment, n_classes, np).astype(np.float64)
+    return a @ onehot / np.maximum(onehot.sum(axis=0), 1.0)
+
+
+def predict(activity: Any, assignment: Any, n_classes: int) -> np.ndarray:
+    """Predicted class of each sample: the class with the highest :func:`vote_scores` (ties: the smaller class),
+    or ``-1`` when no assigned neuron responded (a silent network never gets a free guess). Shape ``(samples,)``."""
+    scores = vote_scores(activity, assignment, n_classes)
+    return np.where(scores.max(axis=1) > 0, scores.argmax(axis=1), -1).astype(np.int32)
+
+
+def accuracy(predictions: Any, labels: Any) -> float:
+    """Fraction of ``predictions`` equal to ``labels`` (both ``(samples,)``); ``-1`` predictions count as wrong."""
+    p, y = np.asarray(predictions), np.asarray(labels)
+    if p.shape != y.shape:
+        raise ValueError(f"predictions have shape {list(p.shape)} but labels {list(y.shape)}; "
+                         "give one of each per sample")
+    return float(np.mean(p == y)) if p.size else math.nan
+
+
+@spark.params
+class VoteDecoderParams:
+    n_classes: int = spark.param(10, ge=1, doc="number of classes")
+    labels: tuple[int, ...] = spark.param((), ge=-1, doc="class of each neuron (-1 = none), in the neurons' flat "
+                                          "order; empty = every neuron unassigned until assign() is called")
+
+
+class VoteDecoder(spark.Decoder):
+    """Classification by vote (Diehl & Cook 2015, *Front. Comput. Neurosci.* 9:99).
+
+    Each neuron has a class (``assignment``, ``-1`` = none), usually from :func:`assign_labels` on the responses to
+    labelled samples: the class it responds to most. Each step, with ``a`` the activity read (e.g. spike counts from
+    ``spike_count``, or rates from ``rate``)::
+
+        scores[c] = mean of a over the neurons of class c        (0 for a class with no neuron)
+        label     = argmax_c scores[c]  (ties: the smaller class), or -1 when every score is 0
+
+    The offline counterparts :func:`vote_scores` and :func:`predict` compute the same from recorded arrays. Set the
+    assignment with ``assign(...)`` (it is :class:`spark.Learned` state, saved by ``Brain.save_state``) or the
+    ``labels`` parameter.
+
+    State: ``assignment`` (int32, the node's shape).
+
+    Ports:
+        activity (in, Signal): response of each neuron, shape ``shape``.
+        scores (out, Signal): mean response per class, shape ``(n_classes,)``.
+        label (out, Signal): the predicted class (``-1``: no vote), shape ``(1,)``.
+    """
+
+    name = "vote"
+    Params = VoteDecoderParams
+    inputs = {"activity": spark.Port(spark.Signal, "response of each neuron (spike counts or rates)",
+                                     optional=False)}
+    outputs = {
+        "scores": spark.Port(spark.Signal, "mean response of the neurons of each class"),
+        "label": spark.Port(spark.Signal, "predicted class, or -1 when no assigned neuron responded"),
+    }
+
+    @classmethod
+    def check_shape(cls, params, shape):
+        n = math.prod(shape)
+        if params.labels and len(params.labels) != n:
+            return f"labels has {len(params.labels)} values for {n} neurons; give one per neuron or none"
+        if params.labels and max(params.labels) >= params.n_classes:
+            return f"labels has class {max(params.labels)} but n_classes = {params.n_classes}; raise n_classes"
+        return None
+
+    @classmethod
+    def port_shapes(cls, params, shape):
+        return {"activity": shape, "scores": (params.n_classes,), "label": (1,)}
+
+    @classmethod
+    def infer_shape(cls, params, connected):
+        return tuple(connected["activity"]) if "activity" in connected else None
+
+    def __init__(self, shape, *, params=None, rngs=None, dt=None, **values):
+        super().__init__(shape, params=params, rngs=rngs, dt=dt, **values)
+        init = np.asarray(self.params.labels or [-1] * math.prod(self.shape), np.int32).reshape(self.shape)
+        self.assignment = spark.Learned(jnp.asarray(init))
+
+    def assign(self, assignment: Any) -> None:
+        """Set every neuron's class (``-1`` = none): an int array of the node's shape, e.g. from
+        :func:`assign_labels`."""
+        a = np.asarray(assignment)
+        if a.shape != self.shape:
+            raise ValueError(f"{self.name}: assignment has shape {list(a.shape)} but the node has {list(self.shape)}")
+        if a.size and (a.min() < -1 or a.max() >= self.params.n_classes):
+            raise ValueError(f"{self.name}: classes must be -1 or in [0, {self.params.n_classes}); "
+                             f"got {a.min()} to {a.max()}")
+        self.assignment[...] = jnp.asarray(a, jnp.int32)
+
+    def __call__(self, *, dt, activity):
+        expect_shape(self.name, "activity", activity, self.shape)
+        onehot = _one_hot(self.assignment[...], self.params.n_classes, jnp)
+        scores = activity.reshape(-1).astype(jnp.float32) @ onehot / jnp.maximum(onehot.sum(axis=0), 1.0)
+        label = jnp.where(scores.max() > 0, jnp.argmax(scores), -1).astype(jnp.float32)
+        return {"scores": scores, "label": label.reshape(1)}
