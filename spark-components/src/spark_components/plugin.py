@@ -7,13 +7,19 @@ import spark
 from . import (
     BCM,
     LIF,
+    QIF,
+    AdaptiveLIF,
+    AdEx,
     AlphaSynapse,
     DeltaSynapse,
     DualExpSynapse,
     ExpConductance,
+    ExpIF,
     ExpSynapse,
     Hebbian,
+    HodgkinHuxley,
     InhibitorySTDP,
+    Izhikevich,
     LIFCond,
     Oja,
     PairSTDP,
@@ -21,6 +27,7 @@ from . import (
     SoftBoundSTDP,
     TripletSTDP,
     TsodyksMarkram,
+    TwoCompartmentLIF,
     WeightBounds,
     WeightNormalization,
 )
@@ -31,6 +38,13 @@ _EXAMPLES = Path(__file__).parent / "examples"
 SOMAS = [
     LIF,
     LIFCond,
+    AdaptiveLIF,
+    AdEx,
+    ExpIF,
+    QIF,
+    Izhikevich,
+    HodgkinHuxley,
+    TwoCompartmentLIF,
 ]
 # synapses
 SYNAPSES = [

@@ -1,0 +1,50 @@
+"""Numerical helpers shared by the somas: one Runge-Kutta step, ``exprel``, and checks between parameters."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+
+import spark
+
+
+def rk4(f: Callable[[tuple], tuple], y: Sequence[jax.Array], h: float) -> tuple:
+    """One classical Runge-Kutta (RK4) step of ``y' = f(y)`` with step ``h`` (ms).
+
+    ``y`` is a tuple of state arrays; ``f`` returns their derivatives (per ms) as a tuple of the same length.
+    The same stages as Brian2's ``method='rk4'``: ``k1 = f(y)``, ``k2 = f(y + h k1 / 2)``, ``k3 = f(y + h k2 / 2)``,
+    ``k4 = f(y + h k3)``, ``y + h (k1 + 2 k2 + 2 k3 + k4) / 6``.
+    """
+    y = tuple(y)
+    k1 = f(y)
+    k2 = f(tuple(a + (0.5 * h) * k for a, k in zip(y, k1, strict=True)))
+    k3 = f(tuple(a + (0.5 * h) * k for a, k in zip(y, k2, strict=True)))
+    k4 = f(tuple(a + h * k for a, k in zip(y, k3, strict=True)))
+    return tuple(a + (h / 6.0) * (p + 2.0 * q + 2.0 * r + s) for a, p, q, r, s in zip(y, k1, k2, k3, k4, strict=True))
+
+
+def exprel(x: jax.Array) -> jax.Array:
+    """``(exp(x) - 1) / x``, equal to 1 at ``x = 0`` and accurate near it (float32: series for ``|x| < 1e-3``)."""
+    small = jnp.abs(x) < 1e-3
+    safe = jnp.where(small, 1.0, x)
+    return jnp.where(small, 1.0 + x * (0.5 + x / 6.0), jnp.expm1(safe) / safe)
+
+
+def require_below(component: str, params, low: str, high: str, unit: str) -> None:
+    """Raise :class:`spark.ParamError` unless ``params.<low> < params.<high>`` (a bound between two fields)."""
+    lo, hi = getattr(params, low), getattr(params, high)
+    if lo is not None and hi is not None and not lo < hi:
+        err = spark.ParamError(
+            f"{component} parameter {low!r} = {lo!r} {unit} is out of bounds: it must be < {high} = {hi!r} {unit}; "
+            f"set {low} below {hi!r} {unit} or raise {high}"
+        )
+        err.problems = [(low, str(err))]
+        raise err
+
+
+def ref_steps(t_ref: float, dt: float) -> int:
+    """Whole steps of a refractory period: ``t_ref / dt`` rounded half-up (as LIF and edge delays round)."""
+    return math.floor(round(t_ref / dt, 6) + 0.5)
