@@ -46,7 +46,8 @@ def test_readme_gives_the_two_one_line_commands(readme_commands):
         assert command.startswith("python3 -m venv "), command
     assert main_job.endswith("/bin/spark run")
     for package in ("./spark-core", "./spark-components", "./spark-interfaces"):
-        assert f" {package}" in main_job
+        assert re.search(rf" '?{re.escape(package)}(\[[a-z,]+\])?'?( |$)", main_job), package
+    assert "./spark-core[plot]" in main_job, "the main job writes a raster plot: it needs matplotlib"
     assert "tox" in every_test
 
 
