@@ -1,0 +1,1 @@
+{% include "kinds/" ~ cookiecutter.kind ~ "/component.py" %}
