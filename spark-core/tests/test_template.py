@@ -246,3 +246,15 @@ def test_plain_cookiecutter_runs_the_same_name_checks(tmp_path):
     out = cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(tmp_path / "out"), default_config=config,
                        extra_context={"distribution": "spark-plain", "kind": "decoder"})
     assert (Path(out) / "src" / "spark_plain" / "rate_trace.py").is_file()
+
+
+def test_free_text_cannot_break_the_generated_files(tmp_path):
+    result = new_plugin("--no-input", "--output-dir", str(tmp_path), "--name", "spark-quoted", "--description",
+                        'A "quoted" pack\\ with """triple""" quotes.', "--author", 'O"Brien \\ Co')
+    assert result.exit_code == 0, result.output
+    root = tmp_path / "spark-quoted"
+    project = tomllib.loads((root / "pyproject.toml").read_text("utf-8"))["project"]
+    assert project["description"] == "A 'quoted' pack/ with '''triple''' quotes"
+    assert project["authors"][0]["name"] == "O'Brien / Co"
+    for path in root.rglob("*.py"):
+        compile(path.read_text("utf-8"), str(path), "exec")

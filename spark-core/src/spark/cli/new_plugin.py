@@ -115,6 +115,10 @@ def check_names(distribution: str, module: str, component: str) -> list[str]:
     return [p for p in (distribution_problem(distribution), module_problem(module), component_problem(component)) if p]
 
 
+def _plain(text: str) -> str:
+    return " ".join(text.replace('"', "'").replace("\\", "/").split())
+
+
 def _git_config(key: str) -> str | None:
     try:
         out = subprocess.run(["git", "config", "--get", key], capture_output=True, text=True, timeout=5)
@@ -196,9 +200,10 @@ def new_plugin(kind, distribution, module, component, description, author, email
         "module_name": module,
         "component_name": component,
         "class_name": class_name(component),
-        "description": description.replace('"', "'"),
-        "author": author.replace('"', "'"),
-        "email": email.replace('"', "'"),
+        # written into TOML strings and docstrings: no double quotes or backslashes, no final period (added)
+        "description": _plain(description).rstrip("."),
+        "author": _plain(author),
+        "email": _plain(email),
         "license": license_,
         "version": "0.1.0",
         "spark_core_range": compatible_range(__version__),
