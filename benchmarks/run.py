@@ -1,0 +1,624 @@
+"""Spark against Brian2 (C++ standalone, Cython runtime) and BrainPy (event-driven CSR), on this machine, in one go.
+
+    python benchmarks/run.py                       # CUBA and COBA at 4,000 / 40,000 / 400,000 neurons + STDP at 4,000
+    python benchmarks/run.py --sizes 4000          # only 4,000 neurons
+    python benchmarks/run.py --quick               # a smoke test: 1,000 neurons, 100 ms
+    tox run -e bench [-- ARGS]                     # the same, in a fresh environment with Spark installed
+
+Each peer gets its own virtualenv under ``benchmarks/.envs/`` (made on first use from ``peers/requirements-*.txt``,
+remade when that file changes). For each case Spark first draws the network (``spark_case.py --export``) and every
+peer simulates that very realization (``--network``), so spike counts can be compared closely (``--own-networks``
+lets each draw its own instead). Every case runs in its own process with a time limit and a memory watchdog, twice:
+the first process compiles from nothing (each framework's compilation cache for the case is emptied first), the
+second finds what the first left (JAX's persistent compilation cache for Spark, the kept build folder for Brian2 C++,
+the Cython cache for Brian2 Cython; BrainPy keeps none). Results go to ``<out>/latest.md`` and ``<out>/latest.json``;
+each process's output to ``<out>/logs/``. Standard library only: runs under any Python 3.11 that has Spark installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+ENVS = BENCH / ".envs"
+CACHE = BENCH / ".cache"
+
+FRAMEWORKS = {  # name -> (virtualenv or None for Spark's own interpreter, script, extra args, label)
+    "spark": (None, BENCH / "spark_case.py", [], "Spark"),
+    "brian2_standalone": ("brian2", BENCH / "peers" / "brian2_models.py", ["--mode", "standalone"],
+                          "Brian2 C++ standalone"),
+    "brian2_cython": ("brian2", BENCH / "peers" / "brian2_models.py", ["--mode", "cython"], "Brian2 Cython"),
+    "brainpy": ("brainpy", BENCH / "peers" / "brainpy_models.py", [], "BrainPy (event CSR)"),
+}
+PEERS = [f for f in FRAMEWORKS if f != "spark"]
+SPIKE_TOLERANCE = 0.10  # spike counts of all frameworks within 10% of each other, else the row's comparison is void
+
+
+# ----- environments ----------------------------------------------------------------------------------------------
+
+def env_python(env: str) -> Path:
+    return ENVS / env / "bin" / "python"
+
+
+def ensure_env(env: str, log) -> Path:
+    """The peer's virtualenv, made (or remade) from ``peers/requirements-<env>.txt`` when missing or out of date."""
+    req = BENCH / "peers" / f"requirements-{env}.txt"
+    digest = hashlib.sha256(req.read_bytes()).hexdigest()
+    path = ENVS / env
+    stamp = path / ".bench-requirements-sha256"
+    py = env_python(env)
+    if py.exists() and stamp.exists() and stamp.read_text().strip() == digest:
+        return py
+    log(f"[env] creating {path.relative_to(REPO)} from {req.relative_to(REPO)}")
+    if path.exists():
+        shutil.rmtree(path)
+    ENVS.mkdir(parents=True, exist_ok=True)
+    uv = shutil.which("uv")
+    base = getattr(sys, "_base_executable", None) or sys.executable
+    if uv:
+        subprocess.run([uv, "venv", "-q", "--python", base, str(path)], check=True)
+        subprocess.run([uv, "pip", "install", "-q", "--python", str(py), "-r", str(req)], check=True)
+    else:
+        subprocess.run([base, "-m", "venv", str(path)], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", "-r", str(req)], check=True)
+    stamp.write_text(digest + "\n")
+    return py
+
+
+def check_spark(log) -> str | None:
+    """Why Spark cannot run here, or None."""
+    r = subprocess.run([sys.executable, "-c", "import spark, spark_components"], capture_output=True, text=True)
+    if r.returncode:
+        return f"`import spark, spark_components` fails under {sys.executable}: {r.stderr.strip().splitlines()[-1:]}"
+    return None
+
+
+# ----- machine ---------------------------------------------------------------------------------------------------
+
+def machine_info() -> dict:
+    info = {"platform": platform.platform(), "python": platform.python_version(), "cores": os.cpu_count()}
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
+        keep = ("Architecture", "Model name", "CPU(s)", "Thread(s) per core", "Core(s) per socket", "Socket(s)",
+                "CPU max MHz", "BogoMIPS", "L1d cache", "L2 cache", "L3 cache", "Hypervisor vendor")
+        for line in out.splitlines():
+            k, _, v = line.partition(":")
+            if k.strip() in keep:
+                info[k.strip()] = v.strip()
+        info["avx512"] = " avx512f " in f" {out} "
+        info["avx2"] = " avx2 " in f" {out} "
+    except (OSError, subprocess.SubprocessError):
+        pass
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                info["memory_gib"] = round(int(line.split()[1]) / 2**20, 1)
+    except OSError:
+        pass
+    gxx = shutil.which("g++")
+    if gxx:
+        info["g++"] = subprocess.run([gxx, "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+    try:
+        info["git_commit"] = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                                            capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True).stdout.strip()
+        info["git_dirty"] = bool(dirty)
+    except OSError:
+        pass
+    return info
+
+
+# ----- one process -----------------------------------------------------------------------------------------------
+
+def _group_rss_mb(pgid: int) -> float:
+    """Resident memory of every process in the process group (the case and, e.g., Brian2's `main`), MiB."""
+    total = 0
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            stat = (d / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2:].split()
+            if int(fields[2]) != pgid:  # field 5 of /proc/PID/stat: process group
+                continue
+            total += int(fields[21]) * os.sysconf("SC_PAGE_SIZE")  # field 24: rss in pages
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / 2**20
+
+
+def run_process(cmd: list[str], log_path: Path, timeout: float, mem_limit_mb: float, env: dict) -> dict:
+    """Run one case process; its ``BENCH-RESULT`` JSON, or ``{"status": "timeout" | "memory" | "error", ...}``."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    peak_group = 0.0
+    with open(log_path, "w") as logf:
+        logf.write("$ " + " ".join(cmd) + "\n")
+        logf.flush()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=logf, text=True, cwd=REPO, env=env,
+                                start_new_session=True)
+        status = None
+        out_chunks: list[str] = []
+        import threading
+
+        reader = threading.Thread(target=lambda: out_chunks.append(proc.stdout.read()), daemon=True)
+        reader.start()
+        while proc.poll() is None:
+            time.sleep(0.5)
+            rss = _group_rss_mb(proc.pid)
+            peak_group = max(peak_group, rss)
+            if time.perf_counter() - t0 > timeout:
+                status = "timeout"
+            elif rss > mem_limit_mb:
+                status = "memory"
+            if status:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait()
+                break
+        reader.join(timeout=10)
+        stdout = "".join(out_chunks)
+        logf.write(stdout)
+    wall = time.perf_counter() - t0
+    if status == "timeout":
+        return {"status": "timeout", "note": f"stopped after {timeout:.0f} s", "wall_s": wall}
+    if status == "memory":
+        return {"status": "memory", "note": f"stopped at {rss / 1024:.1f} GiB (limit {mem_limit_mb / 1024:.0f} GiB)",
+                "wall_s": wall}
+    for line in stdout.splitlines():
+        if line.startswith("BENCH-RESULT "):
+            res = json.loads(line[len("BENCH-RESULT "):])
+            res.update(status="ok", wall_s=round(wall, 3), group_peak_rss_mb=round(peak_group, 1))
+            return res
+    tail = log_path.read_text().strip().splitlines()[-3:]
+    return {"status": "error", "note": f"exit {proc.returncode}: {' | '.join(tail)[-300:]}", "wall_s": wall}
+
+
+# ----- cases -----------------------------------------------------------------------------------------------------
+
+def case_list(args) -> list[dict]:
+    cases = []
+    for n in args.sizes:
+        for kind in args.models:
+            cases.append({"kind": kind, "n": n, "stdp": False})
+    for n in args.stdp_sizes:
+        for kind in args.stdp_models:
+            cases.append({"kind": kind, "n": n, "stdp": True})
+    for c in cases:
+        c["name"] = f"{c['kind']}{'_stdp' if c['stdp'] else ''}_{c['n']}"
+    return sorted(cases, key=lambda c: (c["n"], c["stdp"]))  # small networks first: they predict the large ones
+
+
+def predict_skip(case: dict, fw: str, done: list[dict], args) -> str | None:
+    """A reason to skip ``fw`` on ``case`` from its run on the largest smaller network of the same kind, or None.
+
+    The networks have a fixed in-degree, so synapses (and, for a sparse engine, time and memory) grow like N."""
+    prev = [c for c in done if c["kind"] == case["kind"] and c["stdp"] == case["stdp"] and c["n"] < case["n"]
+            and fw in c["runs"]]
+    if not prev:
+        return None
+    prev.sort(key=lambda c: c["n"])
+    p = prev[-1]
+    r = p["runs"][fw]
+    if r["status"] in ("timeout", "memory", "skipped"):
+        return f"skipped: at N = {p['n']:,} it was {r['status']} ({r.get('note', '')})"
+    if r["status"] != "ok":
+        return None
+
+    def extrapolate(key, fixed=0.0):  # through the two largest smaller sizes when there are two (a fixed cost
+        q = prev[-2]["runs"][fw] if len(prev) > 1 else None  # stays fixed), else in proportion to N above `fixed`
+        if q is None or q.get("status") != "ok" or p["n"] == prev[-2]["n"]:
+            base = min(fixed, r[key])
+            return base + (r[key] - base) * case["n"] / p["n"]
+        slope = max(0.0, (r[key] - q[key]) / (p["n"] - prev[-2]["n"]))
+        return r[key] + slope * (case["n"] - p["n"])
+
+    sim = extrapolate("sim_s")
+    mem_gib = extrapolate("peak_rss_mb", fixed=256.0) / 1024  # an interpreter with its libraries: ~256 MiB
+    if sim > args.max_sim_s:
+        return (f"skipped: predicted {sim:,.0f} s of simulation from {r['sim_s']:.1f} s at N = {p['n']:,} "
+                f"(limit {args.max_sim_s:.0f} s)")
+    if mem_gib > args.mem_limit_gb:
+        return (f"skipped: predicted {mem_gib:.1f} GiB from {r['peak_rss_mb']:.0f} MiB at N = {p['n']:,} "
+                f"(limit {args.mem_limit_gb:.0f} GiB)")
+    return None
+
+
+def case_args(case: dict, args) -> list[str]:
+    return ["--kind", case["kind"], "--n", str(case["n"]), "--steps", str(args.steps), "--seed", str(args.seed)] + (
+        ["--stdp"] if case["stdp"] else [])
+
+
+def export_network(case: dict, args, log) -> dict:
+    """Spark draws the case's network once and writes it (connectivity, initial potentials) for the peers."""
+    path = CACHE / "networks" / f"{case['name']}_seed{args.seed}.npz"
+    cmd = [sys.executable, str(BENCH / "spark_case.py"), *case_args(case, args), "--workdir",
+           str(CACHE / "networks"), "--export", str(path)]
+    res = run_process(cmd, args.out / "logs" / f"{case['name']}-network.log", args.timeout,
+                      args.mem_limit_gb * 1024, dict(os.environ, JAX_PLATFORMS="cpu"))
+    if res["status"] == "ok":
+        log(f"    network: {res['n_synapses']:,} synapses, {res['network_mb']:.0f} MB, written by Spark "
+            f"in {res['wall_s']:.0f} s")
+        return {"status": "ok", "file": str(path), "n_synapses": res["n_synapses"]}
+    log(f"    network: Spark could not export it ({res.get('note', res['status'])}); each peer draws its own")
+    return {"status": res["status"], "note": res.get("note", "")}
+
+
+def run_case(case: dict, fw: str, py: Path, args, log, network: str | None = None) -> dict:
+    _, script, extra, _ = FRAMEWORKS[fw]
+    work = CACHE / fw / f"{case['name']}_{args.steps}"
+    if work.exists():
+        shutil.rmtree(work)  # the first process compiles from nothing
+    cmd = [str(py), str(script), *case_args(case, args), "--workdir", str(work), *extra]
+    if network and fw != "spark":  # Spark draws this very realization itself, from the same seed
+        cmd += ["--network", network]
+    env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONUNBUFFERED="1")
+    procs = []
+    for rep in range(1, args.processes + 1):
+        log_path = args.out / "logs" / f"{case['name']}_{args.steps}-{fw}-{rep}.log"
+        t = time.perf_counter()
+        res = run_process(cmd, log_path, args.timeout, args.mem_limit_gb * 1024, env)
+        log(f"    {fw:18s} process {rep}: {res['status']:7s} " + (
+            f"sim {res['sim_s']:8.3f} s  compile {res['compile_s']:7.2f} s  spikes {res['spikes']:>9,}  "
+            f"peak {res['peak_rss_mb']:7.0f} MiB  (process {time.perf_counter() - t:5.0f} s)"
+            if res["status"] == "ok" else res.get("note", "")))
+        procs.append(res)
+        if res["status"] != "ok":
+            break
+    ok = [p for p in procs if p["status"] == "ok"]
+    if not ok:
+        return {"status": procs[0]["status"], "note": procs[0].get("note", ""), "processes": procs}
+    first = ok[0]
+    summary = {"status": "ok", "processes": procs,
+               "sim_s": min(p["sim_s"] for p in ok),  # both processes run the whole simulation: the better one
+               "compile_s": [p["compile_s"] for p in ok],
+               "peak_rss_mb": max(p["peak_rss_mb"] for p in ok),
+               "spikes": first["spikes"], "rate_hz": first["rate_hz"], "n_synapses": first.get("n_synapses"),
+               "version": first.get("version")}
+    if len({p["spikes"] for p in ok}) > 1:
+        summary["note"] = "processes disagree on spikes: " + ", ".join(str(p["spikes"]) for p in ok)
+    return summary
+
+
+def agreement(case: dict) -> dict:
+    counts = {fw: r["spikes"] for fw, r in case["runs"].items() if r["status"] == "ok"}
+    if len(counts) < 2:
+        return {"ok": None, "spread": None, "counts": counts}
+    lo, hi = min(counts.values()), max(counts.values())
+    spread = (hi - lo) / lo if lo else float("inf")
+    return {"ok": spread <= SPIKE_TOLERANCE, "spread": spread, "counts": counts}
+
+
+# ----- report ----------------------------------------------------------------------------------------------------
+
+def _fmt_s(x) -> str:
+    if x is None:
+        return "-"
+    return f"{x:.3f}" if x < 10 else f"{x:.1f}" if x < 100 else f"{x:.0f}"
+
+
+def _cell(r: dict | None, key: str) -> str:
+    if r is None:
+        return "-"
+    if r["status"] != "ok":
+        return r["status"]
+    return _fmt_s(r[key])
+
+
+def _label(case: dict) -> str:
+    return f"{case['kind'].upper()}{' + STDP' if case['stdp'] else ''}"
+
+
+DOCS = REPO / "docs" / "performance.md"
+DOCS_START, DOCS_END = "<!-- results:start (written by benchmarks/run.py --update-docs) -->", "<!-- results:end -->"
+
+
+def write_report(results: dict, out: Path, update_docs: bool = False) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    md = markdown(results)
+    (out / "latest.md").write_text(md)
+    if update_docs and DOCS.exists():
+        text = DOCS.read_text()
+        a, b = text.find(DOCS_START), text.find(DOCS_END)
+        if a >= 0 and b > a:
+            body = "\n".join(("#" + line if line.startswith("#") else line) for line in md.splitlines())
+            DOCS.write_text(text[:a + len(DOCS_START)] + "\n" + body + "\n" + text[b:])
+
+
+def markdown(results: dict) -> str:
+    meta, cases = results["meta"], results["cases"]
+    fws = [fw for fw in FRAMEWORKS if fw in meta["frameworks"]]
+    peers = [fw for fw in fws if fw != "spark"]
+    lab = {fw: FRAMEWORKS[fw][3] for fw in fws}
+    L = []
+    L.append(f"# Benchmark results ({meta['started']})\n")
+    if meta.get("label"):
+        L.append(f"> **{meta['label']}**\n")
+    m = meta["machine"]
+    L.append(f"Machine: {m.get('Model name', '?')}, {m.get('cores')} CPUs "
+             f"({m.get('Thread(s) per core', '?')} thread(s) "
+             f"per core), {m.get('memory_gib', '?')} GiB, {m.get('platform')}. Load average at start "
+             f"{meta['loadavg_start']}, at end {meta.get('loadavg_end', '?')}. Spark at commit "
+             f"{m.get('git_commit', '?')}{' (+ uncommitted changes)' if m.get('git_dirty') else ''}.\n")
+    L.append(f"Command: `{meta['command']}`. {meta['steps']:,} steps of 0.1 ms "
+             f"({meta['steps'] / 10:,.0f} ms simulated), seed {meta['seed']}, {meta['processes']} process(es) per "
+             "framework and case.\n")
+    versions = {fw: next((r.get("version") for c in cases for f, r in c["runs"].items()
+                          if f == fw and r.get("version")), None) for fw in fws}
+    L.append("Versions: " + ", ".join(f"{lab[fw]} {v}" for fw, v in versions.items() if v) + ".\n")
+
+    # simulation time
+    L.append("## Simulation time\n")
+    L.append("Seconds of wall time for the whole simulation, compilation excluded (the better of the processes). "
+             "Ratio = Spark's time / the peer's: below 1 means Spark is faster. A ratio is void when the spike "
+             f"counts of the frameworks differ by more than {SPIKE_TOLERANCE:.0%}.\n")
+    head = ["network", "N", "synapses"] + [lab[f] for f in fws] + [f"Spark / {lab[p]}" for p in peers] + ["spikes"]
+    L.append("| " + " | ".join(head) + " |")
+    L.append("|" + "|".join(["---"] * 2 + ["--:"] * (len(head) - 2)) + "|")
+    for c in cases:
+        runs, ag = c["runs"], c.get("agreement", {})
+        sp = runs.get("spark")
+        row = [_label(c), f"{c['n']:,}", f"{c.get('n_synapses') or 0:,}"]
+        row += [_cell(runs.get(fw), "sim_s") for fw in fws]
+        for p in peers:
+            r = runs.get(p)
+            if not (sp and r and sp["status"] == "ok" and r["status"] == "ok"):
+                row.append("-")
+            elif ag.get("ok") is False:
+                row.append(f"void ({sp['sim_s'] / r['sim_s']:.2f})")
+            else:
+                row.append(f"{sp['sim_s'] / r['sim_s']:.2f}")
+        row.append("-" if ag.get("ok") is None else
+                   f"agree ({ag['spread']:.1%})" if ag["ok"] else f"**VOID: differ by {ag['spread']:.1%}**")
+        L.append("| " + " | ".join(row) + " |")
+    L.append("")
+
+    # compilation
+    L.append("## Compilation\n")
+    L.append("Seconds, first process (every cache of the case emptied) / second process (same case again). Spark: "
+             "tracing, lowering and XLA compilation (`last_run_stats['compile_s']`), JAX's persistent cache in the "
+             "second. Brian2 C++: code generation and `make`. Brian2 Cython: code generation and Cython "
+             "compilation (cached on disk in the second). BrainPy: the warm-up run minus one timed run.\n")
+    head = ["network", "N"] + [lab[f] for f in fws]
+    L.append("| " + " | ".join(head) + " |")
+    L.append("|" + "|".join(["---"] * 2 + ["--:"] * len(fws)) + "|")
+    for c in cases:
+        row = [_label(c), f"{c['n']:,}"]
+        for fw in fws:
+            r = c["runs"].get(fw)
+            row.append("-" if r is None else r["status"] if r["status"] != "ok" else
+                       " / ".join(_fmt_s(x) for x in r["compile_s"]))
+        L.append("| " + " | ".join(row) + " |")
+    L.append("")
+
+    # memory
+    L.append("## Peak memory\n")
+    L.append("MiB, `ru_maxrss` of the case's process (Brian2 C++: of its `main` binary, the compiler left out).\n")
+    L.append("| " + " | ".join(head) + " |")
+    L.append("|" + "|".join(["---"] * 2 + ["--:"] * len(fws)) + "|")
+    for c in cases:
+        L.append("| " + " | ".join([_label(c), f"{c['n']:,}"] + [
+            "-" if (r := c["runs"].get(fw)) is None else r["status"] if r["status"] != "ok" else
+            f"{r['peak_rss_mb']:,.0f}" for fw in fws]) + " |")
+    L.append("")
+
+    # spikes
+    L.append("## Spikes\n")
+    if meta.get("own_networks"):
+        L.append("Total spikes and mean rate (Hz) over all neurons. Every framework drew its own connectivity and "
+                 "initial potentials from the same distributions (`--own-networks`), so counts agree only "
+                 "statistically: at 4,000 neurons two realizations differ by up to ~10% in rate.\n")
+    else:
+        L.append("Total spikes and mean rate (Hz) over all neurons. Every framework simulates the same realization "
+                 "of the network (connectivity and initial potentials drawn by Spark and handed to the peers), so "
+                 "counts differ only where rounding differs (Brian2 computes in float64, the others in float32) "
+                 "and the network's chaos amplifies it.\n")
+    L.append("| " + " | ".join([*head, "spread", "verdict"]) + " |")
+    L.append("|" + "|".join(["---"] * 2 + ["--:"] * len(fws) + ["--:", "---"]) + "|")
+    for c in cases:
+        ag = c.get("agreement", {})
+        row = [_label(c), f"{c['n']:,}"]
+        for fw in fws:
+            r = c["runs"].get(fw)
+            row.append("-" if r is None else r["status"] if r["status"] != "ok" else
+                       f"{r['spikes']:,} ({r['rate_hz']:.2f} Hz)")
+        row.append("-" if ag.get("spread") is None else f"{ag['spread']:.1%}")
+        row.append("-" if ag.get("ok") is None else "agree" if ag["ok"] else "**comparison void**")
+        L.append("| " + " | ".join(row) + " |")
+    L.append("")
+
+    notes = []
+    for c in cases:
+        for fw, r in c["runs"].items():
+            if r.get("note"):
+                notes.append(f"- {_label(c)} {c['n']:,}, {lab.get(fw, fw)}: {r['note']}")
+    if notes:
+        L.append("## Skipped, stopped and other notes\n")
+        L += notes
+        L.append("")
+
+    L.append("## Targets (issue 7)\n")
+    L += targets(cases)
+    L.append("")
+    return "\n".join(L)
+
+
+def targets(cases: list[dict]) -> list[str]:
+    def get(kind, n, fw, stdp=False):
+        for c in cases:
+            if c["kind"] == kind and c["n"] == n and c["stdp"] == stdp:
+                r = c["runs"].get(fw)
+                return (r if r and r["status"] == "ok" else None), c.get("agreement", {})
+        return None, {}
+
+    out = ["| target | measured | met |", "|---|---|---|"]
+    for kind in ("cuba", "coba"):
+        sp, ag = get(kind, 4000, "spark")
+        for peer, factor in (("brian2_standalone", 1.0), ("brainpy", 0.2)):
+            pr, _ = get(kind, 4000, peer)
+            if sp and pr:
+                ratio = sp["sim_s"] / pr["sim_s"]
+                met = "void" if ag.get("ok") is False else "yes" if ratio <= factor else "no"
+                out.append(f"| {kind.upper()} 4,000: Spark ≤ {factor:g} x {FRAMEWORKS[peer][3]} | "
+                           f"{ratio:.2f} x | {met} |")
+    sp, _ = get("coba", 4000, "spark")
+    if sp:
+        c = sp["compile_s"]
+        out.append(f"| COBA 4,000 compilation ≤ 3 s in a fresh process | {c[0]:.2f} s | "
+                   f"{'yes' if c[0] <= 3 else 'no'} |")
+        if len(c) > 1:
+            out.append(f"| COBA 4,000 compilation ≤ 0.5 s in a second process | {c[1]:.2f} s | "
+                       f"{'yes' if c[1] <= 0.5 else 'no'} |")
+    for kind in ("cuba", "coba"):
+        base, _ = get(kind, 4000, "spark")
+        for n in (40_000, 400_000):
+            sp, ag = get(kind, n, "spark")
+            if base and sp:
+                growth = n / 4000
+                t, mem = sp["sim_s"] / base["sim_s"], sp["peak_rss_mb"] / base["peak_rss_mb"]
+                out.append(f"| {kind.upper()} {n:,}: time and memory grow ≤ synapses (x {growth:g}) | time x {t:.1f}, "
+                           f"memory x {mem:.1f} | {'yes' if t <= growth and mem <= growth else 'no'} |")
+            if sp:
+                peers_ok = [p for p in PEERS if (pr := get(kind, n, p)[0])]
+                ahead = all(sp["sim_s"] <= get(kind, n, p)[0]["sim_s"] for p in peers_ok)
+                if peers_ok:
+                    out.append(f"| {kind.upper()} {n:,}: Spark ahead of every peer that ran | "
+                               + ", ".join(f"{FRAMEWORKS[p][3]} {sp['sim_s'] / get(kind, n, p)[0]['sim_s']:.2f} x"
+                                           for p in peers_ok)
+                               + f" | {'void' if ag.get('ok') is False else 'yes' if ahead else 'no'} |")
+    return out
+
+
+# ----- main ------------------------------------------------------------------------------------------------------
+
+def _ints(s: str) -> list[int]:
+    return [int(x.replace("_", "")) for x in s.split(",") if x.strip()]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    ap.add_argument("--sizes", type=_ints, default=None, help="network sizes for CUBA and COBA "
+                    "(default 4000,40000,400000; --quick: 1000)")
+    ap.add_argument("--stdp-sizes", type=_ints, default=None, help="sizes of the STDP cases (default 4000; --quick: "
+                    "1000; '' for none)")
+    ap.add_argument("--models", default="cuba,coba", help="networks without plasticity (default cuba,coba)")
+    ap.add_argument("--stdp-models", default="cuba,coba", help="networks run with pair STDP on exc -> exc "
+                    "(default cuba,coba)")
+    ap.add_argument("--frameworks", default=",".join(FRAMEWORKS), help=f"default {','.join(FRAMEWORKS)}")
+    ap.add_argument("--steps", type=int, default=None, help="steps of 0.1 ms (default 10000 = 1 s; --quick: 1000)")
+    ap.add_argument("--quick", action="store_true", help="smoke test: 1,000 neurons, 100 ms")
+    ap.add_argument("--processes", type=int, default=2, help="processes per case and framework (default 2: the "
+                    "second shows the compilation caches at work)")
+    ap.add_argument("--timeout", type=float, default=1200.0, help="seconds one process may take (default 1200)")
+    ap.add_argument("--max-sim-s", type=float, default=600.0, help="skip a case whose simulation is predicted from "
+                    "the next smaller size to take longer (default 600 s)")
+    ap.add_argument("--mem-limit-gb", type=float, default=10.0, help="stop a process past this resident memory and "
+                    "skip larger sizes predicted past it (default 10)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--own-networks", action="store_true", help="let every peer draw its own realization of each "
+                    "network (same distributions) instead of simulating the one Spark draws")
+    ap.add_argument("--out", type=Path, default=BENCH / "results")
+    ap.add_argument("--update-docs", action="store_true", help="also put the tables into docs/performance.md "
+                    "(between its results markers)")
+    ap.add_argument("--label", default="", help="a line printed at the top of the report (e.g. the machine's state)")
+    ap.add_argument("--from-json", type=Path, default=None, help="run nothing: write the report (and with "
+                    "--update-docs the docs) again from a results JSON")
+    args = ap.parse_args(argv)
+    if args.from_json:
+        write_report(json.loads(args.from_json.read_text()), args.out.resolve(), args.update_docs)
+        print(f"wrote {args.out / 'latest.md'}")
+        return 0
+    args.sizes = args.sizes if args.sizes is not None else ([1000] if args.quick else [4000, 40_000, 400_000])
+    args.stdp_sizes = args.stdp_sizes if args.stdp_sizes is not None else ([1000] if args.quick else [4000])
+    args.steps = args.steps or (1000 if args.quick else 10_000)
+    args.models = [m for m in args.models.split(",") if m]
+    args.stdp_models = [m for m in args.stdp_models.split(",") if m]
+    fws = [f for f in args.frameworks.split(",") if f]
+    for f in fws:
+        if f not in FRAMEWORKS:
+            ap.error(f"unknown framework {f!r}; use some of {', '.join(FRAMEWORKS)}")
+    args.out = args.out.resolve()
+
+    def log(msg: str) -> None:
+        print(msg, flush=True)
+
+    pythons: dict[str, Path] = {}
+    notes: dict[str, str] = {}
+    if "spark" in fws:
+        why = check_spark(log)
+        if why:
+            log(f"Spark cannot run: {why}")
+            return 2
+        pythons["spark"] = Path(sys.executable)
+    for fw in fws:
+        env = FRAMEWORKS[fw][0]
+        if env is None:
+            continue
+        if env == "brian2" and not shutil.which("g++"):
+            notes[fw] = "skipped: Brian2's C++ standalone and Cython runtime need g++, which is not on PATH"
+            continue
+        try:
+            pythons[fw] = ensure_env(env, log)
+        except subprocess.CalledProcessError as e:
+            notes[fw] = f"skipped: could not install its environment ({e})"
+    results = {"meta": {"started": _dt.datetime.now().isoformat(timespec="seconds"),
+                        "command": shlex.join(["python", "benchmarks/run.py",
+                             *(argv if argv is not None else sys.argv[1:])]),
+                        "label": args.label, "steps": args.steps, "seed": args.seed, "processes": args.processes,
+                        "timeout_s": args.timeout, "mem_limit_gb": args.mem_limit_gb, "frameworks": fws,
+                        "machine": machine_info(), "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+                        "spike_tolerance": SPIKE_TOLERANCE, "own_networks": args.own_networks},
+               "cases": []}
+    log(f"machine: {results['meta']['machine'].get('Model name')}, load {results['meta']['loadavg_start']}")
+    for case in case_list(args):
+        log(f"[{case['name']}] {args.steps:,} steps")
+        entry = {**case, "steps": args.steps, "runs": {}}
+        network = None
+        if not args.own_networks and any(fw in PEERS and fw not in notes for fw in fws):
+            entry["network"] = export_network(case, args, log)
+            network = entry["network"].get("file")
+        for fw in fws:
+            if fw in notes:
+                entry["runs"][fw] = {"status": "skipped", "note": notes[fw]}
+                continue
+            skip = predict_skip(case, fw, results["cases"], args)
+            if skip:
+                log(f"    {fw:18s} {skip}")
+                entry["runs"][fw] = {"status": "skipped", "note": skip}
+                continue
+            entry["runs"][fw] = run_case(case, fw, pythons[fw], args, log, network)
+        if network:
+            Path(network).unlink(missing_ok=True)
+        syn = [r.get("n_synapses") for r in entry["runs"].values() if r.get("n_synapses")]
+        entry["n_synapses"] = entry["runs"].get("spark", {}).get("n_synapses") or (syn[0] if syn else None)
+        entry["agreement"] = agreement(entry)
+        ag = entry["agreement"]
+        if ag["ok"] is not None:
+            log(f"    spikes {'agree' if ag['ok'] else 'DIFFER'}: spread {ag['spread']:.1%} {ag['counts']}")
+        results["cases"].append(entry)
+        results["meta"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+        write_report(results, args.out, args.update_docs)
+    log(f"wrote {args.out / 'latest.md'} and {args.out / 'latest.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
