@@ -37,3 +37,7 @@ from .variables import State as State
 from .variables import Weight as Weight
 from .brain import Brain as Brain
 from . import sparkfile as sparkfile
+from .monitors import Monitor as Monitor
+from .recording import Recording as Recording
+from .recording import RecordingMemoryError as RecordingMemoryError
+from .recording import load_recording as load_recording

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import time
 import weakref
 import zlib
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import attrs
 import jax
@@ -22,9 +23,14 @@ import numpy as np
 from flax import nnx
 
 from . import graph as _graph
+from . import monitors as _mon
+from . import recording as _recording
 from . import sparkfile
 from .component import Component
 from .errors import GraphError, SparkError, SparkFileError
+from .monitors import Monitor, as_monitors
+from .progress import Progress
+from .recording import Recording, RecordingMemoryError
 from .variables import Const, State
 
 
@@ -284,67 +290,198 @@ class Brain(nnx.Module):
 
     # ----- whole runs ---------------------------------------------------------------------------------------------
 
-    def run(self, inputs: Mapping[str, Any] | None = None, steps: int | None = None, record: Iterable[str] = (),
-            *, batched: bool = False) -> dict[str, np.ndarray]:
-        """Run many steps as one compiled ``lax.scan`` and return the recorded values.
+    def run(self, inputs: Mapping[str, Any] | None = None, steps: int | None = None, record: Iterable[Any] = (),
+            *, batched: bool = False, progress: bool | None = None, chunk: int | None = None,
+            out: str | os.PathLike | None = None, on_chunk: Callable[[Recording], Any] | None = None) -> Recording:
+        """Run many steps as compiled ``lax.scan`` programs and return what was recorded.
 
         Args:
             inputs: input name -> array. Each is either one value for every step (the port's shape, or a scalar)
                 or one value per step (``(steps, *port_shape)``). With ``batched=True`` each has a leading
                 trial axis ``B`` first.
             steps: number of steps (default: the length of the time-series inputs).
-            record: ``"node.port"`` (an output port) or ``"node.variable"`` (a state variable such as
-                ``"syn.weight"``); each comes back as ``(steps, *shape)`` (``(B, steps, *shape)`` batched).
+            record: what to record: strings in the short form of :class:`spark.Monitor` (``"node.port"``,
+                ``"node.variable"``, ``"exc.v[0:10]"``, ``"exc.spikes:rate"``, ``"syn.weight@100"``) or
+                :class:`spark.Monitor` objects. Each comes back under its key as ``(samples, *shape)``
+                (``(B, samples, *shape)`` batched); ``samples`` is ``steps // every``.
             batched: run ``B`` independent trials in one call (``vmap``). Each trial starts from the brain's
                 current state and draws its own random numbers; the brain's own state is left unchanged.
+            progress: draw a progress bar on stderr (steps, simulated time, wall time, speed, ETA). ``None``:
+                only for runs of more than 2,000 steps when stderr is a terminal.
+            chunk: run in compiled chunks of this many steps (a multiple of every monitor's ``every``). By default
+                a run is one program, split into chunks only to show progress, to call ``on_chunk``, to stream
+                to ``out`` or to keep a large recording's device buffers small. Results do not depend on it.
+            out: a folder to stream the recording into, chunk by chunk: one ``<key>.npy`` per monitor and
+                ``recording.json`` (see :func:`spark.load_recording`). The returned arrays are read-only memory
+                maps of those files, so a recording larger than memory still completes.
+            on_chunk: called with each chunk's :class:`spark.Recording` as soon as it is done (live views).
 
         Returns:
-            record name -> numpy array. Unbatched runs advance the brain's state, so ``run(A); run(B)``
-            equals one run of ``A`` then ``B``.
+            a :class:`spark.Recording`: a dict of record key -> numpy array that also knows ``dt``, ``t0`` and
+            what each array is. Unbatched runs advance the brain's state, so ``run(A); run(B)`` equals one run
+            of ``A`` then ``B``; if a run stops on an error after some chunks, the brain holds the state after
+            the last completed chunk (matching what was streamed to ``out``).
+
+        Raises:
+            spark.RecordingMemoryError: when the recording would not fit in the available memory (or, with
+                ``out``, on the disk); the message has the estimate. Nothing has run then.
         """
-        sched = self._built()
-        record = tuple(record)
-        for r in record:
-            self._check_record(r)
-        series, consts, steps, n_batch = self._prepare_inputs(inputs or {}, steps, batched)
-        graphdef, state = nnx.split(self)
-        key = (graphdef, steps, record, batched,
-               tuple(sorted((k, v.shape, str(v.dtype)) for k, v in series.items())),
-               tuple(sorted((k, v.shape, str(v.dtype)) for k, v in consts.items())))
-        cache = _run_cache.setdefault(self, {})
-        fn = cache.get(key)
-        compile_s = 0.0
-        if fn is None:
-            t0 = time.perf_counter()
-            fn = cache[key] = _compile_run(graphdef, steps, record, batched).lower(state, series, consts).compile()
-            compile_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        new_state, rec = fn(state, series, consts)
-        rec = {k: np.asarray(v) for k, v in rec.items()}  # waits for the result
-        _run_stats[self] = {"compile_s": compile_s, "run_s": time.perf_counter() - t0, "steps": steps}
-        if not batched:
-            nnx.update(self, new_state)
-        del sched
-        return rec
+        job = self._job(inputs, steps, record, batched, chunk, progress,
+                        chunked=chunk is not None or out is not None or on_chunk is not None)
+        chunk_bytes = job.chunk_bytes
+        if out is None:
+            self._check_memory(job, job.estimate.bytes + (2 * chunk_bytes if len(job.chunks) > 1 else 0))
+        else:
+            self._check_memory(job, 3 * chunk_bytes)
+        t_start = int(self.t[...])
+        info = {b.key: b.info() for b in job.bounds}
+        writer = arrays = None
+        if out is not None:
+            writer = _recording.DiskWriter(out, job.bounds, steps=job.steps, n_batch=job.n_batch, dt=job.dt,
+                                           t0=t_start)
+        elif len(job.chunks) > 1:
+            arrays = {k: np.empty(shape, dtype) for k, (shape, dtype, _) in job.estimate.arrays.items()}
+        try:
+            for start, n, rec in self._chunks(job):
+                if writer is not None:
+                    writer.write(start, n, rec)
+                elif arrays is not None:
+                    for k, v in rec.items():
+                        s0 = start // job.every[k]
+                        if job.batched:
+                            arrays[k][:, s0:s0 + v.shape[1]] = v
+                        else:
+                            arrays[k][s0:s0 + v.shape[0]] = v
+                else:
+                    arrays = rec
+                if on_chunk is not None:
+                    on_chunk(Recording(_ordered(rec, job), dt=job.dt, t0=t_start, start=start, steps=n, info=info,
+                                       batched=job.batched))
+        finally:
+            job.progress.close()
+        if writer is not None:
+            result = writer.close()
+            result.info = info
+            return result
+        return Recording(_ordered(arrays or {}, job), dt=job.dt, t0=t_start, steps=job.steps, info=info,
+                         batched=job.batched)
+
+    def run_iter(self, inputs: Mapping[str, Any] | None = None, steps: int | None = None,
+                 record: Iterable[Any] = (), *, chunk: int = 1000, batched: bool = False,
+                 progress: bool | None = False) -> Iterator[Recording]:
+        """Run like :meth:`run`, yielding each chunk's :class:`spark.Recording` as soon as it is computed.
+
+        ``chunk`` steps at a time (the last chunk may be shorter); each yielded recording has ``start`` (its
+        first step counted from the run's start), ``steps`` and ``t0``; its arrays concatenated over the
+        chunks equal one uninterrupted :meth:`run`. The next chunk is already computing while you handle one.
+        The brain's state is advanced chunk by chunk (unbatched runs): after you stop iterating (``break``,
+        ``close()``) it holds the state at the end of the last chunk you received, so a later run continues
+        from there. Arguments are checked when this is called, before any step; do not change or run the brain
+        while iterating.
+        """
+        job = self._job(inputs, steps, record, batched, chunk, progress, chunked=True)
+        self._check_memory(job, 3 * job.chunk_bytes)
+        return self._iterate(job)
+
+    def _iterate(self, job: _Job) -> Iterator[Recording]:
+        t_start = int(self.t[...])
+        info = {b.key: b.info() for b in job.bounds}
+        chunks = self._chunks(job)
+        try:
+            for start, n, rec in chunks:
+                yield Recording(_ordered(rec, job), dt=job.dt, t0=t_start, start=start, steps=n, info=info, batched=job.batched)
+        finally:
+            chunks.close()
+            job.progress.close()
+
+    def estimate_recording(self, record: Iterable[Any], steps: int, *, trials: int | None = None
+                           ) -> _recording.RecordingEstimate:
+        """Memory a recording of ``steps`` steps (of ``trials`` trials if batched) will take, without running.
+
+        Returns a :class:`spark.recording.RecordingEstimate`: ``bytes`` in all, ``arrays`` (key -> shape, dtype,
+        bytes) and ``available`` (host memory free now, or None when unknown); ``str()`` of it reads well.
+        """
+        self._built()
+        return _recording.estimate(self._bind(as_monitors(record)), int(steps), trials)
 
     @property
     def last_run_stats(self) -> dict:
-        """Timing of the last :meth:`run`: ``compile_s`` (0 when the program was cached), ``run_s``, ``steps``."""
+        """Timing of the last run: ``compile_s`` (0 when every program was cached), ``run_s``, ``steps``,
+        ``chunks`` (compiled chunks the run took) and ``bytes`` (size of the recording)."""
         return dict(_run_stats.get(self, {}))
 
-    def _check_record(self, ref: str) -> None:
+    def _check_record(self, ref: str) -> str:
+        """Where ``"node.attr"`` is read from (port, variable or method); GraphError naming what exists if nowhere."""
         node, _, attr = ref.partition(".")
         if node not in self.nodes or not attr:
             raise GraphError(f"cannot record {ref!r}: write \"node.port\" or \"node.variable\" with one of the nodes "
                              f"{sorted(self.nodes)}")
         module = self.nodes[node]
-        if attr in type(module).outputs:
-            return
-        if not isinstance(getattr(module, attr, None), nnx.Variable):
+        source = _mon.source_of(module, attr)
+        if source is None:
             ports = ", ".join(type(module).outputs) or "(none)"
             variables = ", ".join(k for k, v in vars(module).items() if isinstance(v, nnx.Variable)) or "(none)"
+            methods = ", ".join(_mon.recordable_methods(module))
             raise GraphError(f"cannot record {ref!r}: node {node!r} has no output port or state variable {attr!r}; "
-                             f"outputs: {ports}; variables: {variables}")
+                             f"outputs: {ports}; variables: {variables}" + (f"; methods: {methods}" if methods else ""))
+        return source
+
+    def _bind(self, monitors: tuple[Monitor, ...]) -> tuple[_mon.Bound, ...]:
+        """Check monitors against this brain and work out each sample's shape (one abstract step, cached)."""
+        sources = {m.target: self._check_record(m.target) for m in monitors}
+        if not monitors:
+            return ()
+        graphdef, state = nnx.split(self)
+        cache = _run_cache.setdefault(self, {})
+        key = ("shapes", graphdef, tuple(sorted(sources.items())))
+        raws = cache.get(key)
+        if raws is None:
+            def probe(state):
+                brain = nnx.merge(graphdef, state)
+                now = brain._step({})
+                return {t: _mon.raw_value(brain, now, Monitor(t), s) for t, s in sources.items()}
+
+            raws = cache[key] = jax.eval_shape(probe, state)
+        dt = self._schedule.dt
+        bounds = []
+        for m in monitors:
+            raw = raws[m.target]
+            if not isinstance(raw, jax.ShapeDtypeStruct):
+                raise GraphError(f"cannot record {m.target!r}: it does not give one array")
+            port = type(self.nodes[m.node]).outputs.get(m.attr)
+            bounds.append(_mon.bind(m, raw, sources[m.target], port.payload if port else None, dt))
+        return tuple(bounds)
+
+    def _job(self, inputs, steps, record, batched, chunk, progress, *, chunked: bool) -> _Job:
+        """Check everything a run needs (before any step) and plan its chunks."""
+        sched = self._built()
+        bounds = self._bind(as_monitors(record))
+        series, consts, steps, n_batch = self._prepare_inputs(inputs or {}, steps, batched)
+        align = math.lcm(*(b.every for b in bounds)) if bounds else 1
+        est = _recording.estimate(bounds, steps, n_batch)
+        if progress is None:
+            progress = None if steps > 2 * PROGRESS_CHUNK_MIN else False
+        bar = Progress(steps, sched.dt, label=self.name, enabled=progress)
+        per_step = sum(b.sample_bytes / b.every for b in bounds) * (n_batch or 1)
+        if chunk is not None:
+            if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
+                raise GraphError(f"chunk={chunk!r} must be a whole number of steps >= 1")
+            if chunk % align:
+                raise GraphError(f"chunk={chunk} must be a multiple of every monitor's `every` (here {align}), so "
+                                 f"that each chunk holds whole samples; try chunk={max(align, chunk // align * align)}")
+            target = int(chunk)
+        else:
+            target = None
+            if bar.enabled:
+                target = min(max(steps // 100, PROGRESS_CHUNK_MIN), PROGRESS_CHUNK_MAX)
+            budget = _chunk_budget(est.available)
+            if per_step * steps > budget:
+                target = min(target or steps, max(1, int(budget // per_step)))
+        chunks = _plan_chunks(steps, align, target)
+        return _Job(bounds=bounds, series=series, consts=consts, steps=steps, n_batch=n_batch, batched=batched,
+                    chunks=chunks, chunked=chunked or len(chunks) > 1, estimate=est, progress=bar, dt=sched.dt,
+                    every={b.key: b.every for b in bounds},
+                    chunk_bytes=int(per_step * max(n for _, n in chunks)))
 
     def _prepare_inputs(self, inputs, steps, batched):
         sched = self._schedule
@@ -376,7 +513,7 @@ class Brain(nnx.Module):
                 if steps is not None and lead[0] != steps:
                     raise GraphError(f"input {name!r} has {lead[0]} steps but steps={steps}; give as many as are run")
                 steps = lead[0]
-                series[name] = jnp.asarray(x, dtype)
+                series[name] = np.asarray(x, dtype)  # on the host: chunks are sliced from it
             else:
                 b = "(trials, " if batched else "("
                 raise GraphError(f"input {name!r} has shape {list(x.shape)} but {ref} expects {b}{', '.join(map(str, shape))})"
@@ -388,6 +525,70 @@ class Brain(nnx.Module):
         if not isinstance(steps, (int, np.integer)) or steps < 1:
             raise GraphError(f"steps = {steps!r} must be a positive integer")
         return series, consts, int(steps), n_batch
+
+    def _check_memory(self, job: _Job, need: int) -> None:
+        avail = job.estimate.available
+        if avail is None or need <= MEMORY_FRACTION * avail:
+            return
+        raise RecordingMemoryError(
+            f"this recording needs about {_recording.fmt_bytes(need)} of memory but only "
+            f"{_recording.fmt_bytes(avail)} is available. Recording: {job.estimate}. Record less: a subset of "
+            "neurons (spark.Monitor(..., neurons=slice(0, 100)) or \"exc.v[0:100]\"), a population rate "
+            "(reduce=\"rate\" or \"exc.spikes:rate\"), a sample every k steps (every=k or \"syn.weight@100\"); "
+            "or stream it to disk: brain.run(..., out=\"folder\")"
+            + (" with smaller chunks (chunk=...)" if job.chunked else ""))
+
+    def _chunks(self, job: _Job) -> Iterator[tuple[int, int, dict]]:
+        """Run the job's chunks in order, one chunk ahead of the caller; yield ``(start, n, numpy arrays)``.
+
+        The brain's state is updated (unbatched runs) to the end of each chunk before it is yielded.
+        """
+        graphdef, state = nnx.split(self)
+        cache = _run_cache.setdefault(self, {})
+        mode = "single" if not job.batched else ("carried" if job.chunked else "shared")
+        if mode == "carried":
+            state = _batch_state(graphdef, state, job.n_batch)
+        stats = {"compile_s": 0.0, "run_s": 0.0, "steps": 0, "chunks": len(job.chunks),
+                 "bytes": job.estimate.bytes}
+        _run_stats[self] = stats
+        bar = job.progress
+        t_begin = time.perf_counter()
+        pending = None
+
+        def finish(p):
+            start, n, rec, new_state = p
+            out = {k: np.asarray(v) for k, v in rec.items()}  # waits for the chunk
+            if not out:
+                jax.block_until_ready(new_state)
+            if not job.batched:
+                nnx.update(self, new_state)
+            stats["steps"] = start + n
+            stats["run_s"] = time.perf_counter() - t_begin - stats["compile_s"]
+            bar.update(start + n)
+            return start, n, out
+
+        for start, n in job.chunks:
+            if start == 0 and n == job.steps:
+                xs = job.series
+            else:
+                xs = {k: (v[:, start:start + n] if job.batched else v[start:start + n]) for k, v in job.series.items()}
+            key = (graphdef, n, job.bounds, mode, _signature(xs), _signature(job.consts))
+            fn = cache.get(key)
+            if fn is None:
+                if start == 0:
+                    bar.compiling()
+                t0 = time.perf_counter()
+                fn = cache[key] = _compile_chunk(graphdef, n, job.bounds, mode, job.dt).lower(
+                    state, xs, job.consts).compile()
+                stats["compile_s"] += time.perf_counter() - t0
+            bar.running()
+            new_state, rec = fn(state, xs, job.consts)  # dispatched; runs while the previous chunk is handed out
+            if pending is not None:
+                yield finish(pending)
+            pending = (start, n, rec, new_state)
+            state = new_state
+        if pending is not None:
+            yield finish(pending)
 
     # ----- saving state -------------------------------------------------------------------------------------------
 
@@ -463,34 +664,144 @@ def _make_schedule(plan: _graph.Plan) -> _Schedule:
     )
 
 
-def _record(brain: Brain, now: dict, ref: str) -> jax.Array:
-    if ref in now:
-        return now[ref]
-    node, _, attr = ref.partition(".")
-    return getattr(brain.nodes[node], attr)[...]
+PROGRESS_CHUNK_MIN = 1000  # steps per chunk when chunking only to show progress ...
+PROGRESS_CHUNK_MAX = 10_000  # ... aiming at ~100 updates per run
+CHUNK_BYTES = 256 * 2**20  # a run whose recording is larger is chunked so device buffers stay this small
+MEMORY_FRACTION = 0.9  # of the available memory a run may plan to fill
 
 
-def _compile_run(graphdef, steps: int, record: tuple[str, ...], batched: bool):
-    def scan_run(state, series, consts, trial=None):
-        if trial is not None:  # each trial draws its own random numbers
-            brain = nnx.merge(graphdef, state)
-            brain.trial[...] = brain.trial[...] + trial
-            state = nnx.split(brain)[1]
+@attrs.frozen(eq=False)
+class _Job:
+    bounds: tuple
+    series: dict
+    consts: dict
+    steps: int
+    n_batch: int | None
+    batched: bool
+    chunks: tuple
+    chunked: bool
+    estimate: Any
+    progress: Progress
+    dt: float
+    every: dict
+    chunk_bytes: int
 
-        def body(state, x_t):
+
+def _ordered(arrays: Mapping[str, Any], job: _Job) -> dict:
+    """The arrays in the order the monitors were given (a jitted program returns dicts sorted by key)."""
+    return {b.key: arrays[b.key] for b in job.bounds if b.key in arrays}
+
+
+def _chunk_budget(available: int | None) -> float:
+    budget = float(CHUNK_BYTES)
+    if available is not None:
+        budget = min(budget, available / 8)
+    dev = _recording.device_memory_free()
+    if dev is not None:
+        budget = min(budget, dev / 4)
+    return max(budget, 1.0)
+
+
+def _plan_chunks(steps: int, align: int, target: int | None) -> tuple[tuple[int, int], ...]:
+    """``(start, n)`` per chunk: lengths a multiple of ``align`` (but the last), at most ``target`` where possible,
+    preferring equal chunks (one compiled program) over a shorter last one (a second program)."""
+    if target is None or steps <= target:
+        return ((0, steps),)
+    size = max(align, target // align * align)
+    for cand in range(size, max(align, size // 2) - 1, -align):
+        if steps % cand == 0:
+            size = cand
+            break
+    return tuple((s, min(size, steps - s)) for s in range(0, steps, size))
+
+
+def _signature(arrays: Mapping[str, Any]) -> tuple:
+    return tuple(sorted((k, tuple(v.shape), str(v.dtype)) for k, v in arrays.items()))
+
+
+def _batch_state(graphdef, state, n_trials: int):
+    """``n_trials`` copies of ``state``, trial ``k`` with ``trial`` advanced by ``k`` (its own random numbers)."""
+    def one(state, trial):
+        brain = nnx.merge(graphdef, state)
+        brain.trial[...] = brain.trial[...] + trial
+        return nnx.split(brain)[1]
+
+    return jax.vmap(one, in_axes=(None, 0))(state, jnp.arange(n_trials, dtype=jnp.int32))
+
+
+def _compile_chunk(graphdef, n: int, bounds: tuple, mode: str, dt: float):
+    """The jitted program of one chunk of ``n`` steps: ``(state, series, consts) -> (state, records)``.
+
+    Monitors sampled every ``k > 1`` steps use nested scans: an outer scan over blocks of ``g`` steps (``g``, the
+    gcd of their ``every``) around an inner scan of ``g`` steps, writing a sample at the end of a block when one is
+    due into a buffer of ``n // k`` samples, so memory holds only the samples kept. Values of output ports (which
+    exist only inside a step) are carried out of the inner scan; state variables are read after the block.
+    Chunks start at multiples of every ``k``, so the samples of a chunked run are those of an unchunked one.
+    """
+    per_step = tuple(b for b in bounds if b.every == 1)
+    sampled = tuple(b for b in bounds if b.every > 1)
+    held = tuple(b for b in sampled if b.source == "port")
+    after = tuple(b for b in sampled if b.source != "port")
+    block = math.gcd(*(b.every for b in sampled)) if sampled else 0
+
+    def values(brain, now, bs):
+        return {b.key: _mon.sample(b, _mon.raw_value(brain, now, b.monitor, b.source), dt) for b in bs}
+
+    def chunk_run(state, series, consts):
+        def step(state, x_t):
             brain = nnx.merge(graphdef, state)
             now = brain._step({**consts, **x_t})
-            rec = {r: _record(brain, now, r) for r in record}
-            return nnx.split(brain)[1], rec
+            return nnx.split(brain)[1], brain, now
 
-        return jax.lax.scan(body, state, series, length=steps)
+        def flat(state, x_t):
+            state, brain, now = step(state, x_t)
+            return state, values(brain, now, per_step)
 
-    if not batched:
-        return jax.jit(scan_run)
+        if not sampled:
+            return jax.lax.scan(flat, state, series, length=n)
 
-    def batched_run(state, series, consts):
+        def inner(carry, x_t):
+            state, _ = carry
+            state, brain, now = step(state, x_t)
+            return (state, values(brain, now, held)), values(brain, now, per_step)
+
+        def outer(carry, xs):
+            state, bufs, held_vals, i = carry
+            (state, held_vals), rec = jax.lax.scan(inner, (state, held_vals), xs, length=block)
+            vals = {**held_vals, **values(nnx.merge(graphdef, state), None, after)}
+            end = (i + 1) * block
+            new = {}
+            for b in sampled:
+                slot = jnp.where(end % b.every == 0, end // b.every - 1, n // b.every)  # out of range: dropped
+                new[b.key] = bufs[b.key].at[slot].set(vals[b.key], mode="drop")
+            return (state, new, held_vals, i + 1), rec
+
+        q, r = divmod(n, block)
+        bufs = {b.key: jnp.zeros((n // b.every, *b.shape), b.dtype) for b in sampled}
+        held0 = {b.key: jnp.zeros(b.shape, b.dtype) for b in held}
+        main = jax.tree.map(lambda x: x[: q * block].reshape(q, block, *x.shape[1:]), series)
+        (state, bufs, _, _), rec = jax.lax.scan(outer, (state, bufs, held0, jnp.int32(0)), main, length=q)
+        rec = jax.tree.map(lambda x: x.reshape(q * block, *x.shape[2:]), rec)
+        if r:  # a last chunk shorter than a block holds no sample
+            tail = jax.tree.map(lambda x: x[q * block:], series)
+            state, rec_tail = jax.lax.scan(flat, state, tail, length=r)
+            rec = jax.tree.map(lambda a, b: jnp.concatenate([a, b]), rec, rec_tail)
+        return state, {**rec, **bufs}
+
+    if mode == "single":
+        return jax.jit(chunk_run)
+    if mode == "carried":  # every trial's state was made by _batch_state and is carried from chunk to chunk
+        return jax.jit(jax.vmap(chunk_run))
+
+    def shared(state, series, consts):  # one call: every trial starts from the one state (not copied up front)
         n_trials = jax.tree.leaves((series, consts))[0].shape[0]
-        trials = jnp.arange(n_trials, dtype=jnp.int32)
-        return jax.vmap(scan_run, in_axes=(None, 0, 0, 0))(state, series, consts, trials)
 
-    return jax.jit(batched_run)
+        def one(state, series, consts, trial):
+            brain = nnx.merge(graphdef, state)
+            brain.trial[...] = brain.trial[...] + trial
+            return chunk_run(nnx.split(brain)[1], series, consts)
+
+        trials = jnp.arange(n_trials, dtype=jnp.int32)
+        return jax.vmap(one, in_axes=(None, 0, 0, 0))(state, series, consts, trials)
+
+    return jax.jit(shared)

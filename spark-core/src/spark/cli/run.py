@@ -1,9 +1,14 @@
-"""``spark run``: run a model, write recordings, a summary and a raster plot."""
+"""``spark run``: run a model; write its recording, a summary and the plots asked for (a raster by default).
+
+The run folder holds everything ``spark plot`` needs to redraw without rerunning: ``recording.npz`` (or, for a
+recording streamed to disk, ``recording/`` with one ``.npy`` per monitor), ``weights.npz`` (final weights, when
+a weight plot was asked for) and ``summary.json`` (dt, steps, nodes with shapes, synapses with their inputs).
+"""
 
 from __future__ import annotations
 
 import json
-import sys
+import math
 import time
 from pathlib import Path
 
@@ -12,7 +17,10 @@ import numpy as np
 
 from . import main
 
-CHUNK = 2000  # steps per compiled chunk when the run is long enough to show progress
+TRACE_NEURONS = 5  # neurons per population whose voltage `--plot voltage` records
+EVOLUTION_SAMPLES = 200  # samples of weights over a run for `--plot weight-evolution`
+EVOLUTION_SYNAPSES = 200  # synapses per plastic synapse node it follows
+MAX_DENSE_WEIGHTS = 25_000_000  # larger synapses get no final weight matrix (it would be > 100 MB)
 
 
 def _resolve_model(model: str | None) -> Path:
@@ -31,25 +39,123 @@ def _resolve_model(model: str | None) -> Path:
     raise click.ClickException(f"{name!r} is neither a .spark file nor a bundled example; examples: {known}")
 
 
+def plot_kinds(plots, default=("raster",)) -> tuple[list[str], set[str]]:
+    """``--plot`` values -> (every kind to draw, the kinds named explicitly); checks the names."""
+    from ..viz import PLOTS
+
+    kinds = list(default)
+    explicit = set()
+    for p in plots:
+        for k in p.split(","):
+            k = k.strip()
+            if k == "all":
+                kinds += list(PLOTS)
+            elif k not in PLOTS:
+                raise click.BadParameter(f"{k!r}; choose from {', '.join(PLOTS)} or all", param_hint="--plot")
+            else:
+                kinds.append(k)
+                explicit.add(k)
+    return list(dict.fromkeys(kinds)), explicit
+
+
+def parse_image_shape(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    try:
+        h, w = (int(x) for x in text.lower().replace("*", "x").split("x"))
+        if h < 1 or w < 1:
+            raise ValueError
+    except ValueError:
+        raise click.BadParameter(f"{text!r}; write HEIGHTxWIDTH, e.g. 28x28", param_hint="--image-shape") from None
+    return h, w
+
+
+def model_layout(brain) -> dict:
+    """``nodes`` and ``synapses`` of summary.json: what plots need to know about the model."""
+    doc = brain.to_dict()
+    nodes, synapses = {}, {}
+    for n in doc["nodes"]:
+        mod = brain.nodes[n["id"]]
+        nodes[n["id"]] = {"component": n["component"], "kind": type(mod).kind, "shape": list(mod.shape)}
+        if n.get("attach"):
+            nodes[n["id"]]["attach"] = n["attach"]
+    for nid, info in nodes.items():
+        if info["kind"] != "synapse":
+            continue
+        pre = post = None
+        for e in doc.get("edges", []):
+            if e["to"] == f"{nid}.pre":
+                pre = e["from"].split(".")[0]
+            if e["from"].startswith(f"{nid}."):
+                post = e["to"].split(".")[0]
+        synapses[nid] = {"pre": pre, "post": post, "shape": info["shape"],
+                         "pre_shape": nodes[pre]["shape"] if pre in nodes else None,
+                         "plastic": any(i.get("attach") == nid for i in nodes.values())}
+    return {"nodes": nodes, "synapses": synapses}
+
+
+def image_shapes(layout: dict, image_shape: tuple[int, int] | None) -> dict[str, tuple]:
+    """Synapse id -> image shape of its input: a 2-D presynaptic node's shape, or ``image_shape`` when it fits."""
+    out = {}
+    for syn, s in layout["synapses"].items():
+        n_pre = s["shape"][0]
+        if image_shape and image_shape[0] * image_shape[1] == n_pre:
+            out[syn] = image_shape
+        elif s.get("pre_shape") and len(s["pre_shape"]) == 2:
+            out[syn] = tuple(s["pre_shape"])
+    return out
+
+
+def final_weights(brain, layout: dict) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Synapse id -> its weights now as an ``(n_pre, n_post)`` matrix (``dense_weights()`` where there is one)."""
+    out, notes = {}, []
+    for syn, s in layout["synapses"].items():
+        node = brain.nodes[syn]
+        if math.prod(s["shape"]) > MAX_DENSE_WEIGHTS:
+            notes.append(f"{syn}: {s['shape'][0]} x {s['shape'][1]} weights are too many for a matrix plot")
+        elif callable(getattr(node, "dense_weights", None)):
+            out[syn] = np.asarray(node.dense_weights())
+        elif hasattr(node, "weight") and tuple(np.shape(node.weight[...])) == tuple(s["shape"]):
+            out[syn] = np.asarray(node.weight[...])
+    return out, notes
+
+
 @main.command("run")
 @click.argument("model", required=False)
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="Steps to run (default: --duration / dt).")
 @click.option("--duration", type=click.FloatRange(min=0, min_open=True), default=1000.0, show_default=True,
               help="Simulated time (ms) when --steps is not given.")
-@click.option("--record", "records", multiple=True, metavar="NODE.PORT",
-              help="Also record this output port or state variable (repeatable). Spikes are always recorded.")
+@click.option("--record", "records", multiple=True, metavar="MONITOR",
+              help="Also record this (repeatable): NODE.PORT or NODE.VARIABLE, optionally with [a:b] (neurons), "
+                   ":rate / :mean / :sum and @K (every K steps), e.g. exc.v[0:10], exc.spikes:rate, "
+                   "syn.weight@100. Spikes are always recorded.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Output folder (default: spark-runs/<model name>).")
-@click.option("--plot/--no-plot", default=True, show_default=True, help="Write raster.png.")
-@click.option("--progress/--no-progress", default=None, help="Progress bar (default: only on a terminal).")
-def run(model, steps, duration, records, out, plot, progress):
+@click.option("--plot", "plots", multiple=True, metavar="KIND",
+              help="Also draw KIND (repeatable or comma-separated): raster, rate, voltage, isi, rate-hist, weights, "
+                   "weight-evolution, receptive-fields, or all. A raster is always drawn.")
+@click.option("--no-plot", is_flag=True, help="Draw no figures.")
+@click.option("--format", "fmt", type=click.Choice(["png", "svg", "pdf"]), default="png", show_default=True,
+              help="Figure file format.")
+@click.option("--image-shape", metavar="HxW", default=None,
+              help="Input image shape for --plot receptive-fields when the input node is flat (e.g. 28x28).")
+@click.option("--stream/--no-stream", default=None,
+              help="Stream the recording to disk chunk by chunk (OUT/recording/). Default: only when it would not "
+                   "fit in memory.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar (default: on a terminal, for runs of more than 2,000 steps).")
+def run(model, steps, duration, records, out, plots, no_plot, fmt, image_shape, stream, progress):
     """Run MODEL (a .spark file or a bundled example's name; default: balanced)."""
     from ..brain import Brain
     from ..errors import SparkError, SparkFileError
     from ..jaxcache import enable_compilation_cache
-    from ..payloads import Spikes
+    from ..monitors import Monitor
+    from ..payloads import Spikes, Voltage
+    from ..recording import RecordingMemoryError, available_memory
     from ..sparkfile import atomic_write_bytes, atomic_write_text
 
+    kinds, explicit = plot_kinds(plots) if not no_plot else ([], set())
+    shape_opt = parse_image_shape(image_shape)
     path = _resolve_model(model)
     enable_compilation_cache()
     t_load = time.perf_counter()
@@ -58,78 +164,113 @@ def run(model, steps, duration, records, out, plot, progress):
     except SparkFileError as exc:
         raise click.ClickException(str(exc)) from None
     load_s = time.perf_counter() - t_load
+    name = brain.name or path.stem
     dt = brain.dt
-    steps = steps or max(1, int(round(duration / dt)))
+    steps = steps or max(1, round(duration / dt))
+    layout = model_layout(brain)
     spike_refs = [f"{nid}.{port}" for nid, node in brain.nodes.items()
                   for port, spec in type(node).outputs.items() if spec.payload.name == Spikes.name]
-    record = list(dict.fromkeys(spike_refs + list(records)))
+    monitors: list = list(spike_refs)
     try:
-        for r in record:
-            brain._check_record(r)
+        monitors += [Monitor.parse(r) for r in records]
+        if "voltage" in kinds:
+            for nid, node in brain.nodes.items():
+                for port, spec in type(node).outputs.items():
+                    if spec.payload.name == Voltage.name:
+                        k = min(TRACE_NEURONS, math.prod(node.shape))
+                        monitors.append(Monitor(f"{nid}.{port}", slice(0, k)))
+        if "weight-evolution" in kinds:
+            every = max(1, steps // EVOLUTION_SAMPLES)
+            for syn, s in layout["synapses"].items():
+                w0 = np.asarray(brain.nodes[syn].weight[...]).reshape(-1) if s["plastic"] else np.zeros(0)
+                live = np.flatnonzero(w0)
+                if len(live):
+                    pick = live[np.linspace(0, len(live) - 1, min(EVOLUTION_SYNAPSES, len(live))).astype(int)]
+                    monitors.append(Monitor(f"{syn}.weight", pick, every=every, name=f"{syn}.weight@{every}"))
+        est = brain.estimate_recording(monitors, steps)
     except SparkError as exc:
         raise click.ClickException(str(exc)) from None
 
-    chunks = [CHUNK] * (steps // CHUNK) + ([steps % CHUNK] if steps % CHUNK else []) if steps > CHUNK else [steps]
-    show = sys.stderr.isatty() if progress is None else progress
-    parts: dict[str, list[np.ndarray]] = {r: [] for r in record}
-    compile_s = run_s = 0.0
-    t0 = time.perf_counter()
-    with click.progressbar(length=steps, label=f"{brain.name or path.stem}: {steps} steps of {dt} ms",
-                           file=sys.stderr if show else _Null(), show_eta=True, show_pos=True) as bar:
-        for n in chunks:
-            rec = brain.run(steps=n, record=record)
-            stats = brain.last_run_stats
-            compile_s += stats["compile_s"]
-            run_s += stats["run_s"]
-            for r, v in rec.items():
-                parts[r].append(v)
-            bar.update(n)
-    wall_s = time.perf_counter() - t0
-    data = {r: np.concatenate(v) for r, v in parts.items()}
-
-    out_dir = Path(out or Path("spark-runs") / (brain.name or path.stem))
+    out_dir = Path(out or Path("spark-runs") / name)
     out_dir.mkdir(parents=True, exist_ok=True)
-    import io
+    avail = available_memory()
+    if stream is None:
+        stream = avail is not None and est.bytes > avail / 2
+    t0 = time.perf_counter()
+    try:
+        rec = brain.run(steps=steps, record=monitors, progress=progress,
+                        out=out_dir / "recording" if stream else None)
+    except RecordingMemoryError as exc:
+        raise click.ClickException(f"{exc}; with spark run: fewer --record, or --stream") from None
+    except SparkError as exc:
+        raise click.ClickException(str(exc)) from None
+    wall_s = time.perf_counter() - t0
+    stats = brain.last_run_stats
 
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **{r.replace(".", "__"): v for r, v in data.items()})
-    atomic_write_bytes(out_dir / "recording.npz", buf.getvalue())
+    files: dict = {}
+    if stream:
+        files["recording"] = "recording"
+    else:
+        rec.save(out_dir / "recording.npz")
+        files["recording"] = "recording.npz"
+    weights, notes = ({}, [])
+    if {"weights", "receptive-fields"} & set(kinds):
+        weights, notes = final_weights(brain, layout)
+        if weights:
+            import io
+
+            buf = io.BytesIO()
+            np.savez_compressed(buf, **weights)
+            atomic_write_bytes(out_dir / "weights.npz", buf.getvalue())
+            files["weights"] = "weights.npz"
     seconds = steps * dt / 1000.0
     populations = {}
     for r in spike_refs:
-        s = data[r]
+        s = rec[r]
         n_neurons = int(np.prod(s.shape[1:]))
-        total = int(s.sum())
+        total = int(np.count_nonzero(s))
         populations[r] = {"neurons": n_neurons, "spikes": total,
                           "mean_rate_hz": total / n_neurons / seconds if n_neurons else 0.0}
     summary = {
-        "model": brain.name or path.stem, "file": str(path), "dt_ms": dt, "steps": steps,
+        "model": name, "file": str(path), "dt_ms": dt, "steps": steps, "t0": rec.t0,
         "simulated_ms": steps * dt, "populations": populations,
-        "load_s": round(load_s, 4), "compile_s": round(compile_s, 4), "run_s": round(run_s, 4),
-        "wall_s": round(wall_s, 4), "recorded": sorted(data), "files": {"recording": "recording.npz"},
+        "load_s": round(load_s, 4), "compile_s": round(stats.get("compile_s", 0.0), 4),
+        "run_s": round(stats.get("run_s", 0.0), 4), "wall_s": round(wall_s, 4), "chunks": stats.get("chunks", 1),
+        "recorded": sorted(rec), "recording": rec.info, **layout,
+        "image_shape": list(shape_opt) if shape_opt else None, "plots": kinds, "files": files,
     }
-    if plot:
-        try:
-            from ..viz import raster
-
-            ax = raster({r.split(".")[0]: data[r] for r in spike_refs}, dt,
-                        title=f"{brain.name or path.stem}: {steps * dt:g} ms")
-            ax.figure.savefig(out_dir / "raster.png")
-            summary["files"]["raster"] = "raster.png"
-        except ImportError as exc:
-            click.echo(f"spark: no raster plot: {exc}", err=True)
+    written = write_plots(rec, kinds, out_dir, fmt=fmt, title=name, weights=weights,
+                          shapes=image_shapes(layout, shape_opt), notes=notes, explicit=explicit)
+    files["plots"] = {k: [p.name for p in v] for k, v in written.items()}
+    if "raster" in written:
+        files["raster"] = written["raster"][0].name
     atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
 
-    click.echo(f"{summary['model']}: {steps} steps of {dt} ms ({steps * dt:g} ms simulated) in {wall_s:.2f} s "
-               f"(compile {compile_s:.2f} s, run {run_s:.2f} s)")
+    click.echo(f"{name}: {steps} steps of {dt} ms ({steps * dt:g} ms simulated) in {wall_s:.2f} s "
+               f"(compile {summary['compile_s']:.2f} s, run {summary['run_s']:.2f} s)")
     for r, p in populations.items():
         click.echo(f"  {r:<24} {p['neurons']:>7} neurons {p['spikes']:>9} spikes {p['mean_rate_hz']:8.2f} Hz")
-    click.echo(f"wrote {out_dir}/summary.json, recording.npz" + (", raster.png" if "raster" in summary["files"] else ""))
+    names = ["summary.json", files["recording"] + ("/" if stream else "")] + (["weights.npz"] if weights else [])
+    names += [p.name for v in written.values() for p in v]
+    click.echo(f"wrote {out_dir}/" + ", ".join(names))
 
 
-class _Null:
-    def write(self, *_):
-        pass
+def write_plots(rec, kinds, out_dir, *, fmt, title, weights, shapes, notes=(), explicit=()) -> dict:
+    """Draw ``kinds``; report on stderr what could not be drawn (matplotlib missing, data missing)."""
+    if not kinds:
+        return {}
+    try:
+        from ..viz import plot_recording
 
-    def flush(self):
-        pass
+        written, skipped = plot_recording(rec, kinds, out_dir, fmt=fmt, title=title, weights=weights,
+                                          image_shapes=shapes, strict=False)
+    except ImportError as exc:
+        click.echo(f"spark: no plots: {exc}", err=True)
+        return {}
+    for kind, why in skipped.items():
+        if kind in explicit or kind == "raster":
+            click.echo(f"spark: no {kind} plot: {why}", err=True)
+    for note in notes:
+        click.echo(f"spark: {note}", err=True)
+    return written
+
