@@ -80,8 +80,8 @@ def receptive_fields(weights, image_shape: tuple[int, ...], *, neurons=None, nco
             colour scale for all (strengths comparable).
 
     Returns:
-        the Axes, with one image (``ax.images[0]``): the fields tiled row by row, one NaN pixel (drawn light grey) between them.
-        ``spark.viz.mosaic`` builds the same array.
+        the Axes, with one image (``ax.images[0]``): the fields tiled row by row, one NaN pixel (drawn light grey)
+        between them. ``spark.viz.mosaic`` builds the same array.
     """
     w = np.asarray(weights, dtype=float)
     image_shape = tuple(int(s) for s in image_shape)
