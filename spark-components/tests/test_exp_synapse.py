@@ -9,34 +9,16 @@ from __future__ import annotations
 
 import math
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from flax import nnx
 
 import spark
+from spark.testing import simulate
 from spark_components.exp_synapse import ExpSynapse
 
 RTOL = 2e-5  # float32: ~1e-7 per step, a few hundred steps of decay and sums of a few terms
-
-
-def simulate(module, dt, xs):
-    """Run ``module`` for the leading axis of ``xs`` in one jitted ``lax.scan`` (split/merge), in place."""
-    graph, state = nnx.split(module)
-
-    @jax.jit
-    def run(state, xs):
-        def body(state, x):
-            m = nnx.merge(graph, state)
-            out = m(dt=dt, **x)
-            return nnx.split(m)[1], out
-
-        return jax.lax.scan(body, state, xs)
-
-    state, outs = run(state, xs)
-    nnx.update(module, state)
-    return jax.tree.map(np.asarray, outs)
 
 
 def kernel_response(raster, w, dt, tau_syn):

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import math
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from flax import nnx
 
 import spark
+from spark.testing import simulate
 from spark_components.lif import LIF
 
 
@@ -35,27 +34,6 @@ def v_tol(dt, tau_m):
     """
     ulp = float(np.spacing(np.float32(100.0)))
     return ulp / (1.0 - math.exp(-dt / tau_m)) + 4 * ulp
-
-
-def simulate(module, dt, xs):
-    """Run ``module`` for ``len(xs[...])`` steps in one jitted ``lax.scan`` (split/merge), updating it in place.
-
-    ``xs``: port name -> array with a leading time axis. Returns port name -> array with a leading time axis.
-    """
-    graph, state = nnx.split(module)
-
-    @jax.jit
-    def run(state, xs):
-        def body(state, x):
-            m = nnx.merge(graph, state)
-            out = m(dt=dt, **x)
-            return nnx.split(m)[1], out
-
-        return jax.lax.scan(body, state, xs)
-
-    state, outs = run(state, xs)
-    nnx.update(module, state)
-    return jax.tree.map(np.asarray, outs)
 
 
 def constant(value, steps, shape):

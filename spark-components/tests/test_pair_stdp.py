@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import math
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from flax import nnx
 
 import spark
+from spark.testing import simulate
 from spark_components.exp_synapse import ExpSynapse
 from spark_components.pair_stdp import PairSTDP
 
@@ -37,24 +37,6 @@ class Plastic(nnx.Module):
         out = self.synapse(dt=dt, pre=pre)
         self.synapse.weight[...] = self.rule(self.synapse, dt=dt, pre=pre, post=post)
         return {"w": self.synapse.weight[...], **out}
-
-
-def simulate(module, dt, xs):
-    """Run ``module`` for the leading axis of ``xs`` in one jitted ``lax.scan`` (split/merge), in place."""
-    graph, state = nnx.split(module)
-
-    @jax.jit
-    def run(state, xs):
-        def body(state, x):
-            m = nnx.merge(graph, state)
-            out = m(dt=dt, **x)
-            return nnx.split(m)[1], out
-
-        return jax.lax.scan(body, state, xs)
-
-    state, outs = run(state, xs)
-    nnx.update(module, state)
-    return jax.tree.map(np.asarray, outs)
 
 
 def make(shape=(1, 1), w0=0.0, p_connect=1.0, rngs=None, **rule):

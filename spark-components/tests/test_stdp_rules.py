@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import math
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from flax import nnx
+from rule_harness import make, raster, simulate
 
 from spark_components.exp_synapse import ExpSynapse
 from spark_components.inhibitory_stdp import InhibitorySTDP
@@ -24,53 +24,6 @@ from spark_components.soft_bound_stdp import SoftBoundSTDP
 from spark_components.triplet_stdp import TripletSTDP
 
 RTOL = 2e-5
-
-
-class Plastic(nnx.Module):
-    """A synapse with one rule attached (bound like a Brain binds it); a step feeds the synapse its spikes, then
-    stores the rule's new weights. Returns the weights as an (n_pre, n_post) matrix and any ``record``ed rule state."""
-
-    def __init__(self, synapse, rule, record=()):
-        self.synapse = synapse
-        self.rule = rule
-        self.record = tuple(record)
-        rule.bind(synapse)
-
-    def __call__(self, *, dt, pre, **rule_inputs):
-        self.synapse(dt=dt, pre=pre)
-        ins = {"pre": pre, **rule_inputs}
-        self.synapse.weight[...] = self.rule(self.synapse, dt=dt, **{k: ins[k] for k in type(self.rule).inputs})
-        return {"w": self.synapse.dense_weights(), **{k: getattr(self.rule, k)[...] for k in self.record}}
-
-
-def simulate(module, dt, xs):
-    """Run ``module`` for the leading axis of ``xs`` in one jitted ``lax.scan`` (split/merge), in place."""
-    graph, state = nnx.split(module)
-
-    @jax.jit
-    def run(state, xs):
-        def body(state, x):
-            m = nnx.merge(graph, state)
-            out = m(dt=dt, **x)
-            return nnx.split(m)[1], out
-
-        return jax.lax.scan(body, state, xs)
-
-    state, outs = run(state, {k: jnp.asarray(v) for k, v in xs.items()})
-    nnx.update(module, state)
-    return jax.tree.map(lambda a: np.asarray(a, np.float64), outs)
-
-
-def make(rule_cls, shape=(1, 1), *, w0=0.0, storage="dense", p_connect=1.0, seed=0, record=(), **rule):
-    syn = ExpSynapse(shape, weight=w0, p_connect=p_connect, storage=storage, rngs=nnx.Rngs(seed))
-    return Plastic(syn, rule_cls(shape, **rule), record)
-
-
-def raster(steps, n, times):
-    r = np.zeros((steps, n), bool)
-    for k, j in times:
-        r[k, j] = True
-    return r
 
 
 # ===== soft-bound pair STDP ======================================================================================

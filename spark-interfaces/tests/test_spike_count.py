@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from flax import nnx
 
 import spark
+from spark.testing import simulate
 from spark_interfaces.spike_count import SpikeCount
-
-
-def simulate(module, dt, xs):
-    """Run ``module`` for the leading axis of ``xs`` in one jitted ``lax.scan`` (split/merge), in place."""
-    graph, state = nnx.split(module)
-
-    @jax.jit
-    def run(state, xs):
-        def body(state, x):
-            m = nnx.merge(graph, state)
-            out = m(dt=dt, **x)
-            return nnx.split(m)[1], out
-
-        return jax.lax.scan(body, state, xs)
-
-    state, outs = run(state, xs)
-    nnx.update(module, state)
-    return jax.tree.map(np.asarray, outs)
 
 
 def sliding_sum(raster, window):

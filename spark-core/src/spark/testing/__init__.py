@@ -26,3 +26,28 @@ def isolated_registry(*components: type, distribution: str = "test", version: st
     for cls in components:
         reg.register(cls, distribution=distribution, version=version)
     return reg
+
+
+def simulate(module, dt: float, inputs: dict, *, dtype=None) -> dict:
+    """Step ``module`` once per row of ``inputs`` (name -> array with a leading step axis) in one jitted
+    ``lax.scan`` using the split/merge pattern, update ``module`` in place, and return its outputs stacked over
+    steps as NumPy arrays (cast to ``dtype`` if given, e.g. ``np.float64`` for references computed in float64)."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    from flax import nnx
+
+    graph, state = nnx.split(module)
+
+    @jax.jit
+    def run(state, xs):
+        def body(state, x):
+            m = nnx.merge(graph, state)
+            out = m(dt=dt, **x)
+            return nnx.split(m)[1], out
+
+        return jax.lax.scan(body, state, xs)
+
+    state, outs = run(state, {k: jnp.asarray(v) for k, v in inputs.items()})
+    nnx.update(module, state)
+    return jax.tree.map(lambda a: np.asarray(a, dtype), outs)
