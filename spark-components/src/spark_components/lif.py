@@ -13,6 +13,7 @@ import spark
 
 @spark.params
 class LIFParams:
+    __spark_order__ = (("v_reset", "<", "v_thresh"),)
     tau_m: float = spark.param(10.0, unit="ms", doc="membrane time constant", gt=0)
     c_m: float = spark.param(250.0, unit="pF", doc="membrane capacitance", gt=0)
     v_rest: float = spark.param(-65.0, unit="mV", doc="resting (leak reversal) potential")

@@ -13,6 +13,7 @@ from .lif import initial_v
 
 @spark.params
 class LIFCondParams:
+    __spark_order__ = (("v_reset", "<", "v_thresh"),)
     tau_m: float = spark.param(20.0, unit="ms", doc="membrane time constant (c_m / g_leak)", gt=0)
     c_m: float = spark.param(200.0, unit="pF", doc="membrane capacitance", gt=0)
     v_rest: float = spark.param(-60.0, unit="mV", doc="leak reversal potential")

@@ -107,7 +107,10 @@ class Brain(nnx.Module):
             raise SparkFileError(source, problems)
         brain = cls(registry=registry)
         brain._doc_json = json.dumps(sparkfile.canonical(doc))
-        brain.build()
+        try:
+            brain.build()
+        except SparkFileError as exc:
+            raise SparkFileError(source, exc.problems) from None
         return brain
 
     @classmethod
@@ -198,13 +201,19 @@ class Brain(nnx.Module):
         if problems:
             raise SparkFileError(self.name or "<brain>", problems)
         base = jax.random.PRNGKey(plan.seed)
-        self.nodes = nnx.Dict({
-            n.id: n.cls(n.shape, params=n.params, dt=plan.dt,
-                        rngs=nnx.Rngs(jax.random.fold_in(base, zlib.crc32(n.id.encode()))))
-            for n in plan.nodes.values()
-        })
+        nodes, problems = {}, []
+        for n in plan.nodes.values():  # a component may refuse its params or shape only when built: say where
+            try:
+                nodes[n.id] = n.cls(n.shape, params=n.params, dt=plan.dt,
+                                    rngs=nnx.Rngs(jax.random.fold_in(base, zlib.crc32(n.id.encode()))))
+            except (SparkError, ValueError) as exc:
+                problems.append(sparkfile.Problem(f"$.nodes[{n.index}]", f"node {n.id!r} ({n.entry.id}): {exc}",
+                                                  node=n.id))
+        if problems:
+            raise SparkFileError(self.name or "<brain>", problems)
+        self.nodes = nnx.Dict(nodes)
         for n in plan.nodes.values():  # rules with per-synapse state shape it like their synapse's weights
-            if n.attach is not None and hasattr(self.nodes[n.id], "bind"):
+            if n.attach is not None:
                 self.nodes[n.id].bind(self.nodes[n.attach])
         self.key = Const(jax.random.fold_in(base, 0x5EED))
         self.t = State(jnp.zeros((), jnp.int32))

@@ -62,7 +62,11 @@ def param(
 
 
 def params(cls: type) -> type:
-    """Class decorator: make ``cls`` a frozen, keyword-only attrs class validated on construction."""
+    """Class decorator: make ``cls`` a frozen, keyword-only attrs class validated on construction.
+
+    Orderings between fields are declared as ``__spark_order__ = (("v_reset", "<", "v_thresh"), ...)``
+    (``"<"`` or ``"<="``); they are checked with the fields, so ``spark validate`` reports them too.
+    """
     cls.__attrs_post_init__ = _post_init
     new = attrs.frozen(kw_only=True)(cls)
     attrs.resolve_types(new)
@@ -176,6 +180,15 @@ def _post_init(self) -> None:
             problems.append((f.name, problem))
         else:
             object.__setattr__(self, f.name, value)
+    bad = {name for name, _ in problems}
+    for low, op, high in getattr(cls, "__spark_order__", ()):
+        lo, hi = getattr(self, low), getattr(self, high)
+        if low in bad or high in bad or lo is None or hi is None:
+            continue
+        if not (lo < hi if op == "<" else lo <= hi):
+            unit = meta(attrs.fields_dict(cls)[low]).unit
+            problems.append((low, f"{owner_name(cls)} parameter {low!r} = {_fmt(lo, unit)} must be {op} {high} = "
+                                  f"{_fmt(hi, unit)}; lower {low} or raise {high}"))
     if problems:
         err = ParamError("; ".join(p for _, p in problems))
         err.problems = problems
