@@ -244,6 +244,11 @@ def test_run_streams_spikes_into_the_raster(open_editor, tmp_path, make_model):
         " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
         " let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] > 200 && d[i + 1] < 120) n++; return n; }"
     ) > 50
+    # keep a screenshot of the editor with the model open and its run drawn, as a test artefact
+    shots = Path(os.environ.get("SPARK_EDITOR_ARTIFACTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "editor-run.png"), full_page=True)
+    assert (shots / "editor-run.png").stat().st_size > 10_000
 
 
 def test_undo_redo_copy_paste_delete_and_layout(open_editor):
