@@ -39,9 +39,9 @@ CACHE = BENCH / ".cache"
 FRAMEWORKS = {  # name -> (virtualenv or None for Spark's own interpreter, script, extra args, label)
     "spark": (None, BENCH / "spark_case.py", [], "Spark"),
     "brian2_standalone": ("brian2", BENCH / "peers" / "brian2_models.py", ["--mode", "standalone"],
-                          "Brian2 C++ standalone"),
+                          "Brian2 C++"),
     "brian2_cython": ("brian2", BENCH / "peers" / "brian2_models.py", ["--mode", "cython"], "Brian2 Cython"),
-    "brainpy": ("brainpy", BENCH / "peers" / "brainpy_models.py", [], "BrainPy (event CSR)"),
+    "brainpy": ("brainpy", BENCH / "peers" / "brainpy_models.py", [], "BrainPy"),
 }
 PEERS = [f for f in FRAMEWORKS if f != "spark"]
 SPIKE_TOLERANCE = 0.10  # spike counts of all frameworks within 10% of each other, else the row's comparison is void
@@ -357,6 +357,9 @@ def markdown(results: dict) -> str:
              f"per core), {m.get('memory_gib', '?')} GiB, {m.get('platform')}. Load average at start "
              f"{meta['loadavg_start']}, at end {meta.get('loadavg_end', '?')}. Spark at commit "
              f"{m.get('git_commit', '?')}{' (+ uncommitted changes)' if m.get('git_dirty') else ''}.\n")
+    L.append("Frameworks: Spark; Brian2 C++ = Brian2's C++ standalone device (time loop of its `main` binary); Brian2 "
+             "Cython = Brian2's runtime device with Cython code generation; BrainPy = BrainPy with brainevent's "
+             "event-driven CSR operators (`bp.dnn.EventCSRLinear`, Numba kernels on CPU).\n")
     L.append(f"Command: `{meta['command']}`. {meta['steps']:,} steps of 0.1 ms "
              f"({meta['steps'] / 10:,.0f} ms simulated), seed {meta['seed']}, {meta['processes']} process(es) per "
              "framework and case.\n")
@@ -455,7 +458,8 @@ def markdown(results: dict) -> str:
         L.append("")
 
     L.append("## Targets (issue 7)\n")
-    L += targets(cases)
+    tg = targets(cases)
+    L += tg if len(tg) > 2 else ["No case of this run is one the targets speak of (4,000 / 40,000 / 400,000 neurons)."]
     L.append("")
     return "\n".join(L)
 
