@@ -62,7 +62,7 @@ def ensure_env(env: str, log) -> Path:
     py = env_python(env)
     if py.exists() and stamp.exists() and stamp.read_text().strip() == digest:
         return py
-    log(f"[env] creating {path.relative_to(REPO)} from {req.relative_to(REPO)}")
+    log(f"[env] creating {path} from {req.name}")
     if path.exists():
         shutil.rmtree(path)
     ENVS.mkdir(parents=True, exist_ok=True)
