@@ -8,8 +8,6 @@ from collections.abc import Callable, Sequence
 import jax
 import jax.numpy as jnp
 
-import spark
-
 
 def rk4(f: Callable[[tuple], tuple], y: Sequence[jax.Array], h: float) -> tuple:
     """One classical Runge-Kutta (RK4) step of ``y' = f(y)`` with step ``h`` (ms).
@@ -33,16 +31,6 @@ def exprel(x: jax.Array) -> jax.Array:
     return jnp.where(small, 1.0 + x * (0.5 + x / 6.0), jnp.expm1(safe) / safe)
 
 
-def require_below(component: str, params, low: str, high: str, unit: str) -> None:
-    """Raise :class:`spark.ParamError` unless ``params.<low> < params.<high>`` (a bound between two fields)."""
-    lo, hi = getattr(params, low), getattr(params, high)
-    if lo is not None and hi is not None and not lo < hi:
-        err = spark.ParamError(
-            f"{component} parameter {low!r} = {lo!r} {unit} is out of bounds: it must be < {high} = {hi!r} {unit}; "
-            f"set {low} below {hi!r} {unit} or raise {high}"
-        )
-        err.problems = [(low, str(err))]
-        raise err
 
 
 def ref_steps(t_ref: float, dt: float) -> int:

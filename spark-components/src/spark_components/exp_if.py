@@ -6,11 +6,12 @@ import jax.numpy as jnp
 
 import spark
 
-from ._ode import ref_steps, require_below, rk4
+from ._ode import ref_steps, rk4
 
 
 @spark.params
 class ExpIFParams:
+    __spark_order__ = (("v_reset", "<", "v_peak"),)
     c_m: float = spark.param(281.0, unit="pF", doc="membrane capacitance", gt=0)
     g_l: float = spark.param(30.0, unit="nS", doc="leak conductance", gt=0)
     e_l: float = spark.param(-70.6, unit="mV", doc="leak reversal potential")
@@ -52,7 +53,6 @@ class ExpIF(spark.Soma):
     def __init__(self, shape, *, params=None, rngs=None, dt=None, **values):
         super().__init__(shape, params=params, rngs=rngs, dt=dt, **values)
         p = self.params
-        require_below(self.name, p, "v_reset", "v_peak", "mV")
         v0 = p.e_l if p.v_init is None else p.v_init
         self.v = spark.State(jnp.full(self.shape, v0, jnp.float32))
         self.refractory = spark.State(jnp.zeros(self.shape, jnp.int32))  # steps left

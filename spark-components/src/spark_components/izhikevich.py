@@ -6,11 +6,12 @@ import jax.numpy as jnp
 
 import spark
 
-from ._ode import require_below, rk4
+from ._ode import rk4
 
 
 @spark.params
 class IzhikevichParams:
+    __spark_order__ = (("c", "<", "v_peak"),)
     a: float = spark.param(0.02, unit="1/ms", doc="recovery rate of u", gt=0)
     b: float = spark.param(0.2, unit="1/ms", doc="sensitivity of u to v (u in mV/ms, v in mV)")
     c: float = spark.param(-65.0, unit="mV", doc="potential after a spike")
@@ -58,7 +59,6 @@ class Izhikevich(spark.Soma):
     def __init__(self, shape, *, params=None, rngs=None, dt=None, **values):
         super().__init__(shape, params=params, rngs=rngs, dt=dt, **values)
         p = self.params
-        require_below(self.name, p, "c", "v_peak", "mV")
         u0 = p.b * p.v_init if p.u_init is None else p.u_init
         self.v = spark.State(jnp.full(self.shape, p.v_init, jnp.float32))
         self.u = spark.State(jnp.full(self.shape, u0, jnp.float32))

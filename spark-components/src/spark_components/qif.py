@@ -6,11 +6,12 @@ import jax.numpy as jnp
 
 import spark
 
-from ._ode import ref_steps, require_below, rk4
+from ._ode import ref_steps, rk4
 
 
 @spark.params
 class QIFParams:
+    __spark_order__ = (("v_rest", "<", "v_c"), ("v_reset", "<", "v_peak"),)
     tau_m: float = spark.param(10.0, unit="ms", doc="membrane time constant", gt=0)
     c_m: float = spark.param(250.0, unit="pF", doc="membrane capacitance (input resistance R = tau_m / c_m)", gt=0)
     a0: float = spark.param(0.05, unit="1/mV", doc="sharpness of the quadratic nonlinearity", gt=0)
@@ -54,8 +55,6 @@ class QIF(spark.Soma):
     def __init__(self, shape, *, params=None, rngs=None, dt=None, **values):
         super().__init__(shape, params=params, rngs=rngs, dt=dt, **values)
         p = self.params
-        require_below(self.name, p, "v_rest", "v_c", "mV")
-        require_below(self.name, p, "v_reset", "v_peak", "mV")
         v0 = p.v_rest if p.v_init is None else p.v_init
         self.v = spark.State(jnp.full(self.shape, v0, jnp.float32))
         self.refractory = spark.State(jnp.zeros(self.shape, jnp.int32))  # steps left
