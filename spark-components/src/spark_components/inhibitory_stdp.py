@@ -31,8 +31,8 @@ class InhibitorySTDP(spark.LearningRule):
         on a presynaptic spike:   w += sign eta (x_post - alpha)
         on a postsynaptic spike:  w += sign eta x_pre
 
-    then ``w`` is clipped to ``[w_min, w_max]``. One pre/post pair at lag ``s`` (either order) changes ``w`` by
-    ``sign eta (exp(-|s| / tau) - alpha)``. For uncorrelated firing the mean drift is
+    then the changed weights are clipped to ``[w_min, w_max]``. One pre/post pair at lag ``s`` (either order)
+    changes ``w`` by ``sign eta (exp(-|s| / tau) - alpha)``. For uncorrelated firing the mean drift is
     ``dw/dt = 2 sign eta rho_pre tau (rho_post - rho0)``: inhibition grows while the postsynaptic neuron fires
     above ``rho0`` and shrinks below it, so the rate settles at ``rho0``. ``sign = -1`` is for current synapses
     whose inhibitory weights are negative (set ``w_min < 0``, ``w_max = 0``). Same-step pre and post spikes count
@@ -63,6 +63,9 @@ class InhibitorySTDP(spark.LearningRule):
         """The depression factor ``2 rho0 tau`` (unitless)."""
         return 2.0 * self.params.rho0 * self.params.tau / 1000.0
 
+    def bind(self, synapse):
+        synapse.prepare_spike_update()
+
     def __call__(self, synapse, *, dt, pre, post):
         p = self.params
         pre = pre.astype(jnp.float32)
@@ -71,7 +74,7 @@ class InhibitorySTDP(spark.LearningRule):
         x_pre = self.x_pre[...] * decay + pre
         x_post_old = self.x_post[...] * decay
         k = p.sign * p.eta
-        dw = synapse.outer(x_pre, k * post) + synapse.outer(k * pre, x_post_old - self.alpha)
         self.x_pre[...] = x_pre
         self.x_post[...] = x_post_old + post
-        return synapse.clip(synapse.weight[...] + dw, p.w_min, p.w_max)
+        return synapse.spike_update(pre, post, on_pre=k * (x_post_old - self.alpha), on_post=k * x_pre,
+                                    w_min=p.w_min, w_max=p.w_max)

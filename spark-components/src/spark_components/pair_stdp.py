@@ -24,7 +24,7 @@ class PairSTDP(spark.LearningRule):
 
     Traces ``x_pre`` and ``x_post`` decay with ``tau_plus`` / ``tau_minus`` and jump by 1 per spike. Each step,
     a presynaptic spike depresses by ``a_minus * x_post`` and a postsynaptic spike potentiates by
-    ``a_plus * x_pre``; weights are clipped to ``[w_min, w_max]``. For one pair with lag
+    ``a_plus * x_pre``; the changed weights are clipped to ``[w_min, w_max]``. For one pair with lag
     ``dt_s = t_post - t_pre``: ``dw = a_plus exp(-dt_s / tau_plus)`` if ``dt_s >= 0`` else
     ``-a_minus exp(dt_s / tau_minus)``. Simultaneous spikes potentiate (as Brian2's ``on_pre`` before ``on_post``).
 
@@ -47,13 +47,16 @@ class PairSTDP(spark.LearningRule):
         self.x_pre = spark.State(jnp.zeros((n_pre,), jnp.float32))
         self.x_post = spark.State(jnp.zeros((n_post,), jnp.float32))
 
+    def bind(self, synapse):
+        synapse.prepare_spike_update()
+
     def __call__(self, synapse, *, dt, pre, post):
         p = self.params
         pre = pre.astype(jnp.float32)
         post = post.astype(jnp.float32)
         x_pre = self.x_pre[...] * math.exp(-dt / p.tau_plus) + pre
         x_post_old = self.x_post[...] * math.exp(-dt / p.tau_minus)
-        dw = p.a_plus * synapse.outer(x_pre, post) - p.a_minus * synapse.outer(pre, x_post_old)
         self.x_pre[...] = x_pre
         self.x_post[...] = x_post_old + post
-        return synapse.clip(synapse.weight[...] + dw, p.w_min, p.w_max)
+        return synapse.spike_update(pre, post, on_pre=-p.a_minus * x_post_old, on_post=p.a_plus * x_pre,
+                                    w_min=p.w_min, w_max=p.w_max)

@@ -184,15 +184,25 @@ class Projection(spark.Synapse):
         f32 = jnp.float32
         eff = jnp.ones((n_pre,), f32) if efficacy is None else efficacy.astype(f32)
         args = (spikes.astype(bool), eff, self.post_index[...], self.weight[...])
+        # with an in-place rule attached, the weights also flow through the delivery call (unchanged, in place), so
+        # that the delivery's read is ordered before the rule's write by data and XLA copies nothing
+        keep = hasattr(self, "col_ptr")
+        weight_type = (jax.ShapeDtypeStruct(self.weight.shape, f32),) if keep else ()
         if self.depth == 0:
-            out_type = jax.ShapeDtypeStruct((n_post,), f32)
-            return jax.ffi.ffi_call("spark_deliver", out_type, vmap_method="sequential")(*args)
-        out_types = (jax.ShapeDtypeStruct((self.depth, n_post), f32), jax.ShapeDtypeStruct((n_post,), f32))
-        call = jax.ffi.ffi_call("spark_deliver_delayed", out_types, vmap_method="sequential",
-                                input_output_aliases={5: 0})
-        pending, out = call(*args, self.delay_steps[...], self.pending[...], self.clock[...])
-        self.pending[...] = pending
-        self.clock[...] = self.clock[...] + 1
+            out_types = (jax.ShapeDtypeStruct((n_post,), f32), *weight_type)
+            call = jax.ffi.ffi_call("spark_deliver_keep" if keep else "spark_deliver", out_types,
+                                    vmap_method="sequential", input_output_aliases={3: 1} if keep else None)
+            out, *weight = call(*args)
+        else:
+            out_types = (jax.ShapeDtypeStruct((self.depth, n_post), f32), jax.ShapeDtypeStruct((n_post,), f32),
+                         *weight_type)
+            call = jax.ffi.ffi_call("spark_deliver_delayed_keep" if keep else "spark_deliver_delayed", out_types,
+                                    vmap_method="sequential", input_output_aliases={5: 0, 3: 2} if keep else {5: 0})
+            pending, out, *weight = call(*args, self.delay_steps[...], self.pending[...], self.clock[...])
+            self.pending[...] = pending
+            self.clock[...] = self.clock[...] + 1
+        if keep:
+            self.weight[...] = weight[0]
         return out
 
     # ----- what learning rules use --------------------------------------------------------------------------------
@@ -201,6 +211,28 @@ class Projection(spark.Synapse):
         if not self.sparse:
             return jnp.where(self.mask[...], a_pre[:, None] * b_post[None, :], 0.0)
         return jnp.where(self.mask[...], a_pre[:, None] * b_post[self.post_index[...]], 0.0)
+
+    def prepare_spike_update(self):
+        """Build the column index (synapses by postsynaptic neuron) that event-driven :meth:`spike_update` needs."""
+        if not self.sparse or hasattr(self, "col_ptr"):
+            return
+        idx, mask = np.asarray(self.post_index[...]), np.asarray(self.mask[...])
+        slots = np.flatnonzero(mask.ravel())
+        posts = idx.ravel()[slots]
+        order = np.argsort(posts, kind="stable")
+        col_ptr = np.concatenate([[0], np.cumsum(np.bincount(posts, minlength=self.shape[1]))])
+        self.col_ptr = spark.Const(jnp.asarray(col_ptr, jnp.int32))
+        self.col_syn = spark.Const(jnp.asarray(slots[order], jnp.int32))
+
+    def spike_update(self, pre, post, on_pre, on_post, w_min=-math.inf, w_max=math.inf):
+        if not (self.sparse and hasattr(self, "col_ptr") and USE_NATIVE and native.kernels()):
+            return super().spike_update(pre, post, on_pre, on_post, w_min, w_max)
+        f32 = jnp.float32
+        call = jax.ffi.ffi_call("spark_spike_update", jax.ShapeDtypeStruct(self.weight.shape, f32),
+                                vmap_method="sequential", input_output_aliases={8: 0})
+        return call(pre.astype(bool), post.astype(bool), on_pre.astype(f32), on_post.astype(f32),
+                    self.post_index[...], self.mask[...], self.col_ptr[...], self.col_syn[...], self.weight[...],
+                    w_min=np.float32(w_min), w_max=np.float32(w_max))
 
     def clip(self, w, lo, hi):
         return jnp.where(self.mask[...], jnp.clip(w, lo, hi), 0.0)

@@ -194,6 +194,35 @@ class Synapse(_Projection):
         """``w`` clipped to ``[lo, hi]`` where synapses exist (absent synapses stay absent)."""
         return jax.numpy.clip(w, lo, hi)
 
+    def prepare_spike_update(self) -> None:
+        """Called from a rule's ``bind`` when the rule will use :meth:`spike_update`; storage that can do the update
+        event-driven builds what it needs here (e.g. a column index). The default does nothing."""
+
+    def spike_update(self, pre: jax.Array, post: jax.Array, on_pre: jax.Array, on_post: jax.Array,
+                     w_min: float = -math.inf, w_max: float = math.inf) -> jax.Array:
+        """The weights after one step of a spike-triggered rule (pair STDP and its relatives); not written back.
+
+        When presynaptic neuron ``i`` spikes, each of its synapses ``(i, j)`` changes by ``on_pre[j]``; when
+        postsynaptic neuron ``j`` spikes, each synapse ``(i, j)`` onto it changes by ``on_post[i]`` (both, if both
+        spike). The synapses so touched are then clipped to ``[w_min, w_max]``; the others are left as they are.
+
+        Args:
+            pre: presynaptic spikes, shape ``(n_pre,)``.
+            post: postsynaptic spikes, shape ``(n_post,)``.
+            on_pre: change per presynaptic spike, by postsynaptic neuron, shape ``(n_post,)``.
+            on_post: change per postsynaptic spike, by presynaptic neuron, shape ``(n_pre,)``.
+            w_min, w_max: bounds applied to the touched synapses.
+
+        The default works on any storage through :meth:`outer` and :meth:`clip` (work ~ synapses per step);
+        storage can override it to work ~ spikes x fan-out.
+        """
+        jnp, f32 = jax.numpy, jax.numpy.float32
+        pre, post = pre.astype(f32), post.astype(f32)
+        w = self.weight[...]
+        dw = self.outer(pre, on_pre.astype(f32)) + self.outer(on_post.astype(f32), post)
+        touched = self.outer(pre, jnp.ones_like(post)) + self.outer(jnp.ones_like(pre), post) > 0
+        return jnp.where(touched, self.clip(w + dw, w_min, w_max), w)
+
 
 class LearningRule(_Projection):
     """A plasticity rule attached to a synapse. It never owns the weights: it returns the synapse's new ones.

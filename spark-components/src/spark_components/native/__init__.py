@@ -15,8 +15,15 @@ import tempfile
 import warnings
 from pathlib import Path
 
-_SOURCE = Path(__file__).with_name("event_delivery.cc")
+_SOURCES = [Path(__file__).with_name(n) for n in ("event_delivery.cc", "spike_update.cc")]
 _state: dict = {}
+_TARGETS = {  # XLA custom-call target -> symbol in the library
+    "spark_deliver": "SparkDeliver",
+    "spark_deliver_delayed": "SparkDeliverDelayed",
+    "spark_deliver_keep": "SparkDeliverKeep",
+    "spark_deliver_delayed_keep": "SparkDeliverDelayedKeep",
+    "spark_spike_update": "SparkSpikeUpdate",
+}
 
 
 def _cache_dir() -> Path:
@@ -31,18 +38,18 @@ def _build() -> Path | None:
         return None
     include = jax.ffi.include_dir()
     flags = ["-O3", "-std=c++17", "-shared", "-fPIC", f"-I{include}"]
-    key = hashlib.sha256(_SOURCE.read_bytes() + " ".join([jax.__version__, compiler, *flags]).encode()).hexdigest()[:16]
-    target = _cache_dir() / f"spark_event_delivery_{key}.so"
+    key = hashlib.sha256(b"".join(s.read_bytes() for s in _SOURCES) + " ".join([jax.__version__, compiler, *flags]).encode()).hexdigest()[:16]
+    target = _cache_dir() / f"spark_kernels_{key}.so"
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(fd)
-    cmd = [compiler, *flags, str(_SOURCE), "-o", tmp]
+    cmd = [compiler, *flags, *map(str, _SOURCES), "-o", tmp]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         os.unlink(tmp)
-        warnings.warn(f"spark: could not compile the native spike-delivery kernel; using the pure-JAX path "
+        warnings.warn(f"spark: could not compile the native kernels; using the pure-JAX path "
                       f"(slower). Compiler said:\n{proc.stderr[-2000:]}", RuntimeWarning, stacklevel=3)
         return None
     os.replace(tmp, target)  # atomic: concurrent processes never load half a library
@@ -61,9 +68,8 @@ def kernels() -> bool:
             path = _build()
             if path is not None:
                 lib = ctypes.cdll.LoadLibrary(str(path))
-                jax.ffi.register_ffi_target("spark_deliver", jax.ffi.pycapsule(lib.SparkDeliver), platform="cpu")
-                jax.ffi.register_ffi_target("spark_deliver_delayed", jax.ffi.pycapsule(lib.SparkDeliverDelayed),
-                                            platform="cpu")
+                for name, symbol in _TARGETS.items():
+                    jax.ffi.register_ffi_target(name, jax.ffi.pycapsule(getattr(lib, symbol)), platform="cpu")
                 ok = True
         except Exception as exc:  # a broken toolchain must not break simulations
             warnings.warn(f"spark: native kernels unavailable ({exc}); using the pure-JAX path", RuntimeWarning,

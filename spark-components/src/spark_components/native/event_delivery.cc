@@ -80,6 +80,35 @@ ffi::Error DeliverDelayed(ffi::Buffer<ffi::PRED> spikes, ffi::Buffer<ffi::F32> e
   return ffi::Error::Success();
 }
 
+// The same as Deliver / DeliverDelayed, and also returns the weights unchanged, in place (the output aliases the
+// input). A projection whose weights a rule then updates in place uses these, so that the weights flow from the
+// delivery into the update as one chain and XLA need not copy them to keep the delivery's read safe.
+void PassThrough(const ffi::Buffer<ffi::F32>& weight, ffi::ResultBuffer<ffi::F32>& weight_out) {
+  if (weight_out->typed_data() != weight.typed_data()) {
+    std::copy(weight.typed_data(), weight.typed_data() + weight.element_count(), weight_out->typed_data());
+  }
+}
+
+ffi::Error DeliverKeep(ffi::Buffer<ffi::PRED> spikes, ffi::Buffer<ffi::F32> efficacy, ffi::Buffer<ffi::S32> post_index,
+                       ffi::Buffer<ffi::F32> weight, ffi::ResultBuffer<ffi::F32> out,
+                       ffi::ResultBuffer<ffi::F32> weight_out) {
+  ffi::Error err = Deliver(spikes, efficacy, post_index, weight, out);
+  if (err.failure()) return err;
+  PassThrough(weight, weight_out);
+  return ffi::Error::Success();
+}
+
+ffi::Error DeliverDelayedKeep(ffi::Buffer<ffi::PRED> spikes, ffi::Buffer<ffi::F32> efficacy,
+                              ffi::Buffer<ffi::S32> post_index, ffi::Buffer<ffi::F32> weight,
+                              ffi::Buffer<ffi::S32> delay, ffi::Buffer<ffi::F32> pending_in,
+                              ffi::Buffer<ffi::S32> clock, ffi::ResultBuffer<ffi::F32> pending_out,
+                              ffi::ResultBuffer<ffi::F32> out, ffi::ResultBuffer<ffi::F32> weight_out) {
+  ffi::Error err = DeliverDelayed(spikes, efficacy, post_index, weight, delay, pending_in, clock, pending_out, out);
+  if (err.failure()) return err;
+  PassThrough(weight, weight_out);
+  return ffi::Error::Success();
+}
+
 }  // namespace
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(SparkDeliver, Deliver,
@@ -99,5 +128,27 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(SparkDeliverDelayed, DeliverDelayed,
                                   .Arg<ffi::Buffer<ffi::S32>>()
                                   .Arg<ffi::Buffer<ffi::F32>>()
                                   .Arg<ffi::Buffer<ffi::S32>>()
+                                  .Ret<ffi::Buffer<ffi::F32>>()
+                                  .Ret<ffi::Buffer<ffi::F32>>());
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(SparkDeliverKeep, DeliverKeep,
+                              ffi::Ffi::Bind()
+                                  .Arg<ffi::Buffer<ffi::PRED>>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Arg<ffi::Buffer<ffi::S32>>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Ret<ffi::Buffer<ffi::F32>>()
+                                  .Ret<ffi::Buffer<ffi::F32>>());
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(SparkDeliverDelayedKeep, DeliverDelayedKeep,
+                              ffi::Ffi::Bind()
+                                  .Arg<ffi::Buffer<ffi::PRED>>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Arg<ffi::Buffer<ffi::S32>>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Arg<ffi::Buffer<ffi::S32>>()
+                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Arg<ffi::Buffer<ffi::S32>>()
+                                  .Ret<ffi::Buffer<ffi::F32>>()
                                   .Ret<ffi::Buffer<ffi::F32>>()
                                   .Ret<ffi::Buffer<ffi::F32>>());
