@@ -16,6 +16,7 @@ import warnings
 from pathlib import Path
 
 _SOURCES = [Path(__file__).with_name(n) for n in ("event_delivery.cc", "spike_update.cc")]
+_HEADERS = [Path(__file__).with_name("spikes.h")]
 _state: dict = {}
 _TARGETS = {  # XLA custom-call target -> symbol in the library
     "spark_deliver": "SparkDeliver",
@@ -38,7 +39,8 @@ def _build() -> Path | None:
         return None
     include = jax.ffi.include_dir()
     flags = ["-O3", "-std=c++17", "-shared", "-fPIC", f"-I{include}"]
-    key = hashlib.sha256(b"".join(s.read_bytes() for s in _SOURCES) + " ".join([jax.__version__, compiler, *flags]).encode()).hexdigest()[:16]
+    text = b"".join(f.read_bytes() for f in _SOURCES + _HEADERS)
+    key = hashlib.sha256(text + " ".join([jax.__version__, compiler, *flags]).encode()).hexdigest()[:16]
     target = _cache_dir() / f"spark_kernels_{key}.so"
     if target.exists():
         return target

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "spikes.h"
 #include "xla/ffi/api/ffi.h"
 
 namespace ffi = xla::ffi;
@@ -27,8 +28,7 @@ ffi::Error Deliver(ffi::Buffer<ffi::PRED> spikes, ffi::Buffer<ffi::F32> efficacy
   const float* w = weight.typed_data();
   float* o = out->typed_data();
   std::fill(o, o + n_post, 0.0f);
-  for (int64_t i = 0; i < n_pre; ++i) {
-    if (!s[i]) continue;
+  spark::ForEachSpike(s, n_pre, [&](int64_t i) {
     const float scale = e[i];
     const int32_t* row_idx = idx + i * K;
     const float* row_w = w + i * K;
@@ -36,7 +36,7 @@ ffi::Error Deliver(ffi::Buffer<ffi::PRED> spikes, ffi::Buffer<ffi::F32> efficacy
       const int32_t j = row_idx[k];
       if (j >= 0 && j < n_post) o[j] += scale * row_w[k];
     }
-  }
+  });
   return ffi::Error::Success();
 }
 
@@ -63,8 +63,7 @@ ffi::Error DeliverDelayed(ffi::Buffer<ffi::PRED> spikes, ffi::Buffer<ffi::F32> e
   const int32_t* d = delay.typed_data();
   float* p = pending_out->typed_data();
   if (p != pending_in.typed_data()) std::copy(pending_in.typed_data(), pending_in.typed_data() + D * n_post, p);
-  for (int64_t i = 0; i < n_pre; ++i) {
-    if (!s[i]) continue;
+  spark::ForEachSpike(s, n_pre, [&](int64_t i) {
     const float scale = e[i];
     for (int64_t k = i * K; k < (i + 1) * K; ++k) {
       const int32_t j = idx[k];
@@ -72,7 +71,7 @@ ffi::Error DeliverDelayed(ffi::Buffer<ffi::PRED> spikes, ffi::Buffer<ffi::F32> e
       const int64_t slot = (t + d[k]) % D;
       p[slot * n_post + j] += scale * w[k];
     }
-  }
+  });
   const int64_t now = t % D;
   float* o = out->typed_data();
   std::copy(p + now * n_post, p + (now + 1) * n_post, o);

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "spikes.h"
 #include "xla/ffi/api/ffi.h"
 
 namespace ffi = xla::ffi;
@@ -47,12 +48,8 @@ ffi::Error SpikeUpdate(ffi::Buffer<ffi::PRED> pre, ffi::Buffer<ffi::PRED> post, 
   thread_local std::vector<int32_t> fired_pre, fired_post;
   fired_pre.clear();
   fired_post.clear();
-  for (int64_t i = 0; i < n_pre; ++i) {
-    if (s_pre[i]) fired_pre.push_back(static_cast<int32_t>(i));
-  }
-  for (int64_t j = 0; j < n_post; ++j) {
-    if (s_post[j]) fired_post.push_back(static_cast<int32_t>(j));
-  }
+  spark::ForEachSpike(s_pre, n_pre, [&](int64_t i) { fired_pre.push_back(static_cast<int32_t>(i)); });
+  spark::ForEachSpike(s_post, n_post, [&](int64_t j) { fired_post.push_back(static_cast<int32_t>(j)); });
   // Row changes first, then column changes, each synapse clipped once after its last change: a synapse whose
   // postsynaptic neuron also fired is clipped in the column pass.
   for (const int32_t i : fired_pre) {

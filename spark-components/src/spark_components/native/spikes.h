@@ -1,0 +1,30 @@
+// Shared by Spark's native kernels: visiting the neurons that spiked in a boolean spike vector.
+#ifndef SPARK_NATIVE_SPIKES_H_
+#define SPARK_NATIVE_SPIKES_H_
+
+#include <cstdint>
+#include <cstring>
+
+namespace spark {
+
+// Calls f(i) for every i with s[i] true, in increasing order. Spikes are sparse (a few per step among thousands of
+// neurons), so the vector is read eight neurons at a time and all-silent groups are skipped with one comparison.
+template <typename F>
+inline void ForEachSpike(const bool* s, int64_t n, F&& f) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t group;
+    std::memcpy(&group, s + i, sizeof group);
+    if (group == 0) continue;
+    for (int64_t k = i; k < i + 8; ++k) {
+      if (s[k]) f(k);
+    }
+  }
+  for (; i < n; ++i) {
+    if (s[i]) f(i);
+  }
+}
+
+}  // namespace spark
+
+#endif  // SPARK_NATIVE_SPIKES_H_
