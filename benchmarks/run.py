@@ -242,7 +242,7 @@ def predict_skip(case: dict, fw: str, done: list[dict], args) -> str | None:
 
 def case_args(case: dict, args) -> list[str]:
     return ["--kind", case["kind"], "--n", str(case["n"]), "--steps", str(args.steps), "--seed", str(args.seed)] + (
-        ["--stdp"] if case["stdp"] else [])
+        ["--stdp"] if case["stdp"] else []) + (["--raster"] if args.raster else [])
 
 
 def export_network(case: dict, args, log) -> dict:
@@ -537,6 +537,8 @@ def main(argv=None) -> int:
     ap.add_argument("--mem-limit-gb", type=float, default=10.0, help="stop a process past this resident memory and "
                     "skip larger sizes predicted past it (default 10)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--raster", action="store_true", help="every framework records every spike (Spark and BrainPy "
+                    "a boolean raster, Brian2 a SpikeMonitor) instead of counting spikes per step inside its loop")
     ap.add_argument("--own-networks", action="store_true", help="let every peer draw its own realization of each "
                     "network (same distributions) instead of simulating the one Spark draws")
     ap.add_argument("--out", type=Path, default=BENCH / "results")

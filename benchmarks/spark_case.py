@@ -4,8 +4,9 @@
 
 ``--workdir`` holds JAX's persistent compilation cache (``spark.jaxcache.enable_compilation_cache``): a second
 process of the same case finds its program there. Times come from ``Brain.last_run_stats``: ``sim_s`` is the sum
-of ``run_s`` (compiled runs only), ``compile_s`` the sum of ``compile_s``. Spikes are recorded as rasters
-(``exc.spikes``, ``inh.spikes``); a run whose raster would pass ``harness.RASTER_CELLS`` goes in equal chunks of
+of ``run_s`` (compiled runs only), ``compile_s`` the sum of ``compile_s``. Spikes are counted per step and
+population inside the run (``exc.spikes:sum``, ``inh.spikes:sum``). With ``--raster`` they are recorded as rasters
+(``exc.spikes``, ``inh.spikes``), and a run whose raster would pass ``harness.RASTER_CELLS`` goes in equal chunks of
 one compiled program (the chunks continue one another: ``run(A); run(B)`` equals one run of ``A`` then ``B``).
 
 With ``--export FILE`` it only builds the network and writes the realization it drew (connectivity, initial
@@ -96,16 +97,17 @@ def main(argv=None) -> None:
     t0 = time.perf_counter()
     brain = spark.Brain.from_dict(doc)
     setup_s = time.perf_counter() - t0
-    chunk = harness.chunk_steps(args.n, args.steps)
+    chunk = harness.chunk_steps(args.n, args.steps) if args.raster else args.steps
+    record = ["exc.spikes", "inh.spikes"] if args.raster else ["exc.spikes:sum", "inh.spikes:sum"]
     sim_s = compile_s = 0.0
     s_e = s_i = 0
     for _ in range(args.steps // chunk):
-        rec = brain.run(steps=chunk, record=["exc.spikes", "inh.spikes"])
+        rec = brain.run(steps=chunk, record=record)
         st = brain.last_run_stats
         sim_s += st["run_s"]
         compile_s += st["compile_s"]
-        s_e += int(np.count_nonzero(rec["exc.spikes"]))
-        s_i += int(np.count_nonzero(rec["inh.spikes"]))
+        s_e += int(np.count_nonzero(rec[record[0]]) if args.raster else np.sum(rec[record[0]]))
+        s_i += int(np.count_nonzero(rec[record[1]]) if args.raster else np.sum(rec[record[1]]))
         del rec
     n_syn = sum(int(getattr(node, "n_synapses", 0) or 0) for node in brain.nodes.values())
     result = {"framework": "spark", "version": getattr(spark, "__version__", "?"), "jax": jax.__version__,

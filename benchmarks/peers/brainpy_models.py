@@ -33,8 +33,9 @@ import harness  # (T_PROCESS starts here)
 from spec import Spec, bernoulli_csr, csr, load_network, spec
 
 
-def build(s: Spec, bp, bm, jnp, np, net: dict | None = None):
-    """The network as a ``bp.DynSysGroup``; ``net``: a realization to simulate (``spec.load_network``), else its own."""
+def build(s: Spec, bp, bm, jnp, np, net: dict | None = None, raster: bool = False):
+    """The network as a ``bp.DynSysGroup``; ``net``: a realization to simulate (``spec.load_network``), else its own.
+    A step returns the spikes (``raster``) or the spike count of each population."""
     f32 = jnp.float32
     rng = np.random.default_rng(s.seed)
     so = s.soma
@@ -116,7 +117,9 @@ def build(s: Spec, bp, bm, jnp, np, net: dict | None = None):
                                      w_min=st["w_min"], w_max=st["w_max"])
                 self.x_pre.value = x_pre
                 self.x_post.value = x_post + s_e
-            return spikes
+            if raster:
+                return spikes
+            return jnp.stack([spikes[:n_e].sum(), spikes[n_e:].sum()])  # spikes per population this step
 
     return EINet()
 
@@ -143,7 +146,7 @@ def main(argv=None) -> None:
     t0 = time.perf_counter()
     realization = load_network(args.network, s) if args.network else None
     result["network"] = "spark's realization" if realization else "own draw"
-    net = build(s, bp, bm, jnp, np, realization)
+    net = build(s, bp, bm, jnp, np, realization, raster=args.raster)
     del realization
     variables = list(net.vars().unique().values())
     initial = [jnp.array(v.value) for v in variables]
@@ -154,7 +157,7 @@ def main(argv=None) -> None:
     def run_chunk(xs):
         return bm.for_loop(lambda _: net.update(), xs)
 
-    chunk = harness.chunk_steps(s.n, args.steps)
+    chunk = harness.chunk_steps(s.n, args.steps) if args.raster else args.steps
     xs = jnp.arange(chunk)
     t0 = time.perf_counter()
     jax.block_until_ready(run_chunk(xs))  # warm-up: compiles, then runs one chunk
@@ -166,11 +169,15 @@ def main(argv=None) -> None:
     s_e = s_i = 0
     for _ in range(args.steps // chunk):
         t0 = time.perf_counter()
-        raster = np.asarray(run_chunk(xs))  # waits for the result
+        out = np.asarray(run_chunk(xs))  # waits for the result
         sim += time.perf_counter() - t0
-        s_e += int(np.count_nonzero(raster[:, :s.n_e]))
-        s_i += int(np.count_nonzero(raster[:, s.n_e:]))
-        del raster
+        if args.raster:
+            s_e += int(np.count_nonzero(out[:, :s.n_e]))
+            s_i += int(np.count_nonzero(out[:, s.n_e:]))
+        else:
+            s_e += int(out[:, 0].sum())
+            s_i += int(out[:, 1].sum())
+        del out
     result.update(sim_s=sim, compile_s=round(max(0.0, t_first - sim / (args.steps // chunk)), 3), chunk_steps=chunk)
     result.update(harness.spikes_summary(s_e, s_i, s.n_e, s.n_i, args.steps, s.dt))
     harness.emit(result)

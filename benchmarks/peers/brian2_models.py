@@ -35,10 +35,11 @@ from spec import Spec, load_network, spec
 HERE = Path(__file__).resolve().parent
 
 
-def build(s: Spec, b2, net: dict | None = None):
+def build(s: Spec, b2, net: dict | None = None, raster: bool = False):
     """The network's Brian2 objects (a list) and its spike monitor, for the current device.
 
-    ``net``: a realization to simulate (``spec.load_network``); without it, Brian2 draws its own."""
+    ``net``: a realization to simulate (``spec.load_network``); without it, Brian2 draws its own. ``raster``: the
+    monitor records every spike (index and time); otherwise it only counts them."""
     import numpy as np
 
     ms, mV, pF, pA, nS = b2.ms, b2.mV, b2.pF, b2.pA, b2.nS
@@ -111,7 +112,7 @@ def build(s: Spec, b2, net: dict | None = None):
     Ci = b2.Synapses(Pi, P, on_pre="gi_post += w_i", namespace=ns, name="Ci")
     connect(Ci, "k for k in sample(N_post, p=p) if k != i + n_e", "inh_exc", "inh_inh", offset=True)
     objs.append(Ci)
-    mon = b2.SpikeMonitor(P, name="spikes")
+    mon = b2.SpikeMonitor(P, name="spikes", record=raster)  # record=False: spike counts only
     objs.append(mon)
     return objs, mon
 
@@ -163,7 +164,7 @@ def main(argv=None) -> None:
     t0 = time.perf_counter()
     net = load_network(args.network, s) if args.network else None
     result["network"] = "spark's realization" if net else "own draw"
-    objs, mon = build(s, b2, net)
+    objs, mon = build(s, b2, net, raster=args.raster)
     net = b2.Network(*objs)
     setup_s = time.perf_counter() - t0
     cython_setup = cython_s[0]  # compiling the code that sets v and generates the synapses

@@ -28,6 +28,8 @@ def parser(description: str) -> argparse.ArgumentParser:
     ap.add_argument("--stdp", action="store_true", help="pair STDP on exc -> exc")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workdir", required=True, help="this case's cache / build folder (kept between processes)")
+    ap.add_argument("--raster", action="store_true", help="record every spike (which neuron, which step) instead of "
+                    "counting spikes per step and population inside the loop")
     ap.add_argument("--network", default=None, help="simulate this realization of the network (connectivity and "
                     "initial potentials, an .npz that `spark_case.py --export` writes) instead of drawing one")
     return ap

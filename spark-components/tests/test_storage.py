@@ -21,7 +21,7 @@ def delivery_path(request, monkeypatch):
     return request.param
 
 
-def run_steps(syn, spikes, dt=0.1):
+def run_steps(syn, spikes, dt=0.1, port="i"):
     graph, state = nnx.split(syn)
 
     @jax.jit
@@ -29,7 +29,7 @@ def run_steps(syn, spikes, dt=0.1):
         def body(state, s):
             m = nnx.merge(graph, state)
             out = m(dt=dt, pre=s)
-            return nnx.split(m)[1], out["i"]
+            return nnx.split(m)[1], out[port]
         return jax.lax.scan(body, state, spikes)
 
     return np.asarray(scan(state, jnp.asarray(spikes))[1])
@@ -129,3 +129,4 @@ def test_rules_see_the_same_synapses_on_both_storages():
     np.testing.assert_allclose(sparse.sum_incoming(sparse.weight[...]), dense.sum_incoming(dense.weight[...]))
     np.testing.assert_allclose(as_dense(sparse, sparse.clip(sparse.weight[...] * 3, 0.5, 2.0)),
                                as_dense(dense, dense.clip(dense.weight[...] * 3, 0.5, 2.0)))
+

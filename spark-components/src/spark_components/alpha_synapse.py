@@ -41,6 +41,6 @@ class AlphaSynapse(Projection):
         tau = self.params.tau_syn
         k = decay(dt, tau)
         i = (self.i[...] + (math.e / tau) * dt * self.h[...]) * k
-        self.h[...] = self.h[...] * k + self.deliver(pre)
+        self.h[...] = self.deliver(pre, onto=self.h[...], factor=k)
         self.i[...] = i
         return {"i": i}

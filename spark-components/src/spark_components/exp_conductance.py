@@ -39,6 +39,6 @@ class ExpConductance(Projection):
         self.g = spark.State(jnp.zeros((self.shape[1],), jnp.float32))
 
     def __call__(self, *, dt, pre):
-        g = self.g[...] * decay(dt, self.params.tau_syn) + self.deliver(pre)
+        g = self.deliver(pre, onto=self.g[...], factor=decay(dt, self.params.tau_syn))
         self.g[...] = g
         return {"g": g}

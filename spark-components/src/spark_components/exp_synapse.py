@@ -37,6 +37,6 @@ class ExpSynapse(Projection):
         self.i = spark.State(jnp.zeros((self.shape[1],), jnp.float32))
 
     def __call__(self, *, dt, pre):
-        i = self.i[...] * decay(dt, self.params.tau_syn) + self.deliver(pre)
+        i = self.deliver(pre, onto=self.i[...], factor=decay(dt, self.params.tau_syn))
         self.i[...] = i
         return {"i": i}

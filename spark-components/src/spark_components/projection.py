@@ -130,14 +130,23 @@ class Projection(spark.Synapse):
 
     # ----- delivery -----------------------------------------------------------------------------------------------
 
-    def deliver(self, spikes: jax.Array, efficacy: jax.Array | None = None) -> jax.Array:
-        """Summed weights (times ``efficacy[pre]`` if given) of the spikes arriving this step: shape ``(n_post,)``."""
+    def deliver(self, spikes: jax.Array, efficacy: jax.Array | None = None, *, onto: jax.Array | None = None,
+                factor: float = 1.0) -> jax.Array:
+        """Summed weights (times ``efficacy[pre]`` if given) of the spikes arriving this step: shape ``(n_post,)``.
+
+        With ``onto`` (shape ``(n_post,)``), returns ``factor * onto + delivered``: a synapse passes its decaying
+        state and its decay over the step, which the native kernel folds into the same pass.
+        """
+        if self.sparse and USE_NATIVE and native.kernels():
+            return self._deliver_native(spikes, efficacy, onto, factor)
+        out = self._deliver(spikes, efficacy)
+        return out if onto is None else factor * onto + out
+
+    def _deliver(self, spikes, efficacy):
         n_pre, n_post = self.shape
         if not self.sparse:
             x = spikes.astype(jnp.float32)
             return (x if efficacy is None else x * efficacy) @ self.weight[...]
-        if USE_NATIVE and native.kernels():
-            return self._deliver_native(spikes, efficacy)
         w, post_index = self.weight[...], self.post_index[...]
         delayed = self.depth > 0
         if delayed:
@@ -179,26 +188,31 @@ class Projection(spark.Synapse):
         self.clock[...] = t + 1
         return out[now]
 
-    def _deliver_native(self, spikes, efficacy):
-        n_pre, n_post = self.shape
+    def _deliver_native(self, spikes, efficacy, onto, factor):
+        n_post = self.shape[1]
         f32 = jnp.float32
-        eff = jnp.ones((n_pre,), f32) if efficacy is None else efficacy.astype(f32)
-        args = (spikes.astype(bool), eff, self.post_index[...], self.weight[...])
-        # with an in-place rule attached, the weights also flow through the delivery call (unchanged, in place), so
-        # that the delivery's read is ordered before the rule's write by data and XLA copies nothing
+        eff = jnp.ones((1,), f32) if efficacy is None else efficacy.astype(f32)  # one element: 1 for all
+        base = jnp.zeros((1,), f32) if onto is None else onto.astype(f32)  # one element: none
+        scale = np.float32(0.0 if onto is None else factor)
+        args = (spikes.astype(bool), eff, self.post_index[...], self.weight[...], base)
+        # the synapse's state (onto) is updated in place, so XLA need not copy the result into the loop's state; with
+        # an in-place rule attached, the weights also flow through the call (unchanged, in place), so that the
+        # delivery's read is ordered before the rule's write by data and XLA copies nothing
         keep = hasattr(self, "col_ptr")
         weight_type = (jax.ShapeDtypeStruct(self.weight.shape, f32),) if keep else ()
         if self.depth == 0:
             out_types = (jax.ShapeDtypeStruct((n_post,), f32), *weight_type)
+            aliases = {**({3: 1} if keep else {}), **({4: 0} if onto is not None else {})}
             call = jax.ffi.ffi_call("spark_deliver_keep" if keep else "spark_deliver", out_types,
-                                    vmap_method="sequential", input_output_aliases={3: 1} if keep else None)
-            out, *weight = call(*args)
+                                    vmap_method="sequential", input_output_aliases=aliases or None)
+            out, *weight = call(*args, scale=scale)
         else:
             out_types = (jax.ShapeDtypeStruct((self.depth, n_post), f32), jax.ShapeDtypeStruct((n_post,), f32),
                          *weight_type)
+            aliases = {6: 0, **({3: 2} if keep else {}), **({4: 1} if onto is not None else {})}
             call = jax.ffi.ffi_call("spark_deliver_delayed_keep" if keep else "spark_deliver_delayed", out_types,
-                                    vmap_method="sequential", input_output_aliases={5: 0, 3: 2} if keep else {5: 0})
-            pending, out, *weight = call(*args, self.delay_steps[...], self.pending[...], self.clock[...])
+                                    vmap_method="sequential", input_output_aliases=aliases)
+            pending, out, *weight = call(*args, self.delay_steps[...], self.pending[...], self.clock[...], scale=scale)
             self.pending[...] = pending
             self.clock[...] = self.clock[...] + 1
         if keep:

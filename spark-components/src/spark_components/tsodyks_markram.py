@@ -53,6 +53,6 @@ class TsodyksMarkram(Projection):
         release = u * x
         self.x[...] = jnp.where(pre, x - release, x)
         self.u[...] = u
-        i = self.i[...] * decay(dt, p.tau_syn) + self.deliver(pre, efficacy=release)
+        i = self.deliver(pre, efficacy=release, onto=self.i[...], factor=decay(dt, p.tau_syn))
         self.i[...] = i
         return {"i": i}

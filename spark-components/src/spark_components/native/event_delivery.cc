@@ -1,9 +1,16 @@
 // Event-driven spike delivery for Spark's sparse projections, as XLA FFI custom calls on the CPU.
 //
 // Storage is ELL by presynaptic neuron: post_index[i, k] and weight[i, k] for k < K (padding has weight 0).
-// Work per step is the number of spikes times the fan-out; no spike is ever dropped.
+// Work per step is the number of spikes times the fan-out, plus one pass over the postsynaptic output; no spike is
+// ever dropped.
+//
+// Every call also folds in the synapse's own decay: out = scale * base + delivered, where base is the synapse's
+// state (e.g. its current, shape (n_post,)) and scale its decay over the step; a base of one element means "none"
+// (out = delivered; pass scale 0 with it). An efficacy of one element means 1 for every presynaptic neuron (with
+// one presynaptic neuron, that element is used).
 #include <algorithm>
 #include <cstdint>
+#include <string>
 
 #include "spikes.h"
 #include "xla/ffi/api/ffi.h"
@@ -12,70 +19,104 @@ namespace ffi = xla::ffi;
 
 namespace {
 
-// out[j] = sum over spiking i, over k with post_index[i, k] == j, of efficacy[i] * weight[i, k]
-ffi::Error Deliver(ffi::Buffer<ffi::PRED> spikes, ffi::Buffer<ffi::F32> efficacy, ffi::Buffer<ffi::S32> post_index,
-                   ffi::Buffer<ffi::F32> weight, ffi::ResultBuffer<ffi::F32> out) {
-  const int64_t n_pre = spikes.element_count();
+struct Projection {
+  int64_t n_pre, n_post, K;
+  const bool* spikes;
+  const float* efficacy;  // nullptr: 1
+  const int32_t* post_index;
+  const float* weight;
+};
+
+ffi::Error Check(const char* who, ffi::Buffer<ffi::PRED>& spikes, ffi::Buffer<ffi::F32>& efficacy,
+                 ffi::Buffer<ffi::S32>& post_index, ffi::Buffer<ffi::F32>& weight, int64_t n_post,
+                 ffi::Buffer<ffi::F32>& base, Projection* p) {
   const auto dims = weight.dimensions();
-  if (dims.size() != 2 || dims[0] != n_pre || post_index.element_count() != weight.element_count()) {
-    return ffi::Error::InvalidArgument("spark_deliver: weight/post_index must be (n_pre, K)");
+  p->n_pre = spikes.element_count();
+  p->n_post = n_post;
+  if (dims.size() != 2 || dims[0] != p->n_pre || post_index.element_count() != weight.element_count() ||
+      (efficacy.element_count() != p->n_pre && efficacy.element_count() != 1) ||
+      (base.element_count() != n_post && base.element_count() != 1)) {
+    return ffi::Error::InvalidArgument(std::string(who) + ": inconsistent shapes");
   }
-  const int64_t K = dims[1];
+  p->K = dims[1];
+  p->spikes = spikes.typed_data();
+  p->efficacy = efficacy.element_count() == p->n_pre ? efficacy.typed_data() : nullptr;
+  p->post_index = post_index.typed_data();
+  p->weight = weight.typed_data();
+  return ffi::Error::Success();
+}
+
+// o = scale * base, or 0 when base is the one-element "none" (callers pass scale 0 with it)
+void Start(float* o, int64_t n, ffi::Buffer<ffi::F32>& base, float scale) {
+  if (base.element_count() == n) {
+    const float* b = base.typed_data();
+    for (int64_t j = 0; j < n; ++j) o[j] = scale * b[j];
+  } else {
+    std::fill(o, o + n, 0.0f);
+  }
+}
+
+// out[j] = scale * base[j] + sum over spiking i, over k with post_index[i, k] == j, of efficacy[i] * weight[i, k]
+ffi::Error Deliver(ffi::Buffer<ffi::PRED> spikes, ffi::Buffer<ffi::F32> efficacy, ffi::Buffer<ffi::S32> post_index,
+                   ffi::Buffer<ffi::F32> weight, ffi::Buffer<ffi::F32> base, float scale,
+                   ffi::ResultBuffer<ffi::F32> out) {
+  Projection p;
   const int64_t n_post = out->element_count();
-  const bool* s = spikes.typed_data();
-  const float* e = efficacy.typed_data();
-  const int32_t* idx = post_index.typed_data();
-  const float* w = weight.typed_data();
+  ffi::Error err = Check("spark_deliver", spikes, efficacy, post_index, weight, n_post, base, &p);
+  if (err.failure()) return err;
   float* o = out->typed_data();
-  std::fill(o, o + n_post, 0.0f);
-  spark::ForEachSpike(s, n_pre, [&](int64_t i) {
-    const float scale = e[i];
-    const int32_t* row_idx = idx + i * K;
-    const float* row_w = w + i * K;
+  Start(o, n_post, base, scale);
+  const int64_t K = p.K;
+  spark::ForEachSpike(p.spikes, p.n_pre, [&](int64_t i) {
+    const float e = p.efficacy ? p.efficacy[i] : 1.0f;
+    const int32_t* row_idx = p.post_index + i * K;
+    const float* row_w = p.weight + i * K;
     for (int64_t k = 0; k < K; ++k) {
       const int32_t j = row_idx[k];
-      if (j >= 0 && j < n_post) o[j] += scale * row_w[k];
+      if (j >= 0 && j < n_post) o[j] += e * row_w[k];
     }
   });
   return ffi::Error::Success();
 }
 
 // Ring buffer of pending input, pending[(t + delay[i, k]) % D, post_index[i, k]] += efficacy[i] * weight[i, k];
-// then out = pending[t % D] and that slot is cleared. pending_out aliases pending_in.
+// then out = scale * base + pending[t % D] and that slot is cleared. pending_out aliases pending_in.
 ffi::Error DeliverDelayed(ffi::Buffer<ffi::PRED> spikes, ffi::Buffer<ffi::F32> efficacy,
-                          ffi::Buffer<ffi::S32> post_index, ffi::Buffer<ffi::F32> weight, ffi::Buffer<ffi::S32> delay,
-                          ffi::Buffer<ffi::F32> pending_in, ffi::Buffer<ffi::S32> clock,
-                          ffi::ResultBuffer<ffi::F32> pending_out, ffi::ResultBuffer<ffi::F32> out) {
-  const int64_t n_pre = spikes.element_count();
-  const auto dims = weight.dimensions();
+                          ffi::Buffer<ffi::S32> post_index, ffi::Buffer<ffi::F32> weight, ffi::Buffer<ffi::F32> base,
+                          ffi::Buffer<ffi::S32> delay, ffi::Buffer<ffi::F32> pending_in, ffi::Buffer<ffi::S32> clock,
+                          float scale, ffi::ResultBuffer<ffi::F32> pending_out, ffi::ResultBuffer<ffi::F32> out) {
   const auto pdims = pending_in.dimensions();
-  if (dims.size() != 2 || dims[0] != n_pre || pdims.size() != 2) {
-    return ffi::Error::InvalidArgument("spark_deliver_delayed: bad shapes");
-  }
-  const int64_t K = dims[1];
+  if (pdims.size() != 2) return ffi::Error::InvalidArgument("spark_deliver_delayed: pending must be (D, n_post)");
   const int64_t D = pdims[0];
   const int64_t n_post = pdims[1];
+  Projection p;
+  ffi::Error err = Check("spark_deliver_delayed", spikes, efficacy, post_index, weight, n_post, base, &p);
+  if (err.failure()) return err;
+  if (delay.element_count() != weight.element_count()) {
+    return ffi::Error::InvalidArgument("spark_deliver_delayed: delay must be shaped like weight");
+  }
+  const int64_t K = p.K;
   const int64_t t = static_cast<int64_t>(clock.typed_data()[0]);
-  const bool* s = spikes.typed_data();
-  const float* e = efficacy.typed_data();
-  const int32_t* idx = post_index.typed_data();
-  const float* w = weight.typed_data();
   const int32_t* d = delay.typed_data();
-  float* p = pending_out->typed_data();
-  if (p != pending_in.typed_data()) std::copy(pending_in.typed_data(), pending_in.typed_data() + D * n_post, p);
-  spark::ForEachSpike(s, n_pre, [&](int64_t i) {
-    const float scale = e[i];
+  float* pend = pending_out->typed_data();
+  if (pend != pending_in.typed_data()) {
+    std::copy(pending_in.typed_data(), pending_in.typed_data() + D * n_post, pend);
+  }
+  spark::ForEachSpike(p.spikes, p.n_pre, [&](int64_t i) {
+    const float e = p.efficacy ? p.efficacy[i] : 1.0f;
     for (int64_t k = i * K; k < (i + 1) * K; ++k) {
-      const int32_t j = idx[k];
+      const int32_t j = p.post_index[k];
       if (j < 0 || j >= n_post) continue;
       const int64_t slot = (t + d[k]) % D;
-      p[slot * n_post + j] += scale * w[k];
+      pend[slot * n_post + j] += e * p.weight[k];
     }
   });
   const int64_t now = t % D;
   float* o = out->typed_data();
-  std::copy(p + now * n_post, p + (now + 1) * n_post, o);
-  std::fill(p + now * n_post, p + (now + 1) * n_post, 0.0f);
+  Start(o, n_post, base, scale);
+  float* row = pend + now * n_post;
+  for (int64_t j = 0; j < n_post; ++j) o[j] += row[j];
+  std::fill(row, row + n_post, 0.0f);
   return ffi::Error::Success();
 }
 
@@ -89,9 +130,9 @@ void PassThrough(const ffi::Buffer<ffi::F32>& weight, ffi::ResultBuffer<ffi::F32
 }
 
 ffi::Error DeliverKeep(ffi::Buffer<ffi::PRED> spikes, ffi::Buffer<ffi::F32> efficacy, ffi::Buffer<ffi::S32> post_index,
-                       ffi::Buffer<ffi::F32> weight, ffi::ResultBuffer<ffi::F32> out,
-                       ffi::ResultBuffer<ffi::F32> weight_out) {
-  ffi::Error err = Deliver(spikes, efficacy, post_index, weight, out);
+                       ffi::Buffer<ffi::F32> weight, ffi::Buffer<ffi::F32> base, float scale,
+                       ffi::ResultBuffer<ffi::F32> out, ffi::ResultBuffer<ffi::F32> weight_out) {
+  ffi::Error err = Deliver(spikes, efficacy, post_index, weight, base, scale, out);
   if (err.failure()) return err;
   PassThrough(weight, weight_out);
   return ffi::Error::Success();
@@ -99,10 +140,12 @@ ffi::Error DeliverKeep(ffi::Buffer<ffi::PRED> spikes, ffi::Buffer<ffi::F32> effi
 
 ffi::Error DeliverDelayedKeep(ffi::Buffer<ffi::PRED> spikes, ffi::Buffer<ffi::F32> efficacy,
                               ffi::Buffer<ffi::S32> post_index, ffi::Buffer<ffi::F32> weight,
-                              ffi::Buffer<ffi::S32> delay, ffi::Buffer<ffi::F32> pending_in,
-                              ffi::Buffer<ffi::S32> clock, ffi::ResultBuffer<ffi::F32> pending_out,
-                              ffi::ResultBuffer<ffi::F32> out, ffi::ResultBuffer<ffi::F32> weight_out) {
-  ffi::Error err = DeliverDelayed(spikes, efficacy, post_index, weight, delay, pending_in, clock, pending_out, out);
+                              ffi::Buffer<ffi::F32> base, ffi::Buffer<ffi::S32> delay,
+                              ffi::Buffer<ffi::F32> pending_in, ffi::Buffer<ffi::S32> clock, float scale,
+                              ffi::ResultBuffer<ffi::F32> pending_out, ffi::ResultBuffer<ffi::F32> out,
+                              ffi::ResultBuffer<ffi::F32> weight_out) {
+  ffi::Error err = DeliverDelayed(spikes, efficacy, post_index, weight, base, delay, pending_in, clock, scale,
+                                  pending_out, out);
   if (err.failure()) return err;
   PassThrough(weight, weight_out);
   return ffi::Error::Success();
@@ -110,44 +153,38 @@ ffi::Error DeliverDelayedKeep(ffi::Buffer<ffi::PRED> spikes, ffi::Buffer<ffi::F3
 
 }  // namespace
 
+#define SPARK_DELIVER_ARGS                \
+  Arg<ffi::Buffer<ffi::PRED>>()           \
+      .Arg<ffi::Buffer<ffi::F32>>()       \
+      .Arg<ffi::Buffer<ffi::S32>>()       \
+      .Arg<ffi::Buffer<ffi::F32>>()       \
+      .Arg<ffi::Buffer<ffi::F32>>()
+
+#define SPARK_DELAY_ARGS                  \
+  Arg<ffi::Buffer<ffi::S32>>()            \
+      .Arg<ffi::Buffer<ffi::F32>>()       \
+      .Arg<ffi::Buffer<ffi::S32>>()
+
 XLA_FFI_DEFINE_HANDLER_SYMBOL(SparkDeliver, Deliver,
                               ffi::Ffi::Bind()
-                                  .Arg<ffi::Buffer<ffi::PRED>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::S32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .SPARK_DELIVER_ARGS.Attr<float>("scale")
                                   .Ret<ffi::Buffer<ffi::F32>>());
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(SparkDeliverDelayed, DeliverDelayed,
                               ffi::Ffi::Bind()
-                                  .Arg<ffi::Buffer<ffi::PRED>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::S32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::S32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::S32>>()
+                                  .SPARK_DELIVER_ARGS.SPARK_DELAY_ARGS.Attr<float>("scale")
                                   .Ret<ffi::Buffer<ffi::F32>>()
                                   .Ret<ffi::Buffer<ffi::F32>>());
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(SparkDeliverKeep, DeliverKeep,
                               ffi::Ffi::Bind()
-                                  .Arg<ffi::Buffer<ffi::PRED>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::S32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .SPARK_DELIVER_ARGS.Attr<float>("scale")
                                   .Ret<ffi::Buffer<ffi::F32>>()
                                   .Ret<ffi::Buffer<ffi::F32>>());
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(SparkDeliverDelayedKeep, DeliverDelayedKeep,
                               ffi::Ffi::Bind()
-                                  .Arg<ffi::Buffer<ffi::PRED>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::S32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::S32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::S32>>()
+                                  .SPARK_DELIVER_ARGS.SPARK_DELAY_ARGS.Attr<float>("scale")
                                   .Ret<ffi::Buffer<ffi::F32>>()
                                   .Ret<ffi::Buffer<ffi::F32>>()
                                   .Ret<ffi::Buffer<ffi::F32>>());
