@@ -362,7 +362,11 @@ def markdown(results: dict) -> str:
              "event-driven CSR operators (`bp.dnn.EventCSRLinear`, Numba kernels on CPU).\n")
     L.append(f"Command: `{meta['command']}`. {meta['steps']:,} steps of 0.1 ms "
              f"({meta['steps'] / 10:,.0f} ms simulated), seed {meta['seed']}, {meta['processes']} process(es) per "
-             "framework and case.\n")
+             "framework and case. "
+             + ("Every framework records every spike (Spark and BrainPy a boolean raster, Brian2 a `SpikeMonitor`)."
+                if meta.get("raster") else "Every framework counts spikes per step and population inside its loop "
+                "(Spark: `exc.spikes:sum` monitors; Brian2: `SpikeMonitor(record=False)`; BrainPy: sums returned by "
+                "the loop); `--raster` records every spike instead.") + "\n")
     versions = {fw: next((r.get("version") for c in cases for f, r in c["runs"].items()
                           if f == fw and r.get("version")), None) for fw in fws}
     L.append("Versions: " + ", ".join(f"{lab[fw]} {v}" for fw, v in versions.items() if v) + ".\n")
@@ -591,7 +595,8 @@ def main(argv=None) -> int:
                         "label": args.label, "steps": args.steps, "seed": args.seed, "processes": args.processes,
                         "timeout_s": args.timeout, "mem_limit_gb": args.mem_limit_gb, "frameworks": fws,
                         "machine": machine_info(), "loadavg_start": [round(x, 2) for x in os.getloadavg()],
-                        "spike_tolerance": SPIKE_TOLERANCE, "own_networks": args.own_networks},
+                        "spike_tolerance": SPIKE_TOLERANCE, "own_networks": args.own_networks,
+                        "raster": args.raster},
                "cases": []}
     log(f"machine: {results['meta']['machine'].get('Model name')}, load {results['meta']['loadavg_start']}")
     for case in case_list(args):
