@@ -272,7 +272,8 @@ class Brain(nnx.Module):
                     elif s.kind == "now":
                         x = now[s.ref]
                     else:
-                        x = self.buffers[s.ref][...][(t - s.delay) % s.depth]
+                        buf = self.buffers[s.ref][...]
+                        x = buf[0] if s.depth == 1 else buf[(t - s.delay) % s.depth]
                     x = x.reshape(shape).astype(dtype)
                     total = x if total is None else total + x
                 kwargs[port] = jnp.zeros(shape, dtype) if total is None else total
@@ -291,9 +292,11 @@ class Brain(nnx.Module):
                 kwargs["key"] = jax.random.fold_in(step_key, call.key_index)
             synapse = self.nodes[call.attach]
             synapse.weight[...] = self.nodes[call.node](synapse, dt=sched.dt, **kwargs)
-        for ref, depth in sched.buffers:
+        for ref, depth in sched.buffers:  # a one-step buffer is replaced whole: no index arithmetic in the loop
             buf = self.buffers[ref]
-            buf[...] = buf[...].at[t % depth].set(now[ref])
+            value = jnp.asarray(now[ref], buf.dtype)
+            buf[...] = (value.reshape(buf.shape) if depth == 1
+                        else jax.lax.dynamic_update_index_in_dim(buf[...], value, t % depth, 0))
         self.t[...] = t + 1
         return now
 
