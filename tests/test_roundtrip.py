@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 from pathlib import Path
 
@@ -41,7 +42,8 @@ def test_python_built_brain_round_trips_through_a_file(tmp_path):
     b.input("rate", "inp.data", value=0.9).output("spikes", "exc.spikes")
     b.build()
     doc = b.to_dict()
-    assert doc["requires"] == {"spark-interfaces": ">=0.1.0", "spark-components": ">=0.1.0"}
+    versions = {d: importlib.metadata.version(d) for d in ("spark-interfaces", "spark-components")}
+    assert doc["requires"] == {d: f">={v}" for d, v in versions.items()}
     assert [n["component"] for n in doc["nodes"]] == [
         "spark-interfaces:poisson", "spark-components:lif", "spark-components:exp_synapse",
         "spark-components:pair_stdp"]
