@@ -31,8 +31,17 @@ def exprel(x: jax.Array) -> jax.Array:
     return jnp.where(small, 1.0 + x * (0.5 + x / 6.0), jnp.expm1(safe) / safe)
 
 
-
-
 def ref_steps(t_ref: float, dt: float) -> int:
     """Whole steps of a refractory period: ``t_ref / dt`` rounded half-up (as LIF and edge delays round)."""
     return math.floor(round(t_ref / dt, 6) + 0.5)
+
+
+def fire(v: jax.Array, threshold, v_reset: float, refractory: jax.Array, n_ref: int) -> tuple:
+    """Threshold, reset and refractoriness, shared by the somas.
+
+    A neuron with no refractory steps left whose ``v`` reaches ``threshold`` (mV) spikes: its ``v`` goes to
+    ``v_reset`` and it starts ``n_ref`` refractory steps; the others count theirs down. Returns
+    ``(spikes, v, refractory)``.
+    """
+    spikes = (refractory == 0) & (v >= threshold)
+    return spikes, jnp.where(spikes, v_reset, v), jnp.where(spikes, n_ref, jnp.maximum(refractory - 1, 0))

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 
 import spark
 
-from ._ode import ref_steps
+from ._ode import fire, ref_steps
 
 
 @spark.params
@@ -70,11 +70,9 @@ class AdaptiveLIF(spark.Soma):
         active = self.refractory[...] == 0
         v = jnp.where(active, v_inf + (self.v[...] - v_inf) * math.exp(-dt / p.tau_m), p.v_reset)
         theta = self.theta[...] * math.exp(-dt / p.tau_theta)
-        spikes = active & (v >= p.v_thresh + theta)
-        v = jnp.where(spikes, p.v_reset, v)
-        theta = jnp.where(spikes, theta + p.theta_plus, theta)
         n_ref = ref_steps(p.t_ref, dt)
-        self.refractory[...] = jnp.where(spikes, n_ref, jnp.maximum(self.refractory[...] - 1, 0))
+        spikes, v, self.refractory[...] = fire(v, p.v_thresh + theta, p.v_reset, self.refractory[...], n_ref)
+        theta = jnp.where(spikes, theta + p.theta_plus, theta)
         self.v[...] = v
         self.theta[...] = theta
         return {"spikes": spikes, "v": v, "theta": theta}

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 
 import spark
 
-from ._ode import ref_steps, rk4
+from ._ode import fire, ref_steps, rk4
 
 
 @spark.params
@@ -79,11 +79,8 @@ class AdEx(spark.Soma):
 
         v, w = rk4(rhs, (self.v[...], self.w[...]), dt)
         v = jnp.where(active, v, p.v_reset)
-        spikes = active & (v >= p.v_peak)
-        v = jnp.where(spikes, p.v_reset, v)
+        spikes, v, self.refractory[...] = fire(v, p.v_peak, p.v_reset, self.refractory[...], ref_steps(p.t_ref, dt))
         w = jnp.where(spikes, w + p.b, w)
-        n_ref = ref_steps(p.t_ref, dt)
-        self.refractory[...] = jnp.where(spikes, n_ref, jnp.maximum(self.refractory[...] - 1, 0))
         self.v[...] = v
         self.w[...] = w
         return {"spikes": spikes, "v": v, "w": w}

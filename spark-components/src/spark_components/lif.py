@@ -10,6 +10,8 @@ from flax import nnx
 
 import spark
 
+from ._ode import fire, ref_steps
+
 
 @spark.params
 class LIFParams:
@@ -68,9 +70,6 @@ class LIF(spark.Soma):
         v_inf = p.v_rest + (i_syn + p.i_bias) * (p.tau_m / p.c_m)
         active = self.refractory[...] == 0
         v = jnp.where(active, v_inf + (self.v[...] - v_inf) * decay, p.v_reset)
-        spikes = active & (v >= p.v_thresh)
-        v = jnp.where(spikes, p.v_reset, v)
-        n_ref = int(math.floor(round(p.t_ref / dt, 6) + 0.5))  # half-up, like delays
-        self.refractory[...] = jnp.where(spikes, n_ref, jnp.maximum(self.refractory[...] - 1, 0))
+        spikes, v, self.refractory[...] = fire(v, p.v_thresh, p.v_reset, self.refractory[...], ref_steps(p.t_ref, dt))
         self.v[...] = v
         return {"spikes": spikes, "v": v}

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import jax.numpy as jnp
 
 import spark
 
+from ._ode import fire, ref_steps
 from .lif import initial_v
 
 
@@ -67,9 +66,6 @@ class LIFCond(spark.Soma):
         v_inf = (g_leak * p.v_rest + g_exc * p.e_exc + g_inh * p.e_inh + i_syn + p.i_bias) / g_tot
         active = self.refractory[...] == 0
         v = jnp.where(active, v_inf + (self.v[...] - v_inf) * jnp.exp(-dt * g_tot / p.c_m), p.v_reset)
-        spikes = active & (v >= p.v_thresh)
-        v = jnp.where(spikes, p.v_reset, v)
-        n_ref = int(math.floor(round(p.t_ref / dt, 6) + 0.5))
-        self.refractory[...] = jnp.where(spikes, n_ref, jnp.maximum(self.refractory[...] - 1, 0))
+        spikes, v, self.refractory[...] = fire(v, p.v_thresh, p.v_reset, self.refractory[...], ref_steps(p.t_ref, dt))
         self.v[...] = v
         return {"spikes": spikes, "v": v}

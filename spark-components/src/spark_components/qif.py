@@ -6,7 +6,7 @@ import jax.numpy as jnp
 
 import spark
 
-from ._ode import ref_steps, rk4
+from ._ode import fire, ref_steps, rk4
 
 
 @spark.params
@@ -71,9 +71,6 @@ class QIF(spark.Soma):
         active = self.refractory[...] == 0
         (v,) = rk4(rhs, (self.v[...],), dt)
         v = jnp.where(active, v, p.v_reset)
-        spikes = active & (v >= p.v_peak)
-        v = jnp.where(spikes, p.v_reset, v)
-        n_ref = ref_steps(p.t_ref, dt)
-        self.refractory[...] = jnp.where(spikes, n_ref, jnp.maximum(self.refractory[...] - 1, 0))
+        spikes, v, self.refractory[...] = fire(v, p.v_peak, p.v_reset, self.refractory[...], ref_steps(p.t_ref, dt))
         self.v[...] = v
         return {"spikes": spikes, "v": v}

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 
 import spark
 
-from ._ode import ref_steps
+from ._ode import fire, ref_steps
 
 
 @spark.params
@@ -112,10 +112,7 @@ class TwoCompartmentLIF(spark.Soma):
         active = self.refractory[...] == 0
         v = jnp.where(active, v_free, p.v_reset)
         vd = jnp.where(active, vd_free, vd_clamped)
-        spikes = active & (v >= p.v_thresh)
-        v = jnp.where(spikes, p.v_reset, v)
-        n_ref = ref_steps(p.t_ref, dt)
-        self.refractory[...] = jnp.where(spikes, n_ref, jnp.maximum(self.refractory[...] - 1, 0))
+        spikes, v, self.refractory[...] = fire(v, p.v_thresh, p.v_reset, self.refractory[...], ref_steps(p.t_ref, dt))
         self.v[...] = v
         self.v_dend[...] = vd
         return {"spikes": spikes, "v": v, "v_dend": vd}
