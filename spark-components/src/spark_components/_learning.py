@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import spark
 
+#: the input ports most rules share: the synapse's presynaptic spikes and the postsynaptic population's
+PRE_SPIKES = spark.Port(spark.Spikes, "presynaptic spikes (same source as the synapse)", optional=False)
+POST_SPIKES = spark.Port(spark.Spikes, "postsynaptic spikes", optional=False)
+
 
 def check_bounds(component: str, w_min: float, w_max: float, *, strict: bool = True, unit: str = "pA") -> None:
     """Raise :class:`spark.ParamError` unless ``w_min < w_max`` (``<=`` when not ``strict``)."""

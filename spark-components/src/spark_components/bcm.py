@@ -8,7 +8,7 @@ import jax.numpy as jnp
 
 import spark
 
-from ._learning import check_bounds
+from ._learning import POST_SPIKES, PRE_SPIKES, check_bounds
 
 
 @spark.params
@@ -46,8 +46,8 @@ class BCM(spark.LearningRule):
     name = "bcm"
     Params = BCMParams
     inputs = {
-        "pre": spark.Port(spark.Spikes, "presynaptic spikes (same source as the synapse)", optional=False),
-        "post": spark.Port(spark.Spikes, "postsynaptic spikes", optional=False),
+        "pre": PRE_SPIKES,
+        "post": POST_SPIKES,
     }
     outputs = {}
 

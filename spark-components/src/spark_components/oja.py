@@ -8,7 +8,7 @@ import jax.numpy as jnp
 
 import spark
 
-from ._learning import check_bounds
+from ._learning import PRE_SPIKES, check_bounds
 
 
 @spark.params
@@ -49,7 +49,7 @@ class Oja(spark.LearningRule):
     name = "oja"
     Params = OjaParams
     inputs = {
-        "pre": spark.Port(spark.Spikes, "presynaptic spikes (same source as the synapse)", optional=False),
+        "pre": PRE_SPIKES,
         "post": spark.Port(spark.Spikes, "postsynaptic spikes (read when y = trace)"),
     }
     outputs = {}

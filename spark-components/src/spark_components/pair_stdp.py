@@ -8,6 +8,8 @@ import jax.numpy as jnp
 
 import spark
 
+from ._learning import POST_SPIKES, PRE_SPIKES
+
 
 @spark.params
 class PairSTDPParams:
@@ -36,8 +38,8 @@ class PairSTDP(spark.LearningRule):
     name = "pair_stdp"
     Params = PairSTDPParams
     inputs = {
-        "pre": spark.Port(spark.Spikes, "presynaptic spikes (same source as the synapse)", optional=False),
-        "post": spark.Port(spark.Spikes, "postsynaptic spikes", optional=False),
+        "pre": PRE_SPIKES,
+        "post": POST_SPIKES,
     }
     outputs = {}
 
