@@ -239,7 +239,7 @@ class Projection(spark.Synapse):
         self.col_syn = spark.Const(jnp.asarray(slots[order], jnp.int32))
 
     def spike_update(self, pre, post, on_pre, on_post, w_min=-math.inf, w_max=math.inf):
-        if not (self.sparse and hasattr(self, "col_ptr") and USE_NATIVE and native.kernels()):
+        if not (hasattr(self, "col_ptr") and USE_NATIVE and native.kernels()):  # the index exists only when sparse
             return super().spike_update(pre, post, on_pre, on_post, w_min, w_max)
         f32 = jnp.float32
         call = jax.ffi.ffi_call("spark_spike_update", jax.ShapeDtypeStruct(self.weight.shape, f32),
