@@ -8,7 +8,10 @@ import pytest
 from flax import nnx
 from rule_harness import Plastic, simulate
 
+import spark
+from spark.testing import isolated_registry
 from spark_components.exp_synapse import ExpSynapse
+from spark_components.hebbian import Hebbian
 from spark_components.weight_bounds import WeightBounds
 from spark_components.weight_normalization import WeightNormalization
 
@@ -102,3 +105,29 @@ def test_bounds_are_never_exceeded(storage):
     np.testing.assert_array_equal(w[:, ~mask], 0.0)
     np.testing.assert_allclose(w[0][mask], np.clip(w0 + np.outer(kicks[0, :12], kicks[0, 12:]), -1, 2)[mask],
                                rtol=1e-5)
+
+
+def test_normalisation_every_k_steps_in_a_batched_brain_matches_single_trials():
+    """With ``every > 1`` the normalisation is a ``lax.cond`` on due steps; batched (vmap), the same results."""
+    def brain():
+        reg = isolated_registry(ExpSynapse, Hebbian, WeightNormalization)
+        return (spark.Brain(dt=1.0, seed=3, registry=reg)
+                .add("syn", "exp_synapse", shape=[8, 4], storage="dense", weight_init="uniform", weight=1.0,
+                     weight_std=0.5)
+                .add("hebb", "hebbian", attach="syn", eta=0.05, w_min=0.0, w_max=100.0)
+                .add("norm", "weight_normalization", attach="syn", target=3.0, every=3)
+                .input("pre", "syn.pre").input("pre_rule", "hebb.pre").input("post", "hebb.post")
+                .build())
+
+    rng = np.random.default_rng(4)
+    trials, n = 2, 10
+    pre, post = rng.random((trials, n, 8)) < 0.4, rng.random((trials, n, 4)) < 0.4
+    single = [brain().run({"pre": pre[k], "pre_rule": pre[k], "post": post[k]}, record=["syn.weight"])["syn.weight"]
+              for k in range(trials)]
+    batched = brain().run({"pre": pre, "pre_rule": pre, "post": post}, record=["syn.weight"],
+                          batched=True)["syn.weight"]
+    for k in range(trials):
+        np.testing.assert_allclose(batched[k], single[k], rtol=1e-6, atol=1e-6)
+        sums = single[k].sum(1)
+        np.testing.assert_allclose(sums[2::3], 3.0, rtol=1e-5)  # due steps: 2, 5, 8
+        assert not np.allclose(sums[3::3], 3.0), "between due steps the sums drift"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 
 import spark
@@ -31,7 +32,10 @@ class WeightNormalization(spark.LearningRule):
     Afterwards every postsynaptic neuron with synapses has ``sum_i w[i, j] = target`` (multiplicative: unless its
     weights are all zero). Multiplicative scaling is meant for weights of one sign. Attach it after the rules whose
     changes it should normalise (rules apply in attach order); to also bound the weights, attach
-    ``weight_bounds`` after it (the sum may then differ from ``target``). Between applications nothing happens.
+    ``weight_bounds`` after it (the sum may then differ from ``target``). Between applications nothing happens, and
+    nothing is computed: with ``every > 1`` the normalisation runs inside a ``lax.cond`` taken only on due steps, so
+    the other steps cost one comparison (under ``vmap`` with a per-trial step count, ``cond`` becomes a select and
+    both sides are computed, with the same result).
 
     Ports: none (it reads only the synapse's weights).
     """
@@ -47,18 +51,20 @@ class WeightNormalization(spark.LearningRule):
 
     def __call__(self, synapse, *, dt):
         p = self.params
+        step = self.step[...] + 1
+        self.step[...] = step
+        if p.every == 1:
+            return self._normalised(synapse, synapse.weight[...])
+        return jax.lax.cond(step % p.every == 0, lambda w: self._normalised(synapse, w), lambda w: w,
+                            synapse.weight[...])
+
+    def _normalised(self, synapse, w):
+        p = self.params
         n_pre, n_post = self.shape
-        w = synapse.weight[...]
         ones_pre = jnp.ones((n_pre,), jnp.float32)
         s = synapse.sum_incoming(w)
         if p.mode == "multiplicative":
             factor = jnp.where(s != 0, p.target / jnp.where(s != 0, s, 1.0), 1.0)
-            new = synapse.outer(ones_pre, factor) * w
-        else:
-            n = synapse.sum_incoming(synapse.outer(ones_pre, jnp.ones((n_post,), jnp.float32)))
-            new = w + synapse.outer(ones_pre, jnp.where(n > 0, (p.target - s) / jnp.maximum(n, 1.0), 0.0))
-        step = self.step[...] + 1
-        self.step[...] = step
-        if p.every == 1:
-            return new
-        return jnp.where(step % p.every == 0, new, w)
+            return synapse.outer(ones_pre, factor) * w
+        n = synapse.sum_incoming(synapse.outer(ones_pre, jnp.ones((n_post,), jnp.float32)))
+        return w + synapse.outer(ones_pre, jnp.where(n > 0, (p.target - s) / jnp.maximum(n, 1.0), 0.0))
