@@ -41,3 +41,5 @@ from .monitors import Monitor as Monitor
 from .recording import Recording as Recording
 from .recording import RecordingMemoryError as RecordingMemoryError
 from .recording import load_recording as load_recording
+from .stream import Presentation as Presentation
+from .stream import StreamResult as StreamResult

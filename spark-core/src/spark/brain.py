@@ -31,7 +31,7 @@ from .errors import GraphError, SparkError, SparkFileError
 from .monitors import Monitor, as_monitors
 from .progress import Progress
 from .recording import Recording, RecordingMemoryError
-from .variables import Const, State
+from .variables import Const, Learned, State
 
 
 @attrs.frozen
@@ -65,6 +65,7 @@ class _Schedule:
 
 _run_cache: "weakref.WeakKeyDictionary[Brain, dict]" = weakref.WeakKeyDictionary()
 _run_stats: "weakref.WeakKeyDictionary[Brain, dict]" = weakref.WeakKeyDictionary()
+_initial_dynamic: "weakref.WeakKeyDictionary[Brain, nnx.State]" = weakref.WeakKeyDictionary()
 
 
 class Brain(nnx.Module):
@@ -222,6 +223,26 @@ class Brain(nnx.Module):
         self.buffers = nnx.Dict({
             ref: State(_zeros(plan, ref, depth)) for ref, depth in self._schedule.buffers
         })
+        _initial_dynamic[self] = jax.tree.map(lambda x: x, self.dynamic_state())  # new Variables: a snapshot
+        return self
+
+    def dynamic_state(self) -> nnx.State:
+        """Every :class:`spark.State` of the nodes and the delay buffers (potentials, currents, traces, spikes in
+        flight): what :meth:`reset_dynamic` restores. Not the clock, not weights or other learned state."""
+        return nnx.State({"nodes": nnx.state(self.nodes, State), "buffers": nnx.state(self.buffers, State)})
+
+    def initial_dynamic_state(self) -> nnx.State:
+        """The dynamic state (:meth:`dynamic_state`) the brain had when it was built."""
+        self._built()
+        return _initial_dynamic[self]
+
+    def reset_dynamic(self, state: nnx.State | None = None) -> "Brain":
+        """Return the dynamic state to its value at build (or to ``state``, from :meth:`dynamic_state`), keeping
+        weights, adaptive thresholds and every other learned value, and the clock: what a long rest between two
+        samples would do, in no steps."""
+        state = self.initial_dynamic_state() if state is None else state
+        nnx.update(self.nodes, state["nodes"])
+        nnx.update(self.buffers, state["buffers"])
         return self
 
     def _built(self) -> _Schedule:
@@ -241,8 +262,48 @@ class Brain(nnx.Module):
         now = self._step(inputs)
         return {name: now[ref] for name, ref in sched.outputs}
 
-    def _step(self, ext: Mapping[str, Any]) -> dict[str, jax.Array]:
+    def learned_variables(self) -> list[str]:
+        """``"node.variable"`` of every :class:`spark.Learned` variable (weights, adaptive thresholds, ...)."""
+        self._built()
+        return [f"{nid}.{name}" for nid, node in self.nodes.items()
+                for name, v in vars(node).items() if isinstance(v, Learned)]
+
+    def frozen(self, learn: bool | Mapping[str, bool] = True) -> frozenset[str]:
+        """What a ``learn`` switch freezes: rule node ids and ``"node.variable"`` of learned variables.
+
+        ``learn=True`` freezes nothing, ``learn=False`` everything (every rule is skipped and every
+        :class:`spark.Learned` variable, weights and adaptive thresholds alike, keeps its value through the step).
+        A mapping switches single parts: ``{"stdp": False}`` skips the rule ``stdp``; ``{"exc.theta": False}``
+        holds the variable ``theta`` of node ``exc``; what it does not name keeps learning.
+
+        Raises:
+            GraphError: a key that is neither a learning rule nor a learned variable (the message lists them).
+        """
+        sched = self._built()
+        if isinstance(learn, bool):
+            return frozenset() if learn else frozenset({"*"})
+        if not isinstance(learn, Mapping):
+            raise GraphError(f"learn={learn!r} must be True, False or a mapping such as {{'stdp': False}}")
+        rules = [c.node for c in sched.rules]
+        learned = self.learned_variables()
+        out = set()
+        for key, on in learn.items():
+            if key not in rules and key not in learned:
+                raise GraphError(f"learn: {key!r} is neither a learning rule nor a learned variable of this brain; "
+                                 f"rules: {rules or 'none'}; learned variables: {learned or 'none'}")
+            if not isinstance(on, (bool, np.bool_)):
+                raise GraphError(f"learn[{key!r}] = {on!r} must be True or False")
+            if not on:
+                out.add(key)
+        return frozenset(out)
+
+    def _step(self, ext: Mapping[str, Any], frozen: frozenset = frozenset()) -> dict[str, jax.Array]:
         sched = self._schedule
+        held = {}  # learned variables held through this step: their values before it
+        if frozen:
+            for ref in (self.learned_variables() if "*" in frozen else (r for r in frozen if "." in r)):
+                nid, name = ref.split(".", 1)
+                held[ref] = getattr(self.nodes[nid], name)[...]
         known = {name for name, *_ in sched.inputs}
         unknown = set(ext) - known
         if unknown:
@@ -287,6 +348,8 @@ class Brain(nnx.Module):
             for port, value in outs.items():
                 now[f"{call.node}.{port}"] = value
         for call in sched.rules:
+            if "*" in frozen or call.node in frozen:
+                continue
             kwargs = gather(call.inputs)
             if call.stochastic:
                 kwargs["key"] = jax.random.fold_in(step_key, call.key_index)
@@ -297,6 +360,9 @@ class Brain(nnx.Module):
             value = jnp.asarray(now[ref], buf.dtype)
             buf[...] = (value.reshape(buf.shape) if depth == 1
                         else jax.lax.dynamic_update_index_in_dim(buf[...], value, t % depth, 0))
+        for ref, value in held.items():
+            nid, name = ref.split(".", 1)
+            getattr(self.nodes[nid], name)[...] = value
         self.t[...] = t + 1
         return now
 
@@ -304,7 +370,8 @@ class Brain(nnx.Module):
 
     def run(self, inputs: Mapping[str, Any] | None = None, steps: int | None = None, record: Iterable[Any] = (),
             *, batched: bool = False, progress: bool | None = None, chunk: int | None = None,
-            out: str | os.PathLike | None = None, on_chunk: Callable[[Recording], Any] | None = None) -> Recording:
+            out: str | os.PathLike | None = None, on_chunk: Callable[[Recording], Any] | None = None,
+            learn: bool | Mapping[str, bool] = True) -> Recording:
         """Run many steps as compiled ``lax.scan`` programs and return what was recorded.
 
         Args:
@@ -327,6 +394,8 @@ class Brain(nnx.Module):
                 ``recording.json`` (see :func:`spark.load_recording`). The returned arrays are read-only memory
                 maps of those files, so a recording larger than memory still completes.
             on_chunk: called with each chunk's :class:`spark.Recording` as soon as it is done (live views).
+            learn: plasticity on (default) or off: ``False`` skips every learning rule and holds every learned
+                variable (weights, adaptive thresholds); a mapping switches parts (:meth:`frozen`).
 
         Returns:
             a :class:`spark.Recording`: a dict of record key -> numpy array that also knows ``dt``, ``t0`` and
@@ -339,7 +408,7 @@ class Brain(nnx.Module):
                 ``out``, on the disk); the message has the estimate. Nothing has run then.
         """
         job = self._job(inputs, steps, record, batched, chunk, progress,
-                        chunked=chunk is not None or out is not None or on_chunk is not None)
+                        chunked=chunk is not None or out is not None or on_chunk is not None, learn=learn)
         chunk_bytes = job.chunk_bytes
         if out is None:
             self._check_memory(job, job.estimate.bytes + (2 * chunk_bytes if len(job.chunks) > 1 else 0))
@@ -378,9 +447,54 @@ class Brain(nnx.Module):
         return Recording(_ordered(arrays or {}, job), dt=job.dt, t0=t_start, steps=job.steps, info=info,
                          batched=job.batched)
 
+    def present(self, samples: Mapping[str, Any], presentation: Any, *, inputs: Mapping[str, Any] | None = None,
+                count: Iterable[str] = (), record: Iterable[Any] = (), learn: bool | Mapping[str, bool] = True,
+                batch: int | None = None, chunk: int | None = None, on_chunk: Callable[[int, int], Any] | None = None,
+                progress: bool | None = None, checkpoint: str | os.PathLike | None = None, resume: bool = False):
+        """Present a stream of samples, each for ``presentation.t_present`` ms, compiled as one program per chunk.
+
+        The workload of training and testing: every sample is held on its inputs, then (optionally) rested and / or
+        the dynamic state reset; a sample whose response is too weak is presented again with stronger input, decided
+        on the device (:class:`spark.Presentation`; the rule of time is in docs/time.md and :mod:`spark.stream`).
+        Unbatched streams advance the brain's state (learning included) sample after sample.
+
+        Args:
+            samples: input name -> ``(n_samples, *input_shape)`` array; sample ``k`` is held on that input for
+                its presentation(s).
+            presentation: a :class:`spark.Presentation`: durations (ms), rest, reset and the re-presentation rule.
+            inputs: other inputs, held for the whole stream (one value or the input's shape).
+            count: ``"node.port"`` Spikes outputs whose spikes are counted over each sample's last presentation.
+            record: state monitors (``"exc.theta"``, ``"exc.theta:mean"``) sampled once per sample, at its end.
+            learn: plasticity on, off or per part (see :meth:`frozen`).
+            batch: present this many samples side by side (``vmap``), learning off and ``reset=True`` required;
+                the responses equal an unbatched stream's.
+            chunk: samples per compiled call (default 100; ``batch`` when batched): the unit of progress,
+                ``on_chunk`` calls and checkpoints. Results do not depend on it.
+            on_chunk: called as ``on_chunk(samples_done, n_samples)`` after each chunk.
+            progress: a progress bar on stderr (default: on a terminal, for long streams).
+            checkpoint: a ``.npz`` written atomically after each chunk (the brain's state, as :meth:`save_state`,
+                plus the stream's progress and results so far). On an interrupt (Ctrl-C) it holds the last finished
+                chunk.
+            resume: with ``checkpoint``, continue from it if it exists (same model, samples and presentation,
+                else SparkError); resuming gives exactly the result of a run that never stopped.
+
+        Returns:
+            a :class:`spark.stream.StreamResult`: ``counts``, ``presentations``, ``records`` (all per sample) and
+            timing (``seconds``, ``compile_seconds``, ``samples_per_second``).
+
+        Raises:
+            spark.GraphError: bad samples (wrong shape, NaN or infinity, out of an encoder's declared range, none at
+                all), unknown inputs or ports, a batched stream that learns; all before any compilation.
+        """
+        from . import stream
+
+        return stream.present(self, samples, presentation, inputs=inputs, count=count, record=record, learn=learn,
+                              batch=batch, chunk=chunk, on_chunk=on_chunk, progress=progress, checkpoint=checkpoint,
+                              resume=resume)
+
     def run_iter(self, inputs: Mapping[str, Any] | None = None, steps: int | None = None,
                  record: Iterable[Any] = (), *, chunk: int = 1000, batched: bool = False,
-                 progress: bool | None = False) -> Iterator[Recording]:
+                 progress: bool | None = False, learn: bool | Mapping[str, bool] = True) -> Iterator[Recording]:
         """Run like :meth:`run`, yielding each chunk's :class:`spark.Recording` as soon as it is computed.
 
         ``chunk`` steps at a time (the last chunk may be shorter); each yielded recording has ``start`` (its
@@ -391,7 +505,7 @@ class Brain(nnx.Module):
         from there. Arguments are checked when this is called, before any step; do not change or run the brain
         while iterating.
         """
-        job = self._job(inputs, steps, record, batched, chunk, progress, chunked=True)
+        job = self._job(inputs, steps, record, batched, chunk, progress, chunked=True, learn=learn)
         self._check_memory(job, 3 * job.chunk_bytes)
         return self._iterate(job)
 
@@ -464,9 +578,10 @@ class Brain(nnx.Module):
             bounds.append(_mon.bind(m, raw, sources[m.target], port.payload if port else None, dt))
         return tuple(bounds)
 
-    def _job(self, inputs, steps, record, batched, chunk, progress, *, chunked: bool) -> _Job:
+    def _job(self, inputs, steps, record, batched, chunk, progress, *, chunked: bool, learn=True) -> _Job:
         """Check everything a run needs (before any step) and plan its chunks."""
         sched = self._built()
+        frozen = self.frozen(learn)
         bounds = self._bind(as_monitors(record))
         series, consts, steps, n_batch = self._prepare_inputs(inputs or {}, steps, batched)
         align = math.lcm(*(b.every for b in bounds)) if bounds else 1
@@ -492,7 +607,7 @@ class Brain(nnx.Module):
         chunks = _plan_chunks(steps, align, target)
         return _Job(bounds=bounds, series=series, consts=consts, steps=steps, n_batch=n_batch, batched=batched,
                     chunks=chunks, chunked=chunked or len(chunks) > 1, estimate=est, progress=bar, dt=sched.dt,
-                    every={b.key: b.every for b in bounds},
+                    every={b.key: b.every for b in bounds}, frozen=frozen,
                     chunk_bytes=int(per_step * max(n for _, n in chunks)))
 
     def _prepare_inputs(self, inputs, steps, batched):
@@ -584,13 +699,13 @@ class Brain(nnx.Module):
                 xs = job.series
             else:
                 xs = {k: (v[:, start:start + n] if job.batched else v[start:start + n]) for k, v in job.series.items()}
-            key = (graphdef, n, job.bounds, mode, _signature(xs), _signature(job.consts))
+            key = (graphdef, n, job.bounds, mode, job.frozen, _signature(xs), _signature(job.consts))
             fn = cache.get(key)
             if fn is None:
                 if start == 0:
                     bar.compiling()
                 t0 = time.perf_counter()
-                fn = cache[key] = _compile_chunk(graphdef, n, job.bounds, mode, job.dt).lower(
+                fn = cache[key] = _compile_chunk(graphdef, n, job.bounds, mode, job.dt, job.frozen).lower(
                     state, xs, job.consts).compile()
                 stats["compile_s"] += time.perf_counter() - t0
             bar.running()
@@ -604,12 +719,20 @@ class Brain(nnx.Module):
 
     # ----- saving state -------------------------------------------------------------------------------------------
 
-    def save_state(self, path: str | os.PathLike) -> None:
-        """Write every state array (weights, traces, potentials, time, delay buffers) to an ``.npz``, atomically."""
+    def save_state(self, path: str | os.PathLike, *, extra: Mapping[str, Any] | None = None) -> None:
+        """Write every state array (weights, traces, potentials, time, delay buffers) to an ``.npz``, atomically.
+
+        ``extra``: more arrays to keep in the same file (names starting and ending with ``__``; e.g. a stream's
+        progress), which :meth:`load_state` ignores."""
         self._built()
         flat = nnx.to_flat_state(nnx.state(self))
         arrays = {"/".join(map(str, p)): np.asarray(jax.device_get(v.get_value())) for p, v in flat}
         arrays["__spark_model__"] = np.array(self._doc_json)
+        for k, v in (extra or {}).items():
+            if not (k.startswith("__") and k.endswith("__")) or k == "__spark_model__":
+                raise SparkError(f"save_state: extra array name {k!r} must look like '__name__' (and not be "
+                                 "'__spark_model__'), so it cannot clash with a state path")
+            arrays[k] = np.asarray(v)
         buf = io.BytesIO()
         np.savez(buf, **arrays)
         sparkfile.atomic_write_bytes(path, buf.getvalue())
@@ -618,7 +741,7 @@ class Brain(nnx.Module):
         """Restore state saved by :meth:`save_state` from a brain with the same nodes and shapes."""
         self._built()
         with np.load(path, allow_pickle=False) as data:
-            saved = {k: data[k] for k in data.files if k != "__spark_model__"}
+            saved = {k: data[k] for k in data.files if not (k.startswith("__") and k.endswith("__"))}
         flat = nnx.to_flat_state(nnx.state(self))
         mine = {"/".join(map(str, p)): v for p, v in flat}
         missing, extra = sorted(set(mine) - set(saved)), sorted(set(saved) - set(mine))
@@ -697,6 +820,7 @@ class _Job:
     dt: float
     every: dict
     chunk_bytes: int
+    frozen: frozenset = frozenset()
 
 
 def _ordered(arrays: Mapping[str, Any], job: _Job) -> dict:
@@ -741,7 +865,7 @@ def _batch_state(graphdef, state, n_trials: int):
     return jax.vmap(one, in_axes=(None, 0))(state, jnp.arange(n_trials, dtype=jnp.int32))
 
 
-def _compile_chunk(graphdef, n: int, bounds: tuple, mode: str, dt: float):
+def _compile_chunk(graphdef, n: int, bounds: tuple, mode: str, dt: float, frozen: frozenset = frozenset()):
     """The jitted program of one chunk of ``n`` steps: ``(state, series, consts) -> (state, records)``.
 
     Monitors sampled every ``k > 1`` steps use nested scans: an outer scan over blocks of ``g`` steps (``g``, the
@@ -762,7 +886,7 @@ def _compile_chunk(graphdef, n: int, bounds: tuple, mode: str, dt: float):
     def chunk_run(state, series, consts):
         def step(state, x_t):
             brain = nnx.merge(graphdef, state)
-            now = brain._step({**consts, **x_t})
+            now = brain._step({**consts, **x_t}, frozen)
             return nnx.split(brain)[1], brain, now
 
         def flat(state, x_t):

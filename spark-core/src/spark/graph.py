@@ -18,6 +18,7 @@ from .component import LearningRule, Synapse, normalize_shape, size
 from .errors import ParamError, RegistryError
 from .payloads import PayloadType
 from .sparkfile import Problem, check_schema, json_path
+from .timing import to_steps
 
 
 @attrs.define
@@ -84,7 +85,7 @@ def delay_steps(delay_ms: float, dt: float, payload: PayloadType) -> int:
 
     ``delay / dt`` is first rounded to 6 decimals, so 0.35 ms at dt = 0.1 ms is 3.5 -> 4 steps despite binary floats.
     """
-    return (1 if payload.delayed else 0) + int(math.floor(round(delay_ms / dt, 6) + 0.5))
+    return (1 if payload.delayed else 0) + to_steps(delay_ms, dt)
 
 
 def _split_ref(ref: Any) -> tuple[str, str] | None:

@@ -43,11 +43,11 @@ class Progress:
         min_interval: least time (s) between two redraws.
     """
 
-    def __init__(self, steps: int, dt: float, *, label: str = "", stream: TextIO | None = None,
-                 enabled: bool | None = None, min_interval: float = 0.1):
+    def __init__(self, steps: int, dt: float | None, *, label: str = "", stream: TextIO | None = None,
+                 enabled: bool | None = None, min_interval: float = 0.1, unit: str = "steps"):
         self.stream = sys.stderr if stream is None else stream
         self.enabled = is_terminal(self.stream) if enabled is None else bool(enabled)
-        self.steps, self.dt, self.label = int(steps), float(dt), label
+        self.steps, self.dt, self.label, self.unit = int(steps), None if dt is None else float(dt), label, unit
         self.min_interval = min_interval
         self.done = 0
         self.t_start = time.perf_counter()
@@ -59,7 +59,8 @@ class Progress:
     def compiling(self) -> None:
         """Say that a program is being compiled (the first chunk waits for it)."""
         if self.enabled:
-            self._draw(f"{self.label + ': ' if self.label else ''}compiling {self.steps:,} steps of {self.dt:g} ms ...")
+            what = f"{self.steps:,} {self.unit}" + (f" of {self.dt:g} ms" if self.dt is not None else "")
+            self._draw(f"{self.label + ': ' if self.label else ''}compiling {what} ...")
 
     def running(self) -> None:
         """Mark the start of simulation proper: the speed and ETA leave compilation out."""
@@ -86,10 +87,12 @@ class Progress:
             speed = (self.done - self.run_steps0) / (now - self.t_run)
             eta = (self.steps - self.done) / speed if speed > 0 else None
         head = f"{self.label}: " if self.label else ""
-        tail = (f" {self.done:,}/{self.steps:,} steps | {_fmt_ms(self.done * self.dt)}/{_fmt_ms(self.steps * self.dt)}"
-                f" simulated | wall {_fmt_s(wall)}")
+        tail = f" {self.done:,}/{self.steps:,} {self.unit}"
+        if self.dt is not None:
+            tail += f" | {_fmt_ms(self.done * self.dt)}/{_fmt_ms(self.steps * self.dt)} simulated"
+        tail += f" | wall {_fmt_s(wall)}"
         if speed is not None:
-            tail += f" | {speed:,.0f} steps/s"
+            tail += f" | {speed:,.0f} {self.unit}/s" if speed >= 10 else f" | {speed:,.2f} {self.unit}/s"
         if self.done < self.steps:
             tail += f" | ETA {_fmt_s(eta)}" if eta is not None else " | ETA ?"
         cols = shutil.get_terminal_size((100, 20)).columns
