@@ -326,6 +326,10 @@ def present(brain, samples: Mapping[str, Any], presentation: Presentation, *, in
     count = _check_ports(brain, count, "count")
     watch = None
     if p.min_spikes and p.max_repeats:
+        if not (p.watch or count):
+            raise GraphError(f"Presentation(min_spikes={p.min_spikes}, max_repeats={p.max_repeats}) re-presents weak "
+                             "responses but watches no port: give Presentation(watch=\"node.spikes\") or "
+                             "count=[\"node.spikes\"]")
         watch = _check_ports(brain, [p.watch or (count[0] if count else "")], "Presentation.watch")[0]
         if watch not in count:
             count = (*count, watch)
