@@ -2,6 +2,7 @@
 
 from ._version import __version__ as __version__
 from .adaptive_lif import AdaptiveLIF as AdaptiveLIF
+from .adaptive_lif_cond import AdaptiveLIFCond as AdaptiveLIFCond
 from .adex import AdEx as AdEx
 from .alpha_synapse import AlphaSynapse as AlphaSynapse
 from .bcm import BCM as BCM

@@ -36,6 +36,16 @@ def ref_steps(t_ref: float, dt: float) -> int:
     return math.floor(round(t_ref / dt, 6) + 0.5)
 
 
+def conductance_v(v: jax.Array, g_exc: jax.Array, g_inh: jax.Array, i: jax.Array, p, dt: float) -> jax.Array:
+    """One exact step of ``c_m dv/dt = g_L (v_rest - v) + g_exc (e_exc - v) + g_inh (e_inh - v) + i`` with the
+    conductances (nS) and current (pA) held over the step, ``g_L = c_m / tau_m``: ``v_inf + (v - v_inf)
+    exp(-dt g_tot / c_m)``. ``p`` has ``c_m``, ``tau_m``, ``v_rest``, ``e_exc``, ``e_inh`` (pF, ms, mV)."""
+    g_leak = p.c_m / p.tau_m
+    g_tot = g_leak + g_exc + g_inh
+    v_inf = (g_leak * p.v_rest + g_exc * p.e_exc + g_inh * p.e_inh + i) / g_tot
+    return v_inf + (v - v_inf) * jnp.exp(-dt * g_tot / p.c_m)
+
+
 def fire(v: jax.Array, threshold, v_reset: float, refractory: jax.Array, n_ref: int) -> tuple:
     """Threshold, reset and refractoriness, shared by the somas.
 

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 
 import spark
 
-from ._ode import fire, ref_steps
+from ._ode import conductance_v, fire, ref_steps
 from .lif import initial_v
 
 
@@ -61,11 +61,8 @@ class LIFCond(spark.Soma):
 
     def __call__(self, *, dt, g_exc, g_inh, i_syn):
         p = self.params
-        g_leak = p.c_m / p.tau_m
-        g_tot = g_leak + g_exc + g_inh
-        v_inf = (g_leak * p.v_rest + g_exc * p.e_exc + g_inh * p.e_inh + i_syn + p.i_bias) / g_tot
         active = self.refractory[...] == 0
-        v = jnp.where(active, v_inf + (self.v[...] - v_inf) * jnp.exp(-dt * g_tot / p.c_m), p.v_reset)
+        v = jnp.where(active, conductance_v(self.v[...], g_exc, g_inh, i_syn + p.i_bias, p, dt), p.v_reset)
         spikes, v, self.refractory[...] = fire(v, p.v_thresh, p.v_reset, self.refractory[...], ref_steps(p.t_ref, dt))
         self.v[...] = v
         return {"spikes": spikes, "v": v}
