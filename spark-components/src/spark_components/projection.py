@@ -2,7 +2,8 @@
 
 A projection holds the synapses from ``n_pre`` to ``n_post`` neurons in one of two layouts:
 
-- **dense**: ``weight`` and ``mask`` of shape ``(n_pre, n_post)``; delivery is ``spikes @ weight``.
+- **dense**: ``weight`` and ``mask`` of shape ``(n_pre, n_post)``; delivery is ``spikes @ weight`` (with the native
+  kernels: the rows of the neurons that spiked are added, so the work is spikes x n_post).
 - **sparse**: one row per presynaptic neuron, padded to the largest out-degree ``K``: ``post_index``, ``weight`` and
   ``mask`` of shape ``(n_pre, K)``. Delivery is event-driven: the indices of this step's spiking neurons are compacted
   into a small fixed-size list, and only their rows are gathered and scatter-added, so the work grows with
@@ -27,9 +28,10 @@ import spark
 
 from . import connectivity as conn
 from . import native
+from ._learning import outer_spike_update
 
 DENSE_MAX_PAIRS = 65_536
-USE_NATIVE = True  # use the C++ delivery kernel when it is available (tests switch it off to compare)
+USE_NATIVE = True  # use the C++ kernels when they are available (tests switch them off to compare)
 DENSE_MIN_DENSITY = 0.25
 
 
@@ -65,10 +67,14 @@ class Projection(spark.Synapse):
     :meth:`deliver` for the summed weights of the spikes arriving this step.
     """
 
+    #: :meth:`spike_update` takes ``pre_gain`` / ``post_gain`` (see ``_learning.spike_update``)
+    spike_update_takes_gains = True
+
     def __init__(self, shape, *, params=None, rngs=None, dt=None, **values):
         super().__init__(shape, params=params, rngs=rngs, dt=dt, **values)
         p = self.params
         n_pre, n_post = self.shape
+        self.updated_in_place = False  # a rule updates the weights in place (set by prepare_spike_update)
         key = (rngs if rngs is not None else nnx.Rngs(0)).params()
         rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel().tolist())
         pre, post = conn.connect(p.connectivity, n_pre, n_post, rng, p=p.p_connect, degree=p.degree,
@@ -137,7 +143,7 @@ class Projection(spark.Synapse):
         With ``onto`` (shape ``(n_post,)``), returns ``factor * onto + delivered``: a synapse passes its decaying
         state and its decay over the step, which the native kernel folds into the same pass.
         """
-        if self.sparse and USE_NATIVE and native.kernels():
+        if USE_NATIVE and native.kernels():
             return self._deliver_native(spikes, efficacy, onto, factor)
         out = self._deliver(spikes, efficacy)
         return out if onto is None else factor * onto + out
@@ -194,12 +200,21 @@ class Projection(spark.Synapse):
         eff = jnp.ones((1,), f32) if efficacy is None else efficacy.astype(f32)  # one element: 1 for all
         base = jnp.zeros((1,), f32) if onto is None else onto.astype(f32)  # one element: none
         scale = np.float32(0.0 if onto is None else factor)
-        args = (spikes.astype(bool), eff, self.post_index[...], self.weight[...], base)
         # the synapse's state (onto) is updated in place, so XLA need not copy the result into the loop's state; with
         # an in-place rule attached, the weights also flow through the call (unchanged, in place), so that the
         # delivery's read is ordered before the rule's write by data and XLA copies nothing
-        keep = hasattr(self, "col_ptr")
+        keep = self.updated_in_place
         weight_type = (jax.ShapeDtypeStruct(self.weight.shape, f32),) if keep else ()
+        if not self.sparse:  # dense: add the rows of the spiking neurons
+            out_types = (jax.ShapeDtypeStruct((n_post,), f32), *weight_type)
+            aliases = {**({2: 1} if keep else {}), **({3: 0} if onto is not None else {})}
+            call = jax.ffi.ffi_call("spark_deliver_dense_keep" if keep else "spark_deliver_dense", out_types,
+                                    vmap_method="sequential", input_output_aliases=aliases or None)
+            out, *weight = call(spikes.astype(bool), eff, self.weight[...], base, scale=scale)
+            if keep:
+                self.weight[...] = weight[0]
+            return out
+        args = (spikes.astype(bool), eff, self.post_index[...], self.weight[...], base)
         if self.depth == 0:
             out_types = (jax.ShapeDtypeStruct((n_post,), f32), *weight_type)
             aliases = {**({3: 1} if keep else {}), **({4: 0} if onto is not None else {})}
@@ -227,7 +242,10 @@ class Projection(spark.Synapse):
         return jnp.where(self.mask[...], a_pre[:, None] * b_post[self.post_index[...]], 0.0)
 
     def prepare_spike_update(self):
-        """Build the column index (synapses by postsynaptic neuron) that event-driven :meth:`spike_update` needs."""
+        """Get ready for event-driven :meth:`spike_update`: sparse storage builds its column index (synapses by
+        postsynaptic neuron); both storages then pass their weights through the native delivery call, so that the
+        delivery's read and the rule's in-place write are ordered by data and XLA copies no weights."""
+        self.updated_in_place = True
         if not self.sparse or hasattr(self, "col_ptr"):
             return
         idx, mask = np.asarray(self.post_index[...]), np.asarray(self.mask[...])
@@ -238,15 +256,37 @@ class Projection(spark.Synapse):
         self.col_ptr = spark.Const(jnp.asarray(col_ptr, jnp.int32))
         self.col_syn = spark.Const(jnp.asarray(slots[order], jnp.int32))
 
-    def spike_update(self, pre, post, on_pre, on_post, w_min=-math.inf, w_max=math.inf):
-        if not (hasattr(self, "col_ptr") and USE_NATIVE and native.kernels()):  # the index exists only when sparse
-            return super().spike_update(pre, post, on_pre, on_post, w_min, w_max)
+    def spike_update(self, pre, post, on_pre, on_post, w_min=-math.inf, w_max=math.inf, *, pre_gain=None,
+                     post_gain=None):
+        """:meth:`spark.Synapse.spike_update`, generalised: a presynaptic spike of ``i`` changes each synapse
+        ``(i, j)`` by ``pre_gain[i] * on_pre[j]``, a postsynaptic spike of ``j`` each ``(i, j)`` by
+        ``on_post[i] * post_gain[j]`` (a gain left out is 1). Triplet STDP needs ``post_gain``: its potentiation is
+        ``r1[i] (a2_plus + a3_plus o2[j])``, a product of a pre and a post factor.
+
+        With the native kernels this is one in-place C++ call (output aliased to the weights) whose work grows with
+        spikes x fan-out/fan-in: rows of the spiking presynaptic neurons, and for sparse storage the column index of
+        :meth:`prepare_spike_update` (for dense storage, strided columns) for the spiking postsynaptic ones. Without
+        them, the same result from ``outer`` and ``clip`` over every synapse.
+        """
+        if not (USE_NATIVE and native.kernels()) or (self.sparse and not hasattr(self, "col_ptr")):
+            if pre_gain is None and post_gain is None:
+                return super().spike_update(pre, post, on_pre, on_post, w_min, w_max)
+            return outer_spike_update(self, pre, post, on_pre, on_post, w_min, w_max, pre_gain=pre_gain,
+                                      post_gain=post_gain)
         f32 = jnp.float32
-        call = jax.ffi.ffi_call("spark_spike_update", jax.ShapeDtypeStruct(self.weight.shape, f32),
-                                vmap_method="sequential", input_output_aliases={8: 0})
-        return call(pre.astype(bool), post.astype(bool), on_pre.astype(f32), on_post.astype(f32),
-                    self.post_index[...], self.mask[...], self.col_ptr[...], self.col_syn[...], self.weight[...],
-                    w_min=np.float32(w_min), w_max=np.float32(w_max))
+        one = jnp.ones((1,), f32)  # one element: a gain of 1 for every neuron
+        gains = (one if pre_gain is None else pre_gain.astype(f32), one if post_gain is None else post_gain.astype(f32))
+        spikes = (pre.astype(bool), post.astype(bool), on_pre.astype(f32), on_post.astype(f32), *gains)
+        bounds = dict(w_min=np.float32(w_min), w_max=np.float32(w_max))
+        out_type = jax.ShapeDtypeStruct(self.weight.shape, f32)
+        if not self.sparse:
+            call = jax.ffi.ffi_call("spark_spike_update_dense", out_type, vmap_method="sequential",
+                                    input_output_aliases={7: 0})
+            return call(*spikes, self.mask[...], self.weight[...], **bounds)
+        call = jax.ffi.ffi_call("spark_spike_update", out_type, vmap_method="sequential",
+                                input_output_aliases={10: 0})
+        return call(*spikes, self.post_index[...], self.mask[...], self.col_ptr[...], self.col_syn[...],
+                    self.weight[...], **bounds)
 
     def clip(self, w, lo, hi):
         return jnp.where(self.mask[...], jnp.clip(w, lo, hi), 0.0)

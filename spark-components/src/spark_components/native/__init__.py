@@ -23,7 +23,10 @@ _TARGETS = {  # XLA custom-call target -> symbol in the library
     "spark_deliver_delayed": "SparkDeliverDelayed",
     "spark_deliver_keep": "SparkDeliverKeep",
     "spark_deliver_delayed_keep": "SparkDeliverDelayedKeep",
+    "spark_deliver_dense": "SparkDeliverDense",
+    "spark_deliver_dense_keep": "SparkDeliverDenseKeep",
     "spark_spike_update": "SparkSpikeUpdate",
+    "spark_spike_update_dense": "SparkSpikeUpdateDense",
 }
 
 

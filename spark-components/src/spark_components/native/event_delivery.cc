@@ -1,6 +1,8 @@
-// Event-driven spike delivery for Spark's sparse projections, as XLA FFI custom calls on the CPU.
+// Event-driven spike delivery for Spark's projections, as XLA FFI custom calls on the CPU.
 //
-// Storage is ELL by presynaptic neuron: post_index[i, k] and weight[i, k] for k < K (padding has weight 0).
+// Sparse storage is ELL by presynaptic neuron: post_index[i, k] and weight[i, k] for k < K (padding has weight 0).
+// Dense storage is weight[i, j] of shape (n_pre, n_post) (absent synapses have weight 0); its kernels add the rows
+// of the neurons that spiked instead of multiplying the whole matrix by the spike vector.
 // Work per step is the number of spikes times the fan-out, plus one pass over the postsynaptic output; no spike is
 // ever dropped.
 //
@@ -79,6 +81,33 @@ ffi::Error Deliver(ffi::Buffer<ffi::PRED> spikes, ffi::Buffer<ffi::F32> efficacy
   return ffi::Error::Success();
 }
 
+// Dense storage: out[j] = scale * base[j] + sum over spiking i of efficacy[i] * weight[i, j]
+ffi::Error DeliverDense(ffi::Buffer<ffi::PRED> spikes, ffi::Buffer<ffi::F32> efficacy, ffi::Buffer<ffi::F32> weight,
+                        ffi::Buffer<ffi::F32> base, float scale, ffi::ResultBuffer<ffi::F32> out) {
+  const int64_t n_pre = spikes.element_count();
+  const int64_t n_post = out->element_count();
+  const auto dims = weight.dimensions();
+  if (dims.size() != 2 || dims[0] != n_pre || dims[1] != n_post ||
+      (efficacy.element_count() != n_pre && efficacy.element_count() != 1) ||
+      (base.element_count() != n_post && base.element_count() != 1)) {
+    return ffi::Error::InvalidArgument("spark_deliver_dense: inconsistent shapes");
+  }
+  const float* eff = efficacy.element_count() == n_pre ? efficacy.typed_data() : nullptr;
+  const float* w = weight.typed_data();
+  float* o = out->typed_data();
+  Start(o, n_post, base, scale);
+  spark::ForEachSpike(spikes.typed_data(), n_pre, [&](int64_t i) {
+    const float* row = w + i * n_post;
+    if (eff) {
+      const float e = eff[i];
+      for (int64_t j = 0; j < n_post; ++j) o[j] += e * row[j];
+    } else {
+      for (int64_t j = 0; j < n_post; ++j) o[j] += row[j];
+    }
+  });
+  return ffi::Error::Success();
+}
+
 // Ring buffer of pending input, pending[(t + delay[i, k]) % D, post_index[i, k]] += efficacy[i] * weight[i, k];
 // then out = scale * base + pending[t % D] and that slot is cleared. pending_out aliases pending_in.
 ffi::Error DeliverDelayed(ffi::Buffer<ffi::PRED> spikes, ffi::Buffer<ffi::F32> efficacy,
@@ -138,6 +167,15 @@ ffi::Error DeliverKeep(ffi::Buffer<ffi::PRED> spikes, ffi::Buffer<ffi::F32> effi
   return ffi::Error::Success();
 }
 
+ffi::Error DeliverDenseKeep(ffi::Buffer<ffi::PRED> spikes, ffi::Buffer<ffi::F32> efficacy, ffi::Buffer<ffi::F32> weight,
+                            ffi::Buffer<ffi::F32> base, float scale, ffi::ResultBuffer<ffi::F32> out,
+                            ffi::ResultBuffer<ffi::F32> weight_out) {
+  ffi::Error err = DeliverDense(spikes, efficacy, weight, base, scale, out);
+  if (err.failure()) return err;
+  PassThrough(weight, weight_out);
+  return ffi::Error::Success();
+}
+
 ffi::Error DeliverDelayedKeep(ffi::Buffer<ffi::PRED> spikes, ffi::Buffer<ffi::F32> efficacy,
                               ffi::Buffer<ffi::S32> post_index, ffi::Buffer<ffi::F32> weight,
                               ffi::Buffer<ffi::F32> base, ffi::Buffer<ffi::S32> delay,
@@ -186,5 +224,22 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(SparkDeliverDelayedKeep, DeliverDelayedKeep,
                               ffi::Ffi::Bind()
                                   .SPARK_DELIVER_ARGS.SPARK_DELAY_ARGS.Attr<float>("scale")
                                   .Ret<ffi::Buffer<ffi::F32>>()
+                                  .Ret<ffi::Buffer<ffi::F32>>()
+                                  .Ret<ffi::Buffer<ffi::F32>>());
+
+#define SPARK_DELIVER_DENSE_ARGS          \
+  Arg<ffi::Buffer<ffi::PRED>>()           \
+      .Arg<ffi::Buffer<ffi::F32>>()       \
+      .Arg<ffi::Buffer<ffi::F32>>()       \
+      .Arg<ffi::Buffer<ffi::F32>>()
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(SparkDeliverDense, DeliverDense,
+                              ffi::Ffi::Bind()
+                                  .SPARK_DELIVER_DENSE_ARGS.Attr<float>("scale")
+                                  .Ret<ffi::Buffer<ffi::F32>>());
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(SparkDeliverDenseKeep, DeliverDenseKeep,
+                              ffi::Ffi::Bind()
+                                  .SPARK_DELIVER_DENSE_ARGS.Attr<float>("scale")
                                   .Ret<ffi::Buffer<ffi::F32>>()
                                   .Ret<ffi::Buffer<ffi::F32>>());

@@ -1,13 +1,17 @@
-// Spike-triggered weight updates for Spark's sparse projections (pair STDP and its relatives), in place, as an
-// XLA FFI custom call on the CPU.
+// Spike-triggered weight updates for Spark's projections (pair STDP, triplet STDP and their relatives), in place, as
+// XLA FFI custom calls on the CPU.
 //
-// Storage is ELL by presynaptic neuron (post_index[i, k], weight[i, k], mask[i, k]; K slots per row) plus a
-// column index: col_syn[col_ptr[j] .. col_ptr[j + 1]) are the flat slots i * K + k of the synapses onto j.
 // Each step:
-//   for each spiking presynaptic i, each synapse (i, k):   w[i, k] += on_pre[post_index[i, k]]
-//   for each spiking postsynaptic j, each synapse s onto j: w[s]    += on_post[s / K]
-// and then the synapses so touched are clipped to [w_min, w_max]. Work grows with spikes x fan-out/fan-in.
-// Padding slots (mask false) are never touched.
+//   for each spiking presynaptic i, each synapse (i, j):   w[i, j] += pre_gain[i] * on_pre[j]
+//   for each spiking postsynaptic j, each synapse (i, j):  w[i, j] += on_post[i] * post_gain[j]
+// and then the synapses so touched are clipped to [w_min, w_max], each once after its last change. Work grows with
+// spikes x fan-out/fan-in. A gain of one element means 1 for every neuron (with one neuron, that element is used);
+// pair STDP passes no gains, triplet STDP's potentiation r1[i] (a2_plus + a3_plus o2[j]) needs post_gain.
+//
+// Sparse storage (SparkSpikeUpdate) is ELL by presynaptic neuron (post_index[i, k], weight[i, k], mask[i, k]; K
+// slots per row) plus a column index: col_syn[col_ptr[j] .. col_ptr[j + 1]) are the flat slots i * K + k of the
+// synapses onto j. Dense storage (SparkSpikeUpdateDense) is weight[i, j] and mask[i, j] of shape (n_pre, n_post):
+// rows are contiguous, a column is strided. Absent synapses (mask false, padding) are never touched.
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -19,20 +23,49 @@ namespace ffi = xla::ffi;
 
 namespace {
 
+// gain[i], or 1 everywhere for a one-element "none"
+struct Gain {
+  const float* g;
+  bool per_neuron;
+  float operator[](int64_t i) const { return per_neuron ? g[i] : g[0]; }
+};
+
+bool MakeGain(const ffi::Buffer<ffi::F32>& buf, int64_t n, Gain* out) {
+  if (buf.element_count() != n && buf.element_count() != 1) return false;
+  *out = Gain{buf.typed_data(), buf.element_count() == n};
+  return true;
+}
+
+inline float Clip(float x, float lo, float hi) { return std::min(std::max(x, lo), hi); }
+
+void CopyIn(const ffi::Buffer<ffi::F32>& weight_in, ffi::ResultBuffer<ffi::F32>& weight_out) {
+  if (weight_out->typed_data() != weight_in.typed_data()) {
+    std::copy(weight_in.typed_data(), weight_in.typed_data() + weight_in.element_count(), weight_out->typed_data());
+  }
+}
+
+// this step's spiking neurons, found in one pass each (spikes are sparse: most steps have a few)
+void Fired(const bool* s, int64_t n, std::vector<int32_t>* out) {
+  out->clear();
+  spark::ForEachSpike(s, n, [&](int64_t i) { out->push_back(static_cast<int32_t>(i)); });
+}
+
 ffi::Error SpikeUpdate(ffi::Buffer<ffi::PRED> pre, ffi::Buffer<ffi::PRED> post, ffi::Buffer<ffi::F32> on_pre,
-                       ffi::Buffer<ffi::F32> on_post, ffi::Buffer<ffi::S32> post_index, ffi::Buffer<ffi::PRED> mask,
-                       ffi::Buffer<ffi::S32> col_ptr, ffi::Buffer<ffi::S32> col_syn, ffi::Buffer<ffi::F32> weight_in,
-                       float w_min, float w_max, ffi::ResultBuffer<ffi::F32> weight_out) {
+                       ffi::Buffer<ffi::F32> on_post, ffi::Buffer<ffi::F32> pre_gain, ffi::Buffer<ffi::F32> post_gain,
+                       ffi::Buffer<ffi::S32> post_index, ffi::Buffer<ffi::PRED> mask, ffi::Buffer<ffi::S32> col_ptr,
+                       ffi::Buffer<ffi::S32> col_syn, ffi::Buffer<ffi::F32> weight_in, float w_min, float w_max,
+                       ffi::ResultBuffer<ffi::F32> weight_out) {
   const int64_t n_pre = pre.element_count();
   const int64_t n_post = post.element_count();
   const auto dims = weight_in.dimensions();
+  Gain gi, gj;
   if (dims.size() != 2 || dims[0] != n_pre || post_index.element_count() != weight_in.element_count() ||
       mask.element_count() != weight_in.element_count() || col_ptr.element_count() != n_post + 1 ||
-      on_pre.element_count() != n_post || on_post.element_count() != n_pre) {
+      on_pre.element_count() != n_post || on_post.element_count() != n_pre || !MakeGain(pre_gain, n_pre, &gi) ||
+      !MakeGain(post_gain, n_post, &gj)) {
     return ffi::Error::InvalidArgument("spark_spike_update: inconsistent shapes");
   }
   const int64_t K = dims[1];
-  const bool* s_pre = pre.typed_data();
   const bool* s_post = post.typed_data();
   const float* a = on_pre.typed_data();
   const float* b = on_post.typed_data();
@@ -40,30 +73,70 @@ ffi::Error SpikeUpdate(ffi::Buffer<ffi::PRED> pre, ffi::Buffer<ffi::PRED> post, 
   const bool* m = mask.typed_data();
   const int32_t* cp = col_ptr.typed_data();
   const int32_t* cs = col_syn.typed_data();
+  CopyIn(weight_in, weight_out);
   float* w = weight_out->typed_data();
-  if (w != weight_in.typed_data()) {
-    std::copy(weight_in.typed_data(), weight_in.typed_data() + weight_in.element_count(), w);
-  }
-  // this step's spiking neurons, found in one pass each (spikes are sparse: most steps have a few)
   thread_local std::vector<int32_t> fired_pre, fired_post;
-  fired_pre.clear();
-  fired_post.clear();
-  spark::ForEachSpike(s_pre, n_pre, [&](int64_t i) { fired_pre.push_back(static_cast<int32_t>(i)); });
-  spark::ForEachSpike(s_post, n_post, [&](int64_t j) { fired_post.push_back(static_cast<int32_t>(j)); });
+  Fired(pre.typed_data(), n_pre, &fired_pre);
+  Fired(s_post, n_post, &fired_post);
   // Row changes first, then column changes, each synapse clipped once after its last change: a synapse whose
   // postsynaptic neuron also fired is clipped in the column pass.
   for (const int32_t i : fired_pre) {
+    const float g = gi[i];
     for (int64_t k = i * K; k < (i + 1) * K; ++k) {
       if (!m[k]) continue;
       const int32_t j = idx[k];
-      w[k] += a[j];
-      if (!s_post[j]) w[k] = std::min(std::max(w[k], w_min), w_max);
+      w[k] += g * a[j];
+      if (!s_post[j]) w[k] = Clip(w[k], w_min, w_max);
     }
   }
   for (const int32_t j : fired_post) {
+    const float g = gj[j];
     for (int32_t c = cp[j]; c < cp[j + 1]; ++c) {
       const int32_t s = cs[c];
-      w[s] = std::min(std::max(w[s] + b[s / K], w_min), w_max);
+      w[s] = Clip(w[s] + b[s / K] * g, w_min, w_max);
+    }
+  }
+  return ffi::Error::Success();
+}
+
+ffi::Error SpikeUpdateDense(ffi::Buffer<ffi::PRED> pre, ffi::Buffer<ffi::PRED> post, ffi::Buffer<ffi::F32> on_pre,
+                            ffi::Buffer<ffi::F32> on_post, ffi::Buffer<ffi::F32> pre_gain,
+                            ffi::Buffer<ffi::F32> post_gain, ffi::Buffer<ffi::PRED> mask,
+                            ffi::Buffer<ffi::F32> weight_in, float w_min, float w_max,
+                            ffi::ResultBuffer<ffi::F32> weight_out) {
+  const int64_t n_pre = pre.element_count();
+  const int64_t n_post = post.element_count();
+  const auto dims = weight_in.dimensions();
+  Gain gi, gj;
+  if (dims.size() != 2 || dims[0] != n_pre || dims[1] != n_post || mask.element_count() != n_pre * n_post ||
+      on_pre.element_count() != n_post || on_post.element_count() != n_pre || !MakeGain(pre_gain, n_pre, &gi) ||
+      !MakeGain(post_gain, n_post, &gj)) {
+    return ffi::Error::InvalidArgument("spark_spike_update_dense: inconsistent shapes");
+  }
+  const bool* s_post = post.typed_data();
+  const float* a = on_pre.typed_data();
+  const float* b = on_post.typed_data();
+  const bool* m = mask.typed_data();
+  CopyIn(weight_in, weight_out);
+  float* w = weight_out->typed_data();
+  thread_local std::vector<int32_t> fired_post;
+  Fired(s_post, n_post, &fired_post);
+  const bool any_post = !fired_post.empty();
+  spark::ForEachSpike(pre.typed_data(), n_pre, [&](int64_t i) {
+    const float g = gi[i];
+    float* row = w + i * n_post;
+    const bool* mrow = m + i * n_post;
+    for (int64_t j = 0; j < n_post; ++j) {  // branch-free, so the compiler can vectorise it
+      const float x = row[j] + g * a[j];
+      const float y = any_post && s_post[j] ? x : Clip(x, w_min, w_max);
+      row[j] = mrow[j] ? y : row[j];
+    }
+  });
+  for (const int32_t j : fired_post) {
+    const float g = gj[j];
+    for (int64_t i = 0; i < n_pre; ++i) {
+      const int64_t k = i * n_post + j;
+      if (m[k]) w[k] = Clip(w[k] + b[i] * g, w_min, w_max);
     }
   }
   return ffi::Error::Success();
@@ -73,15 +146,31 @@ ffi::Error SpikeUpdate(ffi::Buffer<ffi::PRED> pre, ffi::Buffer<ffi::PRED> post, 
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(SparkSpikeUpdate, SpikeUpdate,
                               ffi::Ffi::Bind()
-                                  .Arg<ffi::Buffer<ffi::PRED>>()
-                                  .Arg<ffi::Buffer<ffi::PRED>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
-                                  .Arg<ffi::Buffer<ffi::S32>>()
-                                  .Arg<ffi::Buffer<ffi::PRED>>()
-                                  .Arg<ffi::Buffer<ffi::S32>>()
-                                  .Arg<ffi::Buffer<ffi::S32>>()
-                                  .Arg<ffi::Buffer<ffi::F32>>()
+                                  .Arg<ffi::Buffer<ffi::PRED>>()   // pre
+                                  .Arg<ffi::Buffer<ffi::PRED>>()   // post
+                                  .Arg<ffi::Buffer<ffi::F32>>()    // on_pre
+                                  .Arg<ffi::Buffer<ffi::F32>>()    // on_post
+                                  .Arg<ffi::Buffer<ffi::F32>>()    // pre_gain
+                                  .Arg<ffi::Buffer<ffi::F32>>()    // post_gain
+                                  .Arg<ffi::Buffer<ffi::S32>>()    // post_index
+                                  .Arg<ffi::Buffer<ffi::PRED>>()   // mask
+                                  .Arg<ffi::Buffer<ffi::S32>>()    // col_ptr
+                                  .Arg<ffi::Buffer<ffi::S32>>()    // col_syn
+                                  .Arg<ffi::Buffer<ffi::F32>>()    // weight
+                                  .Attr<float>("w_min")
+                                  .Attr<float>("w_max")
+                                  .Ret<ffi::Buffer<ffi::F32>>());
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(SparkSpikeUpdateDense, SpikeUpdateDense,
+                              ffi::Ffi::Bind()
+                                  .Arg<ffi::Buffer<ffi::PRED>>()   // pre
+                                  .Arg<ffi::Buffer<ffi::PRED>>()   // post
+                                  .Arg<ffi::Buffer<ffi::F32>>()    // on_pre
+                                  .Arg<ffi::Buffer<ffi::F32>>()    // on_post
+                                  .Arg<ffi::Buffer<ffi::F32>>()    // pre_gain
+                                  .Arg<ffi::Buffer<ffi::F32>>()    // post_gain
+                                  .Arg<ffi::Buffer<ffi::PRED>>()   // mask
+                                  .Arg<ffi::Buffer<ffi::F32>>()    // weight
                                   .Attr<float>("w_min")
                                   .Attr<float>("w_max")
                                   .Ret<ffi::Buffer<ffi::F32>>());
