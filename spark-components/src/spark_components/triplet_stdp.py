@@ -8,7 +8,7 @@ import jax.numpy as jnp
 
 import spark
 
-from ._learning import POST_SPIKES, PRE_SPIKES, check_bounds
+from ._learning import POST_SPIKES, PRE_SPIKES, check_bounds, spike_update
 
 
 @spark.params
@@ -48,7 +48,15 @@ class TripletSTDP(spark.LearningRule):
     ``a2_plus = a3_minus = 0``. Pre and post spikes in the same step count as pre-before-post (``r1`` already
     includes this step's presynaptic spike; ``o1`` does not include this step's postsynaptic spike), as in
     ``pair_stdp``. With ``a3_plus = a3_minus = 0`` the rule is pair STDP (with ``tau_plus`` / ``tau_minus``).
-    Weights are clipped to ``[w_min, w_max]``.
+
+    The update is event-driven (``synapse.spike_update`` with per-neuron gains, ``_learning.spike_update``): only the
+    synapses of this step's spiking neurons change, and only they are clipped to ``[w_min, w_max]`` (once, after both
+    changes), as in ``pair_stdp`` and in Brian2 / NEST, where the bound is part of the spike's update. On the built-in
+    projections, dense or sparse, that is one in-place native call whose work is spikes x fan-out/fan-in. (Up to
+    spark-components 0.1.1 every weight was clipped every step: the same whenever the weights are within the bounds
+    at the start of a step; a weight that something else, e.g. ``weight_normalization``, moved outside them now
+    stays there until its next pre- or postsynaptic spike.) When both neurons of a synapse spike in one step, the
+    depression is added before the potentiation (rounding may differ from adding their sum in the last bit).
 
     Ports:
         pre (in, Spikes): the synapse's presynaptic spikes, shape ``(n_pre,)``.
@@ -72,6 +80,9 @@ class TripletSTDP(spark.LearningRule):
         self.o1 = spark.State(jnp.zeros((n_post,), jnp.float32))
         self.o2 = spark.State(jnp.zeros((n_post,), jnp.float32))
 
+    def bind(self, synapse):
+        synapse.prepare_spike_update()
+
     def __call__(self, synapse, *, dt, pre, post):
         p = self.params
         if p.interaction == "all_to_all":
@@ -82,11 +93,20 @@ class TripletSTDP(spark.LearningRule):
         r2 = self.r2[...] * math.exp(-dt / p.tau_x)
         o1 = self.o1[...] * math.exp(-dt / p.tau_minus)
         o2 = self.o2[...] * math.exp(-dt / p.tau_y)
-        ltp = jnp.where(post, p.a2_plus + p.a3_plus * o2, 0.0)
-        ltd = jnp.where(pre, p.a2_minus + p.a3_minus * r2, 0.0)
-        dw = synapse.outer(r1, ltp) - synapse.outer(ltd, o1)
+        # pre spike of i: w[i, j] -= (a2_minus + a3_minus r2[i]) o1[j]; post spike of j: w[i, j] += r1[i] (a2_plus +
+        # a3_plus o2[j]). A factor that does not depend on the neuron is folded into the other, so that the pair
+        # model needs no gains (and any synapse's own spike_update serves).
+        if p.a3_minus == 0:
+            on_pre, pre_gain = -p.a2_minus * o1, None
+        else:
+            on_pre, pre_gain = -o1, p.a2_minus + p.a3_minus * r2
+        if p.a3_plus == 0:
+            on_post, post_gain = p.a2_plus * r1, None
+        else:
+            on_post, post_gain = r1, p.a2_plus + p.a3_plus * o2
         self.r1[...] = r1
         self.r2[...] = bump(r2, pre)
         self.o1[...] = bump(o1, post)
         self.o2[...] = bump(o2, post)
-        return synapse.clip(synapse.weight[...] + dw, p.w_min, p.w_max)
+        return spike_update(synapse, pre, post, on_pre, on_post, p.w_min, p.w_max, pre_gain=pre_gain,
+                            post_gain=post_gain)
