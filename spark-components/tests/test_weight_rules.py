@@ -3,6 +3,7 @@ hard bounds, on dense and sparse storage."""
 
 from __future__ import annotations
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from flax import nnx
@@ -107,12 +108,15 @@ def test_bounds_are_never_exceeded(storage):
                                rtol=1e-5)
 
 
-def test_normalisation_every_k_steps_in_a_batched_brain_matches_single_trials():
-    """With ``every > 1`` the normalisation is a ``lax.cond`` on due steps; batched (vmap), the same results."""
+@pytest.mark.parametrize("storage", ["dense", "sparse"])
+def test_normalisation_every_k_steps_in_a_batched_brain_matches_single_trials(storage):
+    """With ``every > 1`` the normalisation is a ``lax.cond`` on due steps, and the synapse passes its weights through
+    delivery (``pass_weights_through``); batched (vmap), the same results."""
+
     def brain():
         reg = isolated_registry(ExpSynapse, Hebbian, WeightNormalization)
         return (spark.Brain(dt=1.0, seed=3, registry=reg)
-                .add("syn", "exp_synapse", shape=[8, 4], storage="dense", weight_init="uniform", weight=1.0,
+                .add("syn", "exp_synapse", shape=[8, 4], storage=storage, weight_init="uniform", weight=1.0,
                      weight_std=0.5)
                 .add("hebb", "hebbian", attach="syn", eta=0.05, w_min=0.0, w_max=100.0)
                 .add("norm", "weight_normalization", attach="syn", target=3.0, every=3)
@@ -126,8 +130,10 @@ def test_normalisation_every_k_steps_in_a_batched_brain_matches_single_trials():
               for k in range(trials)]
     batched = brain().run({"pre": pre, "pre_rule": pre, "post": post}, record=["syn.weight"],
                           batched=True)["syn.weight"]
+    syn = brain().nodes["syn"]
+    assert syn.updated_in_place
     for k in range(trials):
         np.testing.assert_allclose(batched[k], single[k], rtol=1e-6, atol=1e-6)
-        sums = single[k].sum(1)
+        sums = np.stack([np.asarray(syn.sum_incoming(jnp.asarray(w))) for w in single[k]])
         np.testing.assert_allclose(sums[2::3], 3.0, rtol=1e-5)  # due steps: 2, 5, 8
         assert not np.allclose(sums[3::3], 3.0), "between due steps the sums drift"

@@ -74,7 +74,7 @@ class Projection(spark.Synapse):
         super().__init__(shape, params=params, rngs=rngs, dt=dt, **values)
         p = self.params
         n_pre, n_post = self.shape
-        self.updated_in_place = False  # a rule updates the weights in place (set by prepare_spike_update)
+        self.updated_in_place = False  # a rule writes the weights after delivery (see pass_weights_through)
         key = (rngs if rngs is not None else nnx.Rngs(0)).params()
         rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel().tolist())
         pre, post = conn.connect(p.connectivity, n_pre, n_post, rng, p=p.p_connect, degree=p.degree,
@@ -241,11 +241,17 @@ class Projection(spark.Synapse):
             return jnp.where(self.mask[...], a_pre[:, None] * b_post[None, :], 0.0)
         return jnp.where(self.mask[...], a_pre[:, None] * b_post[self.post_index[...]], 0.0)
 
+    def pass_weights_through(self):
+        """A rule will write the weights after this synapse has delivered: from now on the native delivery call
+        returns them too (unchanged, in place), so that the delivery's read is ordered before the rule's write by data
+        and XLA need not copy the weights every step to keep the read safe. (Not the default: under ``vmap`` the
+        passed-through weights become per-trial, which only weights a rule writes are anyway.)"""
+        self.updated_in_place = True
+
     def prepare_spike_update(self):
         """Get ready for event-driven :meth:`spike_update`: sparse storage builds its column index (synapses by
-        postsynaptic neuron); both storages then pass their weights through the native delivery call, so that the
-        delivery's read and the rule's in-place write are ordered by data and XLA copies no weights."""
-        self.updated_in_place = True
+        postsynaptic neuron); both storages pass their weights through delivery (:meth:`pass_weights_through`)."""
+        self.pass_weights_through()
         if not self.sparse or hasattr(self, "col_ptr"):
             return
         idx, mask = np.asarray(self.post_index[...]), np.asarray(self.mask[...])
