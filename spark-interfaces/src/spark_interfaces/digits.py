@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import jax
+import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
@@ -113,11 +115,11 @@ def _images(images: Any) -> np.ndarray:
 # ----- the model ------------------------------------------------------------------------------------------------
 
 
-def model_doc(model: str | Path | dict = MODEL, *, n_neurons: int | None = None, t_image: float | None = None,
-              dt: float | None = None, seed: int | None = None) -> dict:
+def model_doc(model: str | Path | dict = MODEL, *, n_neurons: int | None = None, t_image: float = 350.0,
+              t_rest: float = 0.0, dt: float | None = None, seed: int | None = None) -> dict:
     """The model document (a `.spark` file or a document, copied) with the example's knobs applied: excitatory /
-    inhibitory layer size, presentation time (ms; the weight normalisation runs once per presentation), time step
-    (ms) and seed."""
+    inhibitory layer size, presentation and rest time (ms; the weight normalisation runs once per presentation),
+    time step (ms) and seed."""
     doc = copy.deepcopy(model) if isinstance(model, dict) else spark.sparkfile.read(model)
     nodes = {n["id"]: n for n in doc["nodes"]}
     if dt is not None:
@@ -127,83 +129,77 @@ def model_doc(model: str | Path | dict = MODEL, *, n_neurons: int | None = None,
     if n_neurons is not None:
         for nid in ("exc", "inh"):
             nodes[nid]["shape"] = [int(n_neurons)]
-    if t_image is not None or dt is not None:
-        t = t_image if t_image is not None else nodes["norm"]["params"]["every"] * doc["dt"]
-        nodes["norm"]["params"]["every"] = steps_per_image(t, doc["dt"])
+    if "norm" in nodes:
+        present, rest = presentation(t_image, t_rest).steps(float(doc["dt"]))
+        nodes["norm"].setdefault("params", {})["every"] = present + rest
     return doc
 
 
-def frozen_doc(doc: dict) -> dict:
-    """The same network for testing: no learning rules and a threshold that no longer adapts (``theta_plus = 0``).
-
-    Weights and thresholds are copied in from the trained network (:meth:`DigitLearner.predict` does it)."""
-    doc = copy.deepcopy(doc)
-    rules = {n["id"] for n in doc["nodes"] if n.get("attach")}
-    doc["nodes"] = [n for n in doc["nodes"] if n["id"] not in rules]
-    doc["edges"] = [e for e in doc["edges"] if e["to"].split(".")[0] not in rules]
-    for n in doc["nodes"]:
-        if n["id"] == "exc":
-            n.setdefault("params", {})["theta_plus"] = 0.0
-    doc["name"] = f"{doc.get('name', 'digits')}-frozen"
-    return doc
-
-
-def steps_per_image(t_image: float, dt: float) -> int:
-    return max(1, math.floor(round(t_image / dt, 6) + 0.5))
+def presentation(t_image: float = 350.0, t_rest: float = 0.0, *, min_spikes: int = 5, max_repeats: int = 5
+                 ) -> spark.Presentation:
+    """Diehl & Cook's schedule: each image for ``t_image`` ms, then ``t_rest`` ms without input, or (``t_rest = 0``)
+    a reset of the dynamic state instead (same effect, no steps); an image that draws fewer than ``min_spikes``
+    excitatory spikes is presented again with the input intensity raised by half its first value (+32 Hz for a
+    white pixel), at most ``max_repeats`` times."""
+    return spark.Presentation(t_present=t_image, t_rest=t_rest, reset=True, watch="exc.spikes",
+                              min_spikes=min_spikes, max_repeats=max_repeats, gain_step=0.5)
 
 
 @attrs.frozen
 class TrainStats:
-    """What :meth:`DigitLearner.train` did: images, presentations (with re-presentations), seconds and spikes."""
+    """What :meth:`DigitLearner.train` did: images, presentations (with re-presentations), seconds, and per image
+    the excitatory spike counts ``(n, n_neurons)`` of its last presentation and the mean threshold increase
+    ``theta`` (mV) after it."""
 
     images: int
     presentations: int
     seconds: float
     compile_seconds: float
-    spikes_per_image: float
+    counts: np.ndarray
+    theta_mean: np.ndarray
 
     @property
     def images_per_second(self) -> float:
         return self.images / self.seconds if self.seconds else math.nan
 
+    @property
+    def spikes_per_image(self) -> float:
+        return float(self.counts.sum(axis=1).mean()) if len(self.counts) else math.nan
+
 
 class DigitLearner:
-    """Trains the digit network on images one at a time, then labels and tests it with many images at once.
+    """Trains the digit network on a stream of images, then labels and tests it with learning off.
 
-    Training presents each image for ``t_image`` ms with learning on. As in Diehl & Cook, an image that makes fewer
-    than ``min_spikes`` excitatory spikes is presented again with a stronger input (+32 Hz at intensity 1, at most
-    ``max_retries`` times). Between presentations the network's dynamic state (potentials, currents, traces) is
-    reset to its initial value instead of simulating Diehl & Cook's 150 ms of rest; weights and thresholds are kept.
-    Testing uses a copy of the network without learning and with frozen thresholds (:func:`frozen_doc`), and runs
-    ``batch`` images at once on the batch axis (``Brain.run(..., batched=True)``).
+    Training is one :meth:`spark.Brain.present` stream: each image is presented for ``t_image`` ms with learning on,
+    weak responses are re-presented on the device (:func:`presentation`), compiled ``chunk`` images at a time.
+    Labelling and testing use the same brain with learning off (``learn=False``: no rule runs and the thresholds
+    ``theta`` are held), ``batch`` images side by side.
 
     Args:
         model: a `.spark` file of the network (default: the bundled one) or a model document.
         n_neurons: excitatory (and inhibitory) layer size; default: the model's (100).
         t_image: presentation time (ms).
+        t_rest: rest after each presentation (ms); 0 resets the dynamic state instead.
         dt: time step (ms); default: the model's (0.5 ms).
         seed: the model's seed (initial weights, Poisson spikes); default: the model's.
+        min_spikes, max_repeats: the re-presentation rule.
+        batch: images side by side when labelling and testing (0: one after the other).
+        chunk: images per compiled training call (progress and checkpoints happen between chunks).
         registry: where component ids resolve (default: the installed packs).
     """
 
-    #: intensities of 1 fire at this fraction of the ``pixels`` node's ``max_rate`` (255 Hz): pixel / 4 Hz
-    BASE_INTENSITY = 0.25
-    #: each re-presentation adds 32 Hz at intensity 1
-    BOOST = 32.0 / 255.0
-
     def __init__(self, model: str | Path | dict = MODEL, *, n_neurons: int | None = None, t_image: float = 350.0,
-                 dt: float | None = None, seed: int | None = None, min_spikes: int = 5, max_retries: int = 5,
-                 batch: int = 250, registry=None):
-        self.doc = model_doc(model, n_neurons=n_neurons, t_image=t_image, dt=dt, seed=seed)
-        self.t_image = float(t_image)
-        self.min_spikes, self.max_retries, self.batch = int(min_spikes), int(max_retries), int(batch)
-        self.registry = registry
+                 t_rest: float = 0.0, dt: float | None = None, seed: int | None = None, min_spikes: int = 5,
+                 max_repeats: int = 5, batch: int = 250, chunk: int = 100, registry=None):
+        self.doc = model_doc(model, n_neurons=n_neurons, t_image=t_image, t_rest=t_rest, dt=dt, seed=seed)
+        self.t_image, self.t_rest = float(t_image), float(t_rest)
+        self.presentation = presentation(t_image, t_rest, min_spikes=min_spikes, max_repeats=max_repeats)
+        self.batch, self.chunk = int(batch or 0), int(chunk)
         source = "<digits>" if isinstance(model, dict) else str(model)
         self.brain = spark.Brain.from_dict(self.doc, registry=registry, source=source)
-        self.steps = steps_per_image(self.t_image, self.brain.dt)
-        self._initial = self._dynamic_state(self.brain)
-        self._test_brain: spark.Brain | None = None
+        self.steps = self.presentation.steps(self.brain.dt)[0]
         self.assignment = np.full(self.n_neurons, -1, np.int32)
+        self.last_inference: spark.StreamResult | None = None
 
     # ----- state --------------------------------------------------------------------------------------------------
 
@@ -213,7 +209,7 @@ class DigitLearner:
 
     @property
     def weights(self) -> np.ndarray:
-        """Input weights ``(784, n_neurons)`` (pA): column ``k`` is neuron ``k``'s receptive field."""
+        """Input weights ``(784, n_neurons)`` (nS): column ``k`` is neuron ``k``'s receptive field."""
         return np.asarray(self.brain.nodes["input_exc"].weight[...])
 
     @property
@@ -221,94 +217,38 @@ class DigitLearner:
         """Adaptive threshold increase of each excitatory neuron (mV)."""
         return np.asarray(self.brain.nodes["exc"].theta[...])
 
-    @staticmethod
-    def _dynamic_state(brain: spark.Brain):
-        # every spark.State of the nodes and the delay buffers; not the brain's clock and trial (random numbers)
-        parts = {"nodes": nnx.state(brain.nodes, spark.State)}
-        if isinstance(getattr(brain, "buffers", None), nnx.Module | nnx.Dict):
-            parts["buffers"] = nnx.state(brain.buffers, spark.State)
-        return parts
-
-    def _reset_dynamic_state(self) -> None:
-        nnx.update(self.brain.nodes, self._initial["nodes"])
-        if "buffers" in self._initial:
-            nnx.update(self.brain.buffers, self._initial["buffers"])
-
     # ----- training -----------------------------------------------------------------------------------------------
 
-    def train(self, images: Any, *, progress: Callable[[int, int], Any] | None = None) -> TrainStats:
+    def train(self, images: Any, *, progress: Callable[[int, int], Any] | None = None,
+              checkpoint: str | Path | None = None, resume: bool = False) -> TrainStats:
         """Present ``images`` ``(n, 28, 28)`` in order, learning; returns timing and activity.
 
-        ``progress(done, total)`` is called after each image.
+        ``progress(done, total)`` is called after each chunk. With ``checkpoint`` the brain's state and the stream's
+        progress are written there after each chunk; ``resume=True`` continues from it (:meth:`spark.Brain.present`).
         """
-        x = _images(images)
-        presentations = spikes = 0
-        compile_s = 0.0
-        t0 = time.perf_counter()
-        for k, image in enumerate(x):
-            for attempt in range(self.max_retries + 1):
-                scale = min(self.BASE_INTENSITY + attempt * self.BOOST, 1.0)
-                rec = self.brain.run({"image": image * scale}, steps=self.steps, record=["exc.spikes"])
-                compile_s += self.brain.last_run_stats.get("compile_s", 0.0)
-                presentations += 1
-                n = int(np.asarray(rec["exc.spikes"]).sum())
-                self._reset_dynamic_state()
-                if n >= self.min_spikes:
-                    break
-            spikes += n
-            if progress is not None:
-                progress(k + 1, len(x))
-        seconds = time.perf_counter() - t0
-        return TrainStats(len(x), presentations, seconds - compile_s, compile_s, spikes / max(len(x), 1))
+        x = _images(images).reshape(-1, *IMAGE_SHAPE)
+        res = self.brain.present({"image": x}, self.presentation, count=["exc.spikes"], record=["exc.theta:mean"],
+                                 chunk=self.chunk, on_chunk=progress, checkpoint=checkpoint, resume=resume)
+        return TrainStats(res.samples, int(res.presentations[len(x) - res.samples:].sum()), res.seconds,
+                          res.compile_seconds, res.counts["exc.spikes"], res.records["exc.theta:mean"])
 
     # ----- testing ------------------------------------------------------------------------------------------------
 
-    def test_brain(self) -> spark.Brain:
-        """The frozen copy of the network (no learning, fixed thresholds) holding the current weights and labels."""
-        if self._test_brain is None:
-            self._test_brain = spark.Brain.from_dict(frozen_doc(self.doc), registry=self.registry,
-                                                     source="<digits frozen>")
-        tb = self._test_brain
-        tb.nodes["input_exc"].weight[...] = self.brain.nodes["input_exc"].weight[...]
-        tb.nodes["exc"].theta[...] = self.brain.nodes["exc"].theta[...]
-        tb.nodes["vote"].assign(self.assignment)
-        return tb
-
     def responses(self, images: Any, *, progress: Callable[[int, int], Any] | None = None) -> np.ndarray:
-        """Spike counts ``(n, n_neurons)`` of the frozen network for each image, ``batch`` images per run.
-
-        As in training (and Diehl & Cook), images that make fewer than ``min_spikes`` spikes are presented again,
-        together, with a stronger input, at most ``max_retries`` times; their counts are those of the last try.
-        """
+        """Spike counts ``(n, n_neurons)`` of the network with learning off, ``batch`` images side by side, weak
+        responses re-presented as in training (counts of the last presentation). Leaves weights and thresholds
+        alone; the timing is in ``last_inference``."""
         x = _images(images)
-        tb = self.test_brain()
-        out = np.zeros((len(x), self.n_neurons), np.int32)
-        self.last_inference_seconds = self.last_inference_compile_seconds = 0.0
-        self.last_inference_presentations = 0
-        todo = np.arange(len(x))
-        size = min(self.batch, len(x))  # every run has this many trials (the last padded): one compiled program
-        for attempt in range(self.max_retries + 1):
-            scale = min(self.BASE_INTENSITY + attempt * self.BOOST, 1.0)
-            for start in range(0, len(todo), size):
-                idx = todo[start:start + size]
-                padded = np.concatenate([idx, np.repeat(idx[-1:], size - len(idx))])
-                t0 = time.perf_counter()
-                rec = tb.run({"image": x[padded] * scale}, steps=self.steps, record=["exc.spikes"], batched=True)
-                out[idx] = np.asarray(rec["exc.spikes"])[:len(idx)].sum(axis=1)
-                compile_s = tb.last_run_stats.get("compile_s", 0.0)
-                self.last_inference_compile_seconds += compile_s
-                self.last_inference_seconds += time.perf_counter() - t0 - compile_s
-                self.last_inference_presentations += len(idx)
-                if progress is not None and attempt == 0:
-                    progress(start + len(idx), len(x))
-            todo = todo[out[todo].sum(axis=1) < self.min_spikes]
-            if not len(todo):
-                break
-        return out
+        res = self.brain.present({"image": x}, self.presentation, count=["exc.spikes"], learn=False,
+                                 batch=min(self.batch, len(x)) if self.batch else None, chunk=self.chunk,
+                                 on_chunk=progress)
+        self.last_inference = res
+        return res.counts["exc.spikes"]
 
     def assign(self, images: Any, labels: Any) -> np.ndarray:
         """Label every neuron with the class it responds to most on ``images`` (Diehl & Cook's assignment)."""
         self.assignment = assign_labels(self.responses(images), labels, N_CLASSES)
+        self.brain.nodes["vote"].assign(self.assignment)
         return self.assignment
 
     def predict(self, images: Any, *, progress: Callable[[int, int], Any] | None = None) -> np.ndarray:
@@ -320,6 +260,17 @@ class DigitLearner:
         (the ``vote`` node's assignment); ``Brain.load_state`` on a brain of the same model restores them."""
         self.brain.nodes["vote"].assign(self.assignment)
         self.brain.save_state(path)
+
+
+def silent_fraction(spikes_per_image: np.ndarray, window: int = 250) -> np.ndarray:
+    """Per window of ``window`` consecutive images, the fraction of neurons that spiked in none of them.
+
+    Args:
+        spikes_per_image: ``(n_images, n_neurons)`` counts.
+    """
+    counts = np.asarray(spikes_per_image)
+    n = len(counts) // window
+    return np.array([(counts[k * window:(k + 1) * window].sum(axis=0) == 0).mean() for k in range(n)])
 
 
 # ----- receptive fields -----------------------------------------------------------------------------------------
@@ -400,54 +351,92 @@ def plot_receptive_fields(weights: Any, path: str | Path, *, image_shape: tuple[
 # ----- the whole experiment -------------------------------------------------------------------------------------
 
 
-def run_experiment(data: Digits, *, n_train: int = 1000, n_assign: int = 1000, n_test: int = 1000,
-                   out: str | Path | None = None, echo: Callable[[str], Any] = print, **learner_args: Any) -> dict:
-    """Train on the first ``n_train`` training images, label the neurons with the first ``n_assign``, test on the
-    first ``n_test`` test images; return (and, with ``out``, write) a summary with accuracy and throughput."""
+def run_experiment(data: Digits, *, n_train: int = 4000, n_assign: int = 1000, n_test: int = 1000,
+                   curve: tuple[int, ...] = (), out: str | Path | None = None, resume: bool = False,
+                   echo: Callable[[str], Any] = print, **learner_args: Any) -> dict:
+    """Train one pass over the first ``n_train`` training images; at each number of images in ``curve`` (and at
+    ``n_train``) label the neurons with the first ``n_assign`` training images and test on the first ``n_test`` test
+    images, learning off. Return (and, with ``out``, write) a summary: accuracy per point of the curve, mean theta
+    and silent neurons over training, throughput.
+
+    With ``out``, training writes ``out/checkpoint.npz`` after every chunk of images and the learned state at each
+    point of the curve (``out/state-<n>.npz``); ``resume=True`` continues an interrupted run from them, with the
+    result of a run that never stopped.
+    """
     learner = DigitLearner(**learner_args)
     n_train = min(n_train, len(data.x_train))
     n_assign = min(n_assign, len(data.x_train))
     n_test = min(n_test, len(data.x_test))
-    echo(f"digits: {learner.n_neurons} excitatory neurons, {learner.t_image:g} ms per image at dt = "
-         f"{learner.brain.dt:g} ms ({learner.steps} steps); train {n_train}, label {n_assign}, test {n_test} images")
-    w0 = learner.weights.copy()
-    stats = learner.train(data.x_train[:n_train], progress=_every(echo, "train", max(n_train // 10, 1)))
-    echo(f"  trained on {stats.images} images ({stats.presentations} presentations) in {stats.seconds:.1f} s: "
-         f"{stats.images_per_second:.2f} images/s (+ {stats.compile_seconds:.1f} s compiling); "
-         f"{stats.spikes_per_image:.1f} excitatory spikes per image")
+    marks = sorted({int(c) for c in curve if 0 < c < n_train} | {n_train})
+    if any(m % learner.chunk for m in marks[:-1]):
+        learner.chunk = math.gcd(*marks)
+    out = Path(out) if out is not None else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    dt = learner.brain.dt
+    echo(f"digits: {learner.n_neurons} excitatory neurons, {learner.t_image:g} ms per image"
+         + (f" + {learner.t_rest:g} ms rest" if learner.t_rest else " (reset between images)")
+         + f" at dt = {dt:g} ms; train {n_train}, label {n_assign}, test {n_test} images")
+    snapshots: dict[int, Any] = {}
     t0 = time.perf_counter()
-    counts = learner.responses(data.x_train[:n_assign])
-    learner.assignment = assign_labels(counts, data.y_train[:n_assign], N_CLASSES)
-    train_pred = predict(counts, learner.assignment, N_CLASSES)
-    assign_s = time.perf_counter() - t0
-    pred = learner.predict(data.x_test[:n_test])
-    infer_s, infer_compile_s = learner.last_inference_seconds, learner.last_inference_compile_seconds
-    infer_presentations = learner.last_inference_presentations
-    acc = accuracy(pred, data.y_test[:n_test])
+
+    def on_chunk(done: int, total: int):
+        if done in marks:
+            if out is not None:
+                learner.brain.save_state(out / f"state-{done}.npz")
+            else:
+                snapshots[done] = jax.tree.map(jnp.array, nnx.state(learner.brain))  # a copy
+        if done % max(total // 10, 1) < learner.chunk or done == total:
+            echo(f"  train: {done}/{total} images ({time.perf_counter() - t0:.0f} s)")
+
+    w0 = learner.weights.copy()
+    stats = learner.train(data.x_train[:n_train], progress=on_chunk,
+                          checkpoint=None if out is None else out / "checkpoint.npz", resume=resume)
+    echo(f"  trained on {stats.images} images ({stats.presentations} presentations) in {stats.seconds:.1f} s: "
+         f"{stats.images_per_second:.1f} images/s (+ {stats.compile_seconds:.1f} s compiling); "
+         f"{stats.spikes_per_image:.1f} excitatory spikes per image")
+    final = jax.tree.map(jnp.array, nnx.state(learner.brain))
+    points = []
+    infer_s = infer_n = 0.0
+    for mark in marks:
+        if out is not None:
+            learner.brain.load_state(out / f"state-{mark}.npz")
+        else:
+            nnx.update(learner.brain, snapshots[mark])
+        counts = learner.responses(data.x_train[:n_assign])
+        learner.assignment = assign_labels(counts, data.y_train[:n_assign], N_CLASSES)
+        pred = learner.predict(data.x_test[:n_test])
+        infer_s += learner.last_inference.seconds
+        infer_n += n_test
+        acc = accuracy(pred, data.y_test[:n_test])
+        theta = learner.theta
+        points.append({"n_train": mark, "test_accuracy": acc,
+                       "assign_set_accuracy": accuracy(predict(counts, learner.assignment, N_CLASSES),
+                                                       data.y_train[:n_assign]),
+                       "no_vote_fraction": float(np.mean(pred == -1)), "theta_mean_mV": float(theta.mean()),
+                       "neurons_per_class": np.bincount(learner.assignment[learner.assignment >= 0],
+                                                        minlength=N_CLASSES).tolist()})
+        echo(f"  after {mark} images: test accuracy {acc:.1%} ({n_test} images), mean theta {theta.mean():.2f} mV")
+    nnx.update(learner.brain, final)
+    silent = silent_fraction(stats.counts, window=min(250, max(len(stats.counts), 1)))
     summary = {
-        "model": "digits (Diehl & Cook 2015 style)", "n_neurons": learner.n_neurons, "t_image_ms": learner.t_image,
-        "dt_ms": learner.brain.dt, "seed": learner.doc.get("seed"), "n_train": n_train, "n_assign": n_assign,
-        "n_test": n_test, "test_accuracy": acc, "assign_set_accuracy": accuracy(train_pred, data.y_train[:n_assign]),
-        "no_vote_fraction": float(np.mean(pred == -1)),
+        "model": "digits (Diehl & Cook 2015)", "n_neurons": learner.n_neurons, "t_image_ms": learner.t_image,
+        "t_rest_ms": learner.t_rest, "dt_ms": dt, "seed": learner.doc.get("seed"), "n_train": n_train,
+        "n_assign": n_assign, "n_test": n_test, "test_accuracy": points[-1]["test_accuracy"], "curve": points,
         "train_images_per_s": stats.images_per_second, "train_seconds": stats.seconds,
         "train_compile_seconds": stats.compile_seconds, "presentations": stats.presentations,
         "spikes_per_training_image": stats.spikes_per_image,
-        "inference_images_per_s": n_test / infer_s if infer_s else math.nan, "inference_seconds": infer_s,
-        "inference_presentations": infer_presentations,
-        "inference_compile_seconds": infer_compile_s, "inference_batch": learner.batch,
-        "assign_seconds": assign_s,
-        "neurons_per_class": np.bincount(learner.assignment[learner.assignment >= 0], minlength=N_CLASSES).tolist(),
-        "unlabelled_neurons": int(np.sum(learner.assignment < 0)),
+        "theta_mean_mV_per_250": [float(v.mean()) for v in np.array_split(stats.theta_mean, max(len(stats.theta_mean)
+                                                                                                // 250, 1))],
+        "silent_fraction_per_250": silent.tolist(),
+        "inference_images_per_s": infer_n / infer_s if infer_s else math.nan, "inference_batch": learner.batch,
         "weights_changed": bool(np.any(learner.weights != w0)),
+        "unlabelled_neurons": int(np.sum(learner.assignment < 0)),
     }
-    echo(f"  labelled neurons per class {summary['neurons_per_class']} ({summary['unlabelled_neurons']} silent)")
-    echo(f"  test accuracy {acc:.1%} on {n_test} images (chance 10%); inference {summary['inference_images_per_s']:.1f}"
-         f" images/s in batches of {learner.batch} (+ {infer_compile_s:.1f} s compiling)")
+    echo(f"  inference {summary['inference_images_per_s']:.0f} images/s in batches of {learner.batch}")
     if out is not None:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
         learner.save(out / "state.npz")
-        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        spark.sparkfile.atomic_write_bytes(out / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
         files = ["summary.json", "state.npz"]
         try:
             plot_receptive_fields(learner.weights, out / "receptive_fields.png", labels=learner.assignment)
@@ -457,13 +446,3 @@ def run_experiment(data: Digits, *, n_train: int = 1000, n_assign: int = 1000, n
         echo(f"  wrote {out}/: {', '.join(files)}")
     summary["learner"] = learner
     return summary
-
-
-def _every(echo, what: str, step: int):
-    t0 = time.perf_counter()
-
-    def report(done: int, total: int):
-        if done % step == 0 or done == total:
-            echo(f"  {what}: {done}/{total} images ({time.perf_counter() - t0:.0f} s)")
-
-    return report
