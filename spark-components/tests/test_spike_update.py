@@ -30,8 +30,9 @@ def path(request, monkeypatch):
 
 
 def synapse(path, shape=(40, 30), **kw):
-    syn = ExpSynapse(shape, p_connect=0.3, storage=path.split("-")[0], weight_init="uniform", weight=1.0,
-                     weight_std=0.5, rngs=nnx.Rngs(2), **kw)
+    kw = dict(dict(p_connect=0.3), **kw)
+    syn = ExpSynapse(shape, storage=path.split("-")[0], weight_init="uniform", weight=1.0, weight_std=0.5,
+                     rngs=nnx.Rngs(2), **kw)
     syn.prepare_spike_update()
     return syn
 
@@ -77,17 +78,19 @@ def random_updates(syn, n=60, seed=0):
     return pres, posts, on_pres, on_posts, pre_gains, post_gains
 
 
+@pytest.mark.parametrize("p_connect", [0.3, 1.0], ids=["some", "all_to_all"])  # all: dense passes no mask
 @pytest.mark.parametrize("gains", ["none", "pre", "post", "both"])
-def test_spike_update_follows_its_definition(path, gains):
-    syn = synapse(path)
+def test_spike_update_follows_its_definition(path, gains, p_connect):
+    syn = synapse(path, p_connect=p_connect)
     assert syn.sparse == path.startswith("sparse")
     pres, posts, on_pres, on_posts, pre_gains, post_gains = random_updates(syn)
     pre_gains = pre_gains if gains in ("pre", "both") else None
     post_gains = post_gains if gains in ("post", "both") else None
     lo, hi = 0.6, 1.4
     got = steps(syn, pres, posts, on_pres, on_posts, lo, hi, pre_gains, post_gains)
-    w = np.asarray(synapse(path).dense_weights())
+    w = np.asarray(synapse(path, p_connect=p_connect).dense_weights())
     mask = w != 0
+    assert mask.all() == (p_connect == 1.0)
     assert ((w < lo) | (w > hi))[mask].any(), "some synapses start outside the bounds"
     for t in range(len(pres)):
         w = expected(w, mask, pres[t], posts[t], on_pres[t], on_posts[t], lo, hi,

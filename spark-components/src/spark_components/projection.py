@@ -286,9 +286,12 @@ class Projection(spark.Synapse):
         bounds = dict(w_min=np.float32(w_min), w_max=np.float32(w_max))
         out_type = jax.ShapeDtypeStruct(self.weight.shape, f32)
         if not self.sparse:
+            n_pre, n_post = self.shape
+            # one element: every synapse exists (all-to-all), so the kernel need not read the mask
+            mask = jnp.ones((1,), bool) if self.n_synapses == n_pre * n_post else self.mask[...]
             call = jax.ffi.ffi_call("spark_spike_update_dense", out_type, vmap_method="sequential",
                                     input_output_aliases={7: 0})
-            return call(*spikes, self.mask[...], self.weight[...], **bounds)
+            return call(*spikes, mask, self.weight[...], **bounds)
         call = jax.ffi.ffi_call("spark_spike_update", out_type, vmap_method="sequential",
                                 input_output_aliases={10: 0})
         return call(*spikes, self.post_index[...], self.mask[...], self.col_ptr[...], self.col_syn[...],

@@ -10,8 +10,9 @@
 //
 // Sparse storage (SparkSpikeUpdate) is ELL by presynaptic neuron (post_index[i, k], weight[i, k], mask[i, k]; K
 // slots per row) plus a column index: col_syn[col_ptr[j] .. col_ptr[j + 1]) are the flat slots i * K + k of the
-// synapses onto j. Dense storage (SparkSpikeUpdateDense) is weight[i, j] and mask[i, j] of shape (n_pre, n_post):
-// rows are contiguous, a column is strided. Absent synapses (mask false, padding) are never touched.
+// synapses onto j. Dense storage (SparkSpikeUpdateDense) is weight[i, j] and mask[i, j] of shape (n_pre, n_post)
+// (a one-element mask: every synapse exists): rows are contiguous, a column is strided. Absent synapses (mask false,
+// padding) are never touched.
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -108,7 +109,8 @@ ffi::Error SpikeUpdateDense(ffi::Buffer<ffi::PRED> pre, ffi::Buffer<ffi::PRED> p
   const int64_t n_post = post.element_count();
   const auto dims = weight_in.dimensions();
   Gain gi, gj;
-  if (dims.size() != 2 || dims[0] != n_pre || dims[1] != n_post || mask.element_count() != n_pre * n_post ||
+  if (dims.size() != 2 || dims[0] != n_pre || dims[1] != n_post ||
+      (mask.element_count() != n_pre * n_post && mask.element_count() != 1) ||
       on_pre.element_count() != n_post || on_post.element_count() != n_pre || !MakeGain(pre_gain, n_pre, &gi) ||
       !MakeGain(post_gain, n_post, &gj)) {
     return ffi::Error::InvalidArgument("spark_spike_update_dense: inconsistent shapes");
@@ -116,7 +118,7 @@ ffi::Error SpikeUpdateDense(ffi::Buffer<ffi::PRED> pre, ffi::Buffer<ffi::PRED> p
   const bool* s_post = post.typed_data();
   const float* a = on_pre.typed_data();
   const float* b = on_post.typed_data();
-  const bool* m = mask.typed_data();
+  const bool* m = mask.element_count() == n_pre * n_post ? mask.typed_data() : nullptr;  // nullptr: all exist
   CopyIn(weight_in, weight_out);
   float* w = weight_out->typed_data();
   thread_local std::vector<int32_t> fired_post;
@@ -124,19 +126,22 @@ ffi::Error SpikeUpdateDense(ffi::Buffer<ffi::PRED> pre, ffi::Buffer<ffi::PRED> p
   const bool any_post = !fired_post.empty();
   spark::ForEachSpike(pre.typed_data(), n_pre, [&](int64_t i) {
     const float g = gi[i];
-    float* row = w + i * n_post;
-    const bool* mrow = m + i * n_post;
-    for (int64_t j = 0; j < n_post; ++j) {  // branch-free, so the compiler can vectorise it
+    float* __restrict__ row = w + i * n_post;
+    if (m == nullptr && !any_post) {  // the common step: a plain loop the compiler vectorises
+      for (int64_t j = 0; j < n_post; ++j) row[j] = Clip(row[j] + g * a[j], w_min, w_max);
+      return;
+    }
+    for (int64_t j = 0; j < n_post; ++j) {
+      if (m != nullptr && !m[i * n_post + j]) continue;
       const float x = row[j] + g * a[j];
-      const float y = any_post && s_post[j] ? x : Clip(x, w_min, w_max);
-      row[j] = mrow[j] ? y : row[j];
+      row[j] = s_post[j] ? x : Clip(x, w_min, w_max);  // a synapse whose post neuron fired is clipped below
     }
   });
   for (const int32_t j : fired_post) {
     const float g = gj[j];
     for (int64_t i = 0; i < n_pre; ++i) {
       const int64_t k = i * n_post + j;
-      if (m[k]) w[k] = Clip(w[k] + b[i] * g, w_min, w_max);
+      if (m == nullptr || m[k]) w[k] = Clip(w[k] + b[i] * g, w_min, w_max);
     }
   }
   return ffi::Error::Success();
