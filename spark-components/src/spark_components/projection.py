@@ -2,8 +2,12 @@
 
 A projection holds the synapses from ``n_pre`` to ``n_post`` neurons in one of two layouts:
 
-- **dense**: ``weight`` and ``mask`` of shape ``(n_pre, n_post)``; delivery is ``spikes @ weight`` (with the native
-  kernels: the rows of the neurons that spiked are added, so the work is spikes x n_post).
+- **dense**: ``weight`` and ``mask`` of shape ``(n_pre, n_post)``; delivery is ``spikes @ weight``. With the native
+  kernels the rows of the neurons that spiked are added instead, so the work is spikes x n_post (784 x 784, 1% of the
+  neurons spiking: about 48 -> 5-12 us per step); it is one pass over the rows, single-threaded, so where a quarter
+  or more of the presynaptic neurons spike every step XLA's vectorised, multi-threaded product is as fast or up to
+  about 2x faster (784 x 784 at 50%: 59 us against 134). Plastic dense projections update in place as well
+  (:meth:`Projection.spike_update`).
 - **sparse**: one row per presynaptic neuron, padded to the largest out-degree ``K``: ``post_index``, ``weight`` and
   ``mask`` of shape ``(n_pre, K)``. Delivery is event-driven: the indices of this step's spiking neurons are compacted
   into a small fixed-size list, and only their rows are gathered and scatter-added, so the work grows with
