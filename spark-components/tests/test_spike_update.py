@@ -265,3 +265,47 @@ def test_triplet_stdp_in_a_brain_learns_the_same_on_every_path_and_batched(path)
     want = triplet_steps(w0, w0 != 0, pre[0], post[0], 1.0, dict(TRIPLET_BRAIN, **taus))[-1]
     np.testing.assert_allclose(w_end, want, rtol=1e-5, atol=1e-5)
     assert np.abs(w_end - w0).max() > 1.0, "the rule changed the weights"
+
+
+@pytest.mark.parametrize("rule", ["pair", "triplet"])
+def test_batched_run_with_learning_off_shares_the_weights_and_equals_single_runs(path, rule):
+    """With a rule attached the synapse passes its weights through delivery; under ``vmap`` with learning off the
+    weights are shared by the trials, and the batching rule of the pass-through keeps them shared (no per-trial
+    copy) while every trial gets what it gets alone."""
+    storage = path.split("-")[0]
+    make_brain = stdp_brain if rule == "pair" else triplet_brain
+    rng = np.random.default_rng(5)
+    trials, n = 3, 60
+    pre = rng.random((trials, n, 50)) < 0.1
+    post = rng.random((trials, n, 20)) < 0.15
+    inputs = {"pre": pre, "pre_rule": pre, "post": post}
+    brain = make_brain(storage)
+    w0 = np.asarray(brain.nodes["syn"].weight[...])
+    batched = brain.run(inputs, record=["syn.i", "syn.weight"], batched=True, learn=False)
+    for k in range(trials):
+        single = make_brain(storage).run({key: v[k] for key, v in inputs.items()}, record=["syn.i"], learn=False)
+        np.testing.assert_allclose(batched["syn.i"][k], single["syn.i"], rtol=1e-6, atol=1e-6)
+        np.testing.assert_array_equal(batched["syn.weight"][k], np.broadcast_to(w0, batched["syn.weight"][k].shape))
+    assert np.abs(batched["syn.i"]).max() > 0.5, "something was delivered"
+
+
+@pytest.mark.parametrize("delays", [False, True], ids=["no_delays", "delays"])
+def test_weights_passed_through_delivery_stay_shared_under_vmap(path, delays):
+    """``out_axes=None`` for the weights: vmap refuses if the delivery's pass-through made them per-trial."""
+    storage = path.split("-")[0]
+    if delays and storage == "dense":
+        pytest.skip("dense storage holds no per-synapse delays")
+    kw = dict(delay=0.3, delay_jitter=0.5, dt=0.1) if delays else {}
+    syn = synapse(path, shape=(30, 20), **kw)
+    syn.pass_weights_through()
+    graph, state = nnx.split(syn)
+    spikes = jnp.asarray(np.random.default_rng(0).random((4, 30)) < 0.3)
+
+    def step(state, s):
+        m = nnx.merge(graph, state)
+        return m(dt=0.1, pre=s)["i"], m.weight[...]
+
+    i, w = jax.jit(jax.vmap(step, in_axes=(None, 0), out_axes=(0, None)))(state, spikes)
+    np.testing.assert_array_equal(np.asarray(w), np.asarray(syn.weight[...]))
+    for k in range(4):
+        np.testing.assert_allclose(np.asarray(i[k]), np.asarray(jax.jit(step)(state, spikes[k])[0]), rtol=1e-6)
