@@ -31,7 +31,7 @@ from .errors import GraphError, SparkError, SparkFileError
 from .monitors import Monitor, as_monitors
 from .progress import Progress
 from .recording import Recording, RecordingMemoryError
-from .variables import Const, Learned, State
+from .variables import Const, Learned, State, Weight
 
 
 @attrs.frozen
@@ -301,9 +301,12 @@ class Brain(nnx.Module):
         sched = self._schedule
         held = {}  # learned variables held through this step: their values before it
         if frozen:
-            for ref in (self.learned_variables() if "*" in frozen else (r for r in frozen if "." in r)):
-                nid, name = ref.split(".", 1)
-                held[ref] = getattr(self.nodes[nid], name)[...]
+            # weights change only through rules (spark.Weight's contract), so with every rule skipped they need no
+            # holding, and a synapse that passes its weights through a kernel in place is not made to copy them
+            refs = ([r for r in self.learned_variables() if not isinstance(_variable(self, r), Weight)]
+                    if "*" in frozen else [r for r in frozen if "." in r])
+            for ref in refs:
+                held[ref] = _variable(self, ref)[...]
         known = {name for name, *_ in sched.inputs}
         unknown = set(ext) - known
         if unknown:
@@ -361,8 +364,7 @@ class Brain(nnx.Module):
             buf[...] = (value.reshape(buf.shape) if depth == 1
                         else jax.lax.dynamic_update_index_in_dim(buf[...], value, t % depth, 0))
         for ref, value in held.items():
-            nid, name = ref.split(".", 1)
-            getattr(self.nodes[nid], name)[...] = value
+            _variable(self, ref)[...] = value
         self.t[...] = t + 1
         return now
 
@@ -754,6 +756,11 @@ class Brain(nnx.Module):
         new = [(p, v.replace(jnp.asarray(saved["/".join(map(str, p))], dtype=v.get_value().dtype))) for p, v in flat]
         nnx.update(self, nnx.from_flat_state(new))
         return self
+
+
+def _variable(brain: Brain, ref: str) -> nnx.Variable:
+    nid, name = ref.split(".", 1)
+    return getattr(brain.nodes[nid], name)
 
 
 def _zeros(plan: _graph.Plan, ref: str, depth: int) -> jax.Array:

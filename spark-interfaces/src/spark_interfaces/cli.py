@@ -20,8 +20,8 @@ def _curve(ctx, param, value: str | None) -> tuple[int, ...]:
 @click.command("digits")
 @click.option("--train", "n_train", type=click.IntRange(min=1), default=4000, show_default=True,
               help="Training images, one pass, learning on (of the 4,000 of the split).")
-@click.option("--assign", "n_assign", type=click.IntRange(min=1), default=1000, show_default=True,
-              help="Training images used to label the neurons (the first ones of the training set).")
+@click.option("--assign", "n_assign", type=click.IntRange(min=1), default=None,
+              help="Label the neurons with the first N training images  [default: all images trained on]")
 @click.option("--test", "n_test", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Test images (of the 1,000 of the split).")
 @click.option("--curve", callback=_curve, default="1000,2000,3000", show_default=True,

@@ -190,7 +190,7 @@ class DigitLearner:
 
     def __init__(self, model: str | Path | dict = MODEL, *, n_neurons: int | None = None, t_image: float = 350.0,
                  t_rest: float = 0.0, dt: float | None = None, seed: int | None = None, min_spikes: int = 5,
-                 max_repeats: int = 5, batch: int = 250, chunk: int = 100, registry=None):
+                 max_repeats: int = 5, batch: int = 0, chunk: int = 100, registry=None):
         self.doc = model_doc(model, n_neurons=n_neurons, t_image=t_image, t_rest=t_rest, dt=dt, seed=seed)
         self.t_image, self.t_rest = float(t_image), float(t_rest)
         self.presentation = presentation(t_image, t_rest, min_spikes=min_spikes, max_repeats=max_repeats)
@@ -351,13 +351,14 @@ def plot_receptive_fields(weights: Any, path: str | Path, *, image_shape: tuple[
 # ----- the whole experiment -------------------------------------------------------------------------------------
 
 
-def run_experiment(data: Digits, *, n_train: int = 4000, n_assign: int = 1000, n_test: int = 1000,
+def run_experiment(data: Digits, *, n_train: int = 4000, n_assign: int | None = None, n_test: int = 1000,
                    curve: tuple[int, ...] = (), out: str | Path | None = None, resume: bool = False,
                    echo: Callable[[str], Any] = print, **learner_args: Any) -> dict:
     """Train one pass over the first ``n_train`` training images; at each number of images in ``curve`` (and at
-    ``n_train``) label the neurons with the first ``n_assign`` training images and test on the first ``n_test`` test
-    images, learning off. Return (and, with ``out``, write) a summary: accuracy per point of the curve, mean theta
-    and silent neurons over training, throughput.
+    ``n_train``) label the neurons with the training images seen so far (Diehl & Cook: one presentation of the
+    training set; or the first ``n_assign``) and test on the first ``n_test`` test images, learning off. Return
+    (and, with ``out``, write) a summary: accuracy per point of the curve, mean theta and silent neurons over
+    training, throughput.
 
     With ``out``, training writes ``out/checkpoint.npz`` after every chunk of images and the learned state at each
     point of the curve (``out/state-<n>.npz``); ``resume=True`` continues an interrupted run from them, with the
@@ -365,7 +366,7 @@ def run_experiment(data: Digits, *, n_train: int = 4000, n_assign: int = 1000, n
     """
     learner = DigitLearner(**learner_args)
     n_train = min(n_train, len(data.x_train))
-    n_assign = min(n_assign, len(data.x_train))
+    n_assign = None if n_assign is None else min(n_assign, len(data.x_train))
     n_test = min(n_test, len(data.x_test))
     marks = sorted({int(c) for c in curve if 0 < c < n_train} | {n_train})
     if any(m % learner.chunk for m in marks[:-1]):
@@ -376,7 +377,7 @@ def run_experiment(data: Digits, *, n_train: int = 4000, n_assign: int = 1000, n
     dt = learner.brain.dt
     echo(f"digits: {learner.n_neurons} excitatory neurons, {learner.t_image:g} ms per image"
          + (f" + {learner.t_rest:g} ms rest" if learner.t_rest else " (reset between images)")
-         + f" at dt = {dt:g} ms; train {n_train}, label {n_assign}, test {n_test} images")
+         + f" at dt = {dt:g} ms; train {n_train}, label {n_assign or 'the trained'}, test {n_test} images")
     snapshots: dict[int, Any] = {}
     t0 = time.perf_counter()
 
@@ -403,8 +404,9 @@ def run_experiment(data: Digits, *, n_train: int = 4000, n_assign: int = 1000, n
             learner.brain.load_state(out / f"state-{mark}.npz")
         else:
             nnx.update(learner.brain, snapshots[mark])
-        counts = learner.responses(data.x_train[:n_assign])
-        learner.assignment = assign_labels(counts, data.y_train[:n_assign], N_CLASSES)
+        labelled = n_assign or mark
+        counts = learner.responses(data.x_train[:labelled])
+        learner.assignment = assign_labels(counts, data.y_train[:labelled], N_CLASSES)
         pred = learner.predict(data.x_test[:n_test])
         infer_s += learner.last_inference.seconds
         infer_n += n_test
@@ -412,7 +414,8 @@ def run_experiment(data: Digits, *, n_train: int = 4000, n_assign: int = 1000, n
         theta = learner.theta
         points.append({"n_train": mark, "test_accuracy": acc,
                        "assign_set_accuracy": accuracy(predict(counts, learner.assignment, N_CLASSES),
-                                                       data.y_train[:n_assign]),
+                                                       data.y_train[:labelled]),
+                       "n_assign": labelled,
                        "no_vote_fraction": float(np.mean(pred == -1)), "theta_mean_mV": float(theta.mean()),
                        "neurons_per_class": np.bincount(learner.assignment[learner.assignment >= 0],
                                                         minlength=N_CLASSES).tolist()})
