@@ -189,15 +189,15 @@ def spark_incremental(data, *, checkpoints: list[int], n_assign: int, n_test: in
                          "max_repeats": pr.max_repeats, "inference_batch": learner.batch}}
 
 
-def spark_run_experiment(data, *, checkpoints: list[int], n_assign: int, n_test: int, neurons: int, seed: int,
-                         log=print) -> dict:
+def spark_run_experiment(data, *, checkpoints: list[int], n_assign: int | None, n_test: int, neurons: int, seed: int,
+                         log=print, **learner_args) -> dict:
     """``spark_interfaces.digits.run_experiment`` (what ``spark digits`` runs) with ``curve=checkpoints``: it trains
-    once, keeps the state at each checkpoint and labels/tests each afterwards. Its inference rate counts the test
-    images only."""
+    once, keeps the state at each checkpoint and labels/tests each afterwards (``n_assign=None``: labels from every
+    image trained on, as ``spark digits``). Its inference rate counts the test images only."""
     from spark_interfaces.digits import run_experiment
 
     r = run_experiment(data, n_train=max(checkpoints), curve=tuple(checkpoints), n_assign=n_assign, n_test=n_test,
-                       n_neurons=neurons, seed=seed, echo=log)
+                       n_neurons=neurons, seed=seed, echo=log, **learner_args)
     learner = r.pop("learner")
     pr = learner.presentation
     return {"checkpoints": [{"images_trained": p["n_train"], "test_accuracy": p["test_accuracy"],
@@ -205,6 +205,7 @@ def spark_run_experiment(data, *, checkpoints: list[int], n_assign: int, n_test:
             "train_images_per_s": r["train_images_per_s"], "train_seconds": r["train_seconds"],
             "train_compile_seconds": r["train_compile_seconds"], "presentations": r["presentations"],
             "eval_images_per_s": r["inference_images_per_s"], "eval_compile_seconds": 0.0,
+            "theta_mean_mV_per_250": r["theta_mean_mV_per_250"], "silent_fraction_per_250": r["silent_fraction_per_250"],
             "settings": {"t_image_ms": r["t_image_ms"], "dt_ms": r["dt_ms"], "min_spikes": pr.min_spikes,
                          "max_repeats": pr.max_repeats, "inference_batch": r["inference_batch"]}}
 
@@ -232,6 +233,56 @@ def run_spark(args, split: dict, log, experiment: Callable[..., dict] | None = N
 
         traceback.print_exc()
         return {"status": "error", "note": f"{type(e).__name__}: {e}"[:300]}
+
+
+def spark_seeds(args, split: dict, log) -> dict:
+    """``spark digits``'s own protocol (labels from every image trained on) for each of ``--neurons`` x ``--seeds``:
+    accuracy per checkpoint (mean and spread over seeds), throughput, theta and silent neurons over training."""
+    import statistics
+
+    data = read_split(split["file"])
+    out = {}
+    for n in args.spark_neurons:
+        runs = []
+        for seed in args.seeds:
+            log(f"[spark seeds] {n} neurons, seed {seed}")
+            runs.append(spark_run_experiment(data, checkpoints=args.checkpoints, n_assign=None, n_test=args.n_test,
+                                             neurons=n, seed=seed, log=log))
+        acc = {str(c): [r["checkpoints"][i]["test_accuracy"] for r in runs] for i, c in enumerate(args.checkpoints)}
+        out[str(n)] = {
+            "seeds": args.seeds, "accuracy": acc,
+            "accuracy_mean": {c: statistics.fmean(v) for c, v in acc.items()},
+            "accuracy_min": {c: min(v) for c, v in acc.items()}, "accuracy_max": {c: max(v) for c, v in acc.items()},
+            "train_images_per_s": [r["train_images_per_s"] for r in runs],
+            "eval_images_per_s": [r["eval_images_per_s"] for r in runs],
+            "theta_mean_mV_per_250": runs[0]["theta_mean_mV_per_250"],
+            "silent_fraction_per_250": runs[0]["silent_fraction_per_250"], "settings": runs[0]["settings"]}
+    return out
+
+
+def spark_speed(args, split: dict, bindsnet: dict, log) -> dict:
+    """Throughput at the peer's presentation time and dt (250 ms, 1 ms), 100 neurons: training images/s on the first
+    ``--speed-train`` images, labelling+test images/s (learning off) unbatched and batched."""
+    from spark_interfaces.digits import DigitLearner
+
+    data = read_split(split["file"])
+    t_image, dt = float(bindsnet.get("time_ms", 250.0)), float(bindsnet.get("dt_ms", 1.0))
+    learner = DigitLearner(n_neurons=args.neurons, seed=args.seed, t_image=t_image, dt=dt)
+    learner.train(data.x_train[:200])  # compiles (and warms) the training program
+    st = learner.train(data.x_train[200:200 + args.speed_train])
+    res = {"t_image_ms": t_image, "dt_ms": dt, "train_images": st.images, "train_images_per_s": st.images_per_second,
+           "train_presentations": st.presentations}
+    x = data.x_test[:args.n_test]
+    for batch in (0, 250):
+        learner.batch = batch
+        learner.responses(x[:50])
+        learner.responses(x)
+        res[f"eval_images_per_s_batch{batch}"] = learner.last_inference.samples_per_second
+    res["eval_images_per_s"] = max(res["eval_images_per_s_batch0"], res["eval_images_per_s_batch250"])
+    log(f"[spark speed] {t_image:g} ms at dt {dt:g} ms: train {res['train_images_per_s']:.1f} img/s, "
+        f"labelling/test {res['eval_images_per_s_batch0']:.1f} img/s unbatched, "
+        f"{res['eval_images_per_s_batch250']:.1f} img/s batch 250")
+    return res
 
 
 def _version(metadata, name: str) -> str | None:
@@ -297,6 +348,28 @@ def report(results: dict) -> str:
           f"| threads | JAX / XLA CPU, its default | torch {bn.get('torch_threads', '-')} |",
           f"| versions | {', '.join(f'{k} {v}' for k, v in (sp.get('versions') or {}).items() if v) or '-'} | "
           f"{', '.join(f'{k} {v}' for k, v in (bn.get('versions') or {}).items()) or '-'} |", ""]
+    speed = results.get("spark_speed")
+    if speed and ok["bindsnet"]:
+        L += ["", f"Throughput at the same presentation time and dt ({speed['t_image_ms']:g} ms, dt {speed['dt_ms']:g} "
+              f"ms), {m['neurons']} neurons, learning on for training and off for labelling/testing:", "",
+              "| | Spark | BindsNET | Spark / BindsNET |", "|---|--:|--:|--:|"]
+        for key, label in (("train_images_per_s", "training images/s"),
+                           ("eval_images_per_s_batch0", "labelling + test images/s, one image at a time"),
+                           ("eval_images_per_s_batch250", "labelling + test images/s, 250 side by side")):
+            v, b = speed[key], bn.get("train_images_per_s" if key.startswith("train") else "eval_images_per_s")
+            L.append(f"| {label} | {_num(v)} | {_num(b)} | {v / b:.1f} x |")
+        L.append("")
+    seeds = results.get("spark_seeds") or {}
+    if seeds:
+        L += ["", "Spark with `spark digits`'s protocol (neurons labelled with every image trained on, as Diehl & "
+              "Cook), seeds " + ", ".join(map(str, next(iter(seeds.values()))["seeds"])) + ": mean (min - max)", "",
+              "| neurons | " + " | ".join(f"after {int(c):,}" for c in m["checkpoints"]) + " | train img/s |",
+              "|---|" + "--:|" * (len(m["checkpoints"]) + 1)]
+        for n, r in seeds.items():
+            cells = [f"{r['accuracy_mean'][str(c)]:.1%} ({r['accuracy_min'][str(c)]:.1%} - "
+                     f"{r['accuracy_max'][str(c)]:.1%})" for c in m["checkpoints"]]
+            L.append(f"| {n} | " + " | ".join(cells) + f" | {min(r['train_images_per_s']):.1f} |")
+        L.append("")
     if ok["spark"]:
         L.append(f"Spark compilation, excluded above: {sp['train_compile_seconds']:.1f} s training, "
                  f"{sp['eval_compile_seconds']:.1f} s labelling/testing; {sp['presentations']:,} training "
@@ -332,6 +405,12 @@ def main(argv=None) -> int:
     ap.add_argument("--n-test", type=int, default=None, help="test images (default 1000; --quick: 200)")
     ap.add_argument("--neurons", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", type=_ints, default=[0, 1, 2], help="seeds of Spark's own-protocol runs (default "
+                    "0,1,2; '' for none)")
+    ap.add_argument("--spark-neurons", type=_ints, default=[100, 400], help="sizes of Spark's own-protocol runs "
+                    "(default 100,400)")
+    ap.add_argument("--speed-train", type=int, default=1000, help="training images of the throughput run at the "
+                    "peer's presentation time and dt (default 1000; 0: none)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads of the BindsNET peer (default 1)")
     ap.add_argument("--frameworks", default="spark,bindsnet", help="default spark,bindsnet")
     ap.add_argument("--spark-protocol", choices=list(SPARK_PROTOCOLS), default="incremental",
@@ -384,6 +463,10 @@ def main(argv=None) -> int:
     if "spark" in fws:
         log(f"[spark] {args.neurons} neurons, {args.n_train} images, checkpoints {args.checkpoints}")
         results["spark"] = run_spark(args, split, log)
+        if args.speed_train:
+            results["spark_speed"] = spark_speed(args, split, results["bindsnet"], log)
+        if args.seeds and not q:
+            results["spark_seeds"] = spark_seeds(args, split, log)
     results["meta"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     write_report(results, args.out)
     log(report(results))
