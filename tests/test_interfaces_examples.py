@@ -229,3 +229,15 @@ def test_the_real_data_split():  # CI installs spark-interfaces[digits] (tox.ini
     assert data.x_train.shape == (4000, 28, 28) and data.x_test.shape == (1000, 28, 28)
     assert np.bincount(data.y_train).tolist() == [400] * 10 and np.bincount(data.y_test).tolist() == [100] * 10
     assert 0.0 <= data.x_train.min() and data.x_train.max() == 1.0
+
+
+def test_bad_labels_and_empty_sets_are_refused_before_any_presentation(learner):
+    x, y = tiny_digits()
+    with pytest.raises(ValueError, match=r"labels must be 6 integers in \[0, 10\).*from 0 to 11"):
+        learner.assign(x, np.where(y == 1, 11, y))
+    with pytest.raises(ValueError, match="labels must be 6 integers"):
+        learner.assign(x, y[:3])
+    with pytest.raises(ValueError, match="training set is empty"):
+        ex.run_experiment(ex.Digits(x[:0], y[:0], x, y), n_train=1)
+    with pytest.raises(spark.GraphError, match="no sample"):
+        learner.train(x[:0])

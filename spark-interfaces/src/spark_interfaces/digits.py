@@ -112,6 +112,15 @@ def _images(images: Any) -> np.ndarray:
     return x
 
 
+def _labels(labels: Any, n: int) -> np.ndarray:
+    y = np.asarray(labels)
+    if y.shape != (n,) or y.dtype.kind not in "iu" or (n and (y.min() < 0 or y.max() >= N_CLASSES)):
+        lo_hi = f" from {y.min()} to {y.max()}" if y.size and y.dtype.kind in "iuf" else ""
+        raise ValueError(f"labels must be {n} integers in [0, {N_CLASSES}), one per image; got shape "
+                         f"{list(y.shape)}, dtype {y.dtype}{lo_hi}")
+    return y
+
+
 # ----- the model ------------------------------------------------------------------------------------------------
 
 
@@ -246,8 +255,14 @@ class DigitLearner:
         return res.counts["exc.spikes"]
 
     def assign(self, images: Any, labels: Any) -> np.ndarray:
-        """Label every neuron with the class it responds to most on ``images`` (Diehl & Cook's assignment)."""
-        self.assignment = assign_labels(self.responses(images), labels, N_CLASSES)
+        """Label every neuron with the class it responds to most on ``images`` (Diehl & Cook's assignment).
+
+        Raises:
+            ValueError: labels that are not one integer in ``[0, 10)`` per image (before any image is presented).
+        """
+        x = _images(images)
+        _labels(labels, len(x))
+        self.assignment = assign_labels(self.responses(x), labels, N_CLASSES)
         self.brain.nodes["vote"].assign(self.assignment)
         return self.assignment
 
@@ -364,6 +379,11 @@ def run_experiment(data: Digits, *, n_train: int = 4000, n_assign: int | None = 
     point of the curve (``out/state-<n>.npz``); ``resume=True`` continues an interrupted run from them, with the
     result of a run that never stopped.
     """
+    for name, x, y in (("training", data.x_train, data.y_train), ("test", data.x_test, data.y_test)):
+        if len(x) == 0:
+            raise ValueError(f"the {name} set is empty; give at least one image")
+        _labels(y, len(x))
+        _images(x)
     learner = DigitLearner(**learner_args)
     n_train = min(n_train, len(data.x_train))
     n_assign = None if n_assign is None else min(n_assign, len(data.x_train))
