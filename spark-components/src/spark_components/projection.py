@@ -212,19 +212,25 @@ class Projection(spark.Synapse):
         if not self.sparse:  # dense: add the rows of the spiking neurons
             target, args, w_pos = "spark_deliver_dense", (spikes.astype(bool), eff, self.weight[...], base), 2
             out_types, aliases = (jax.ShapeDtypeStruct((n_post,), f32),), {3: 0} if onto is not None else {}
+            shared = (2,)  # the storage the trials of a batch share: weight
         else:
             target, w_pos = "spark_deliver", 3
             args = (spikes.astype(bool), eff, self.post_index[...], self.weight[...], base)
             out_types, aliases = (jax.ShapeDtypeStruct((n_post,), f32),), {4: 0} if onto is not None else {}
+            shared = (2, 3)  # post_index, weight
             if self.depth > 0:
                 target = "spark_deliver_delayed"
                 args = (*args, self.delay_steps[...], self.pending[...], self.clock[...])
                 out_types = (jax.ShapeDtypeStruct((self.depth, n_post), f32), *out_types)
                 aliases = {6: 0, **({4: 1} if onto is not None else {})}
+                shared = (2, 3, 5)  # post_index, weight, delay_steps
 
-        def plain(*a):
+        def single(*a):  # one trial, or per-trial weights under vmap (one call per trial)
             call = jax.ffi.ffi_call(target, out_types, vmap_method="sequential", input_output_aliases=aliases or None)
             return tuple(call(*a, scale=scale))
+
+        plain = _batched_delivery(single, target, out_types, aliases, scale, shared=shared,
+                                  none=(1 if efficacy is None else -1, w_pos + 1 if onto is None else -1))
 
         def passing(*a):  # the same, and the weights passed through in place
             call = jax.ffi.ffi_call(f"{target}_keep", (*out_types, *weight_type), vmap_method="sequential",
@@ -319,6 +325,36 @@ class Projection(spark.Synapse):
         rows = jnp.broadcast_to(jnp.arange(n_pre)[:, None], self.post_index[...].shape)
         return jnp.zeros((n_pre, n_post), jnp.float32).at[rows, self.post_index[...]].add(
             jnp.where(self.mask[...], self.weight[...], 0.0))
+
+
+def _batched_delivery(single, target, out_types, aliases, scale, shared, none):
+    """``single(*args)`` (a native delivery of one trial), with a batching rule: under ``vmap`` with the storage
+    (``args[i]`` for ``i`` in ``shared``: post_index, weight, delay) shared by the trials and only the per-trial arrays
+    batched (spikes, efficacy, the synapse's state, the delay ring and clock), one call of the ``*_batch`` kernel
+    delivers every trial's spikes from the one weight matrix, instead of a call per trial (a loop XLA runs around the
+    custom call, with copies of the per-trial slices). ``none`` are the positions of the one-element placeholders
+    (no efficacy, no state), which stay one element. With per-trial storage (weights a rule writes in a batched run
+    with learning on), the per-trial calls remain."""
+
+    @jax.custom_batching.custom_vmap
+    def call(*args):
+        return single(*args)
+
+    @call.def_vmap
+    def _(axis_size, in_batched, *args):
+        if any(in_batched[i] for i in shared):
+            axes = [0 if b else None for b in in_batched]
+            outs = jax.vmap(single, in_axes=axes, axis_size=axis_size)(*args)
+            return outs, (True,) * len(outs)
+        per_trial = [a if (b or i in shared or i in none) else jnp.broadcast_to(a, (axis_size, *a.shape))
+                     for i, (a, b) in enumerate(zip(args, in_batched))]
+        types = tuple(jax.ShapeDtypeStruct((axis_size, *t.shape), t.dtype) for t in out_types)
+        batch = jax.ffi.ffi_call(f"{target}_batch", types, vmap_method="sequential",
+                                 input_output_aliases={i: o for i, o in aliases.items() if i not in none} or None)
+        outs = tuple(batch(*per_trial, scale=scale))
+        return outs, (True,) * len(outs)
+
+    return call
 
 
 def _pass_weights_through(plain, passing, w_pos):

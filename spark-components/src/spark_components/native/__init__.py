@@ -25,6 +25,9 @@ _TARGETS = {  # XLA custom-call target -> symbol in the library
     "spark_deliver_delayed_keep": "SparkDeliverDelayedKeep",
     "spark_deliver_dense": "SparkDeliverDense",
     "spark_deliver_dense_keep": "SparkDeliverDenseKeep",
+    "spark_deliver_batch": "SparkDeliverBatch",
+    "spark_deliver_delayed_batch": "SparkDeliverDelayedBatch",
+    "spark_deliver_dense_batch": "SparkDeliverDenseBatch",
     "spark_spike_update": "SparkSpikeUpdate",
     "spark_spike_update_dense": "SparkSpikeUpdateDense",
 }

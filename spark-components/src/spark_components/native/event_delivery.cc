@@ -189,6 +189,152 @@ ffi::Error DeliverDelayedKeep(ffi::Buffer<ffi::PRED> spikes, ffi::Buffer<ffi::F3
   return ffi::Error::Success();
 }
 
+
+// ----- batched: B trials side by side (vmap) sharing one set of weights -------------------------------------------
+//
+// spikes (B, n_pre); efficacy of one element (1 for all) or (B, n_pre); base of one element (none) or (B, n_post);
+// out (B, n_post). post_index, weight (and delay) are the unbatched arrays, read by every trial: a batched run with
+// learning off reads the weights once per step from cache instead of a per-trial call for each.
+struct Batch {
+  int64_t B, n_pre, n_post;
+  const bool* spikes;
+  const float* efficacy;  // nullptr: 1; else (B, n_pre)
+  const float* base;      // nullptr: none; else (B, n_post)
+};
+
+ffi::Error CheckBatch(const char* who, ffi::Buffer<ffi::PRED>& spikes, ffi::Buffer<ffi::F32>& efficacy,
+                      ffi::Buffer<ffi::F32>& base, int64_t n_pre, int64_t n_post, int64_t B, Batch* b) {
+  b->B = B;
+  b->n_pre = n_pre;
+  b->n_post = n_post;
+  if (spikes.element_count() != B * n_pre ||
+      (efficacy.element_count() != B * n_pre && efficacy.element_count() != 1) ||
+      (base.element_count() != B * n_post && base.element_count() != 1)) {
+    return ffi::Error::InvalidArgument(std::string(who) + ": inconsistent shapes");
+  }
+  b->spikes = spikes.typed_data();
+  b->efficacy = efficacy.element_count() == B * n_pre ? efficacy.typed_data() : nullptr;
+  b->base = base.element_count() == B * n_post ? base.typed_data() : nullptr;
+  return ffi::Error::Success();
+}
+
+// o = scale * base (lane b), or 0
+void StartLane(float* o, const Batch& b, int64_t lane, float scale) {
+  if (b.base) {
+    const float* src = b.base + lane * b.n_post;
+    for (int64_t j = 0; j < b.n_post; ++j) o[j] = scale * src[j];
+  } else {
+    std::fill(o, o + b.n_post, 0.0f);
+  }
+}
+
+ffi::Error DeliverBatch(ffi::Buffer<ffi::PRED> spikes, ffi::Buffer<ffi::F32> efficacy,
+                        ffi::Buffer<ffi::S32> post_index, ffi::Buffer<ffi::F32> weight, ffi::Buffer<ffi::F32> base,
+                        float scale, ffi::ResultBuffer<ffi::F32> out) {
+  const auto dims = weight.dimensions();
+  const auto odims = out->dimensions();
+  if (dims.size() != 2 || odims.size() != 2 || post_index.element_count() != weight.element_count()) {
+    return ffi::Error::InvalidArgument("spark_deliver_batch: inconsistent shapes");
+  }
+  const int64_t n_pre = dims[0], K = dims[1], B = odims[0], n_post = odims[1];
+  Batch b;
+  ffi::Error err = CheckBatch("spark_deliver_batch", spikes, efficacy, base, n_pre, n_post, B, &b);
+  if (err.failure()) return err;
+  const int32_t* idx = post_index.typed_data();
+  const float* w = weight.typed_data();
+  for (int64_t lane = 0; lane < B; ++lane) {
+    float* o = out->typed_data() + lane * n_post;
+    StartLane(o, b, lane, scale);
+    const float* eff = b.efficacy ? b.efficacy + lane * n_pre : nullptr;
+    spark::ForEachSpike(b.spikes + lane * n_pre, n_pre, [&](int64_t i) {
+      const float e = eff ? eff[i] : 1.0f;
+      const int32_t* row_idx = idx + i * K;
+      const float* row_w = w + i * K;
+      for (int64_t k = 0; k < K; ++k) {
+        const int32_t j = row_idx[k];
+        if (j >= 0 && j < n_post) o[j] += e * row_w[k];
+      }
+    });
+  }
+  return ffi::Error::Success();
+}
+
+ffi::Error DeliverDenseBatch(ffi::Buffer<ffi::PRED> spikes, ffi::Buffer<ffi::F32> efficacy,
+                             ffi::Buffer<ffi::F32> weight, ffi::Buffer<ffi::F32> base, float scale,
+                             ffi::ResultBuffer<ffi::F32> out) {
+  const auto dims = weight.dimensions();
+  const auto odims = out->dimensions();
+  if (dims.size() != 2 || odims.size() != 2 || dims[1] != odims[1]) {
+    return ffi::Error::InvalidArgument("spark_deliver_dense_batch: inconsistent shapes");
+  }
+  const int64_t n_pre = dims[0], B = odims[0], n_post = odims[1];
+  Batch b;
+  ffi::Error err = CheckBatch("spark_deliver_dense_batch", spikes, efficacy, base, n_pre, n_post, B, &b);
+  if (err.failure()) return err;
+  const float* w = weight.typed_data();
+  for (int64_t lane = 0; lane < B; ++lane) {
+    float* o = out->typed_data() + lane * n_post;
+    StartLane(o, b, lane, scale);
+    const float* eff = b.efficacy ? b.efficacy + lane * n_pre : nullptr;
+    spark::ForEachSpike(b.spikes + lane * n_pre, n_pre, [&](int64_t i) {
+      const float* row = w + i * n_post;
+      if (eff) {
+        const float e = eff[i];
+        for (int64_t j = 0; j < n_post; ++j) o[j] += e * row[j];
+      } else {
+        for (int64_t j = 0; j < n_post; ++j) o[j] += row[j];
+      }
+    });
+  }
+  return ffi::Error::Success();
+}
+
+// pending (B, D, n_post) and clock (B,) per trial; pending_out aliases pending_in
+ffi::Error DeliverDelayedBatch(ffi::Buffer<ffi::PRED> spikes, ffi::Buffer<ffi::F32> efficacy,
+                               ffi::Buffer<ffi::S32> post_index, ffi::Buffer<ffi::F32> weight,
+                               ffi::Buffer<ffi::F32> base, ffi::Buffer<ffi::S32> delay,
+                               ffi::Buffer<ffi::F32> pending_in, ffi::Buffer<ffi::S32> clock, float scale,
+                               ffi::ResultBuffer<ffi::F32> pending_out, ffi::ResultBuffer<ffi::F32> out) {
+  const auto dims = weight.dimensions();
+  const auto pdims = pending_in.dimensions();
+  if (dims.size() != 2 || pdims.size() != 3 || post_index.element_count() != weight.element_count() ||
+      delay.element_count() != weight.element_count() || clock.element_count() != pdims[0]) {
+    return ffi::Error::InvalidArgument("spark_deliver_delayed_batch: inconsistent shapes");
+  }
+  const int64_t n_pre = dims[0], K = dims[1], B = pdims[0], D = pdims[1], n_post = pdims[2];
+  Batch b;
+  ffi::Error err = CheckBatch("spark_deliver_delayed_batch", spikes, efficacy, base, n_pre, n_post, B, &b);
+  if (err.failure()) return err;
+  const int32_t* idx = post_index.typed_data();
+  const float* w = weight.typed_data();
+  const int32_t* d = delay.typed_data();
+  float* pend_all = pending_out->typed_data();
+  if (pend_all != pending_in.typed_data()) {
+    std::copy(pending_in.typed_data(), pending_in.typed_data() + B * D * n_post, pend_all);
+  }
+  for (int64_t lane = 0; lane < B; ++lane) {
+    const int64_t t = static_cast<int64_t>(clock.typed_data()[lane]);
+    float* pend = pend_all + lane * D * n_post;
+    const float* eff = b.efficacy ? b.efficacy + lane * n_pre : nullptr;
+    spark::ForEachSpike(b.spikes + lane * n_pre, n_pre, [&](int64_t i) {
+      const float e = eff ? eff[i] : 1.0f;
+      for (int64_t k = i * K; k < (i + 1) * K; ++k) {
+        const int32_t j = idx[k];
+        if (j < 0 || j >= n_post) continue;
+        const int64_t slot = (t + d[k]) % D;
+        pend[slot * n_post + j] += e * w[k];
+      }
+    });
+    const int64_t now = t % D;
+    float* o = out->typed_data() + lane * n_post;
+    StartLane(o, b, lane, scale);
+    float* row = pend + now * n_post;
+    for (int64_t j = 0; j < n_post; ++j) o[j] += row[j];
+    std::fill(row, row + n_post, 0.0f);
+  }
+  return ffi::Error::Success();
+}
+
 }  // namespace
 
 #define SPARK_DELIVER_ARGS                \
@@ -242,4 +388,20 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(SparkDeliverDenseKeep, DeliverDenseKeep,
                               ffi::Ffi::Bind()
                                   .SPARK_DELIVER_DENSE_ARGS.Attr<float>("scale")
                                   .Ret<ffi::Buffer<ffi::F32>>()
+                                  .Ret<ffi::Buffer<ffi::F32>>());
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(SparkDeliverBatch, DeliverBatch,
+                              ffi::Ffi::Bind()
+                                  .SPARK_DELIVER_ARGS.Attr<float>("scale")
+                                  .Ret<ffi::Buffer<ffi::F32>>());
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(SparkDeliverDelayedBatch, DeliverDelayedBatch,
+                              ffi::Ffi::Bind()
+                                  .SPARK_DELIVER_ARGS.SPARK_DELAY_ARGS.Attr<float>("scale")
+                                  .Ret<ffi::Buffer<ffi::F32>>()
+                                  .Ret<ffi::Buffer<ffi::F32>>());
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(SparkDeliverDenseBatch, DeliverDenseBatch,
+                              ffi::Ffi::Bind()
+                                  .SPARK_DELIVER_DENSE_ARGS.Attr<float>("scale")
                                   .Ret<ffi::Buffer<ffi::F32>>());
