@@ -205,7 +205,8 @@ def spark_run_experiment(data, *, checkpoints: list[int], n_assign: int | None, 
             "train_images_per_s": r["train_images_per_s"], "train_seconds": r["train_seconds"],
             "train_compile_seconds": r["train_compile_seconds"], "presentations": r["presentations"],
             "eval_images_per_s": r["inference_images_per_s"], "eval_compile_seconds": 0.0,
-            "theta_mean_mV_per_250": r["theta_mean_mV_per_250"], "silent_fraction_per_250": r["silent_fraction_per_250"],
+            "theta_mean_mV_per_250": r["theta_mean_mV_per_250"],
+            "silent_fraction_per_250": r["silent_fraction_per_250"],
             "settings": {"t_image_ms": r["t_image_ms"], "dt_ms": r["dt_ms"], "min_spikes": pr.min_spikes,
                          "max_repeats": pr.max_repeats, "inference_batch": r["inference_batch"]}}
 

@@ -26,6 +26,28 @@ class AdaptiveLIFParams:
     i_bias: float = spark.param(0.0, unit="pA", doc="constant bias current")
 
 
+#: the outputs of the adaptive-threshold somas (shared with adaptive_lif_cond)
+ADAPTIVE_OUTPUTS = {
+    "spikes": spark.Port(spark.Spikes, "spikes emitted this step"),
+    "v": spark.Port(spark.Voltage, "membrane potential after the step (mV)"),
+    "theta": spark.Port(spark.Voltage, "threshold increase after the step (mV); threshold = v_thresh + theta"),
+}
+
+
+def adaptive_fire(soma, v: jnp.ndarray, dt: float) -> dict:
+    """The adaptive threshold's step, shared by adaptive_lif and adaptive_lif_cond: ``theta`` decays over the step,
+    neurons with ``v >= v_thresh + theta`` spike (reset, refractoriness), then ``theta`` jumps by ``theta_plus``
+    where they did; writes ``v``, ``refractory`` and ``theta`` of ``soma`` and returns its outputs."""
+    p = soma.params
+    theta = soma.theta[...] * math.exp(-dt / p.tau_theta)
+    spikes, v, soma.refractory[...] = fire(v, p.v_thresh + theta, p.v_reset, soma.refractory[...],
+                                           ref_steps(p.t_ref, dt))
+    theta = jnp.where(spikes, theta + p.theta_plus, theta)
+    soma.v[...] = v
+    soma.theta[...] = theta
+    return {"spikes": spikes, "v": v, "theta": theta}
+
+
 class AdaptiveLIF(spark.Soma):
     """Leaky integrate-and-fire neurons whose threshold jumps at each spike and relaxes back.
 
@@ -50,11 +72,7 @@ class AdaptiveLIF(spark.Soma):
     name = "adaptive_lif"
     Params = AdaptiveLIFParams
     inputs = {"i_syn": spark.Port(spark.Current, "summed input current (pA)")}
-    outputs = {
-        "spikes": spark.Port(spark.Spikes, "spikes emitted this step"),
-        "v": spark.Port(spark.Voltage, "membrane potential after the step (mV)"),
-        "theta": spark.Port(spark.Voltage, "threshold increase after the step (mV); threshold = v_thresh + theta"),
-    }
+    outputs = ADAPTIVE_OUTPUTS
 
     def __init__(self, shape, *, params=None, rngs=None, dt=None, **values):
         super().__init__(shape, params=params, rngs=rngs, dt=dt, **values)
@@ -69,10 +87,4 @@ class AdaptiveLIF(spark.Soma):
         v_inf = p.v_rest + (i_syn + p.i_bias) * (p.tau_m / p.c_m)
         active = self.refractory[...] == 0
         v = jnp.where(active, v_inf + (self.v[...] - v_inf) * math.exp(-dt / p.tau_m), p.v_reset)
-        theta = self.theta[...] * math.exp(-dt / p.tau_theta)
-        n_ref = ref_steps(p.t_ref, dt)
-        spikes, v, self.refractory[...] = fire(v, p.v_thresh + theta, p.v_reset, self.refractory[...], n_ref)
-        theta = jnp.where(spikes, theta + p.theta_plus, theta)
-        self.v[...] = v
-        self.theta[...] = theta
-        return {"spikes": spikes, "v": v, "theta": theta}
+        return adaptive_fire(self, v, dt)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import math
-
 import jax.numpy as jnp
 
 import spark
 
-from ._ode import conductance_v, fire, ref_steps
+from ._ode import conductance_v
+from .adaptive_lif import ADAPTIVE_OUTPUTS, adaptive_fire
 from .lif import initial_v
+from .lif_cond import CONDUCTANCE_INPUTS
 
 
 @spark.params
@@ -57,16 +57,8 @@ class AdaptiveLIFCond(spark.Soma):
 
     name = "adaptive_lif_cond"
     Params = AdaptiveLIFCondParams
-    inputs = {
-        "g_exc": spark.Port(spark.Conductance, "excitatory conductance (nS), reversal e_exc"),
-        "g_inh": spark.Port(spark.Conductance, "inhibitory conductance (nS), reversal e_inh"),
-        "i_syn": spark.Port(spark.Current, "summed input current (pA)"),
-    }
-    outputs = {
-        "spikes": spark.Port(spark.Spikes, "spikes emitted this step"),
-        "v": spark.Port(spark.Voltage, "membrane potential after the step (mV)"),
-        "theta": spark.Port(spark.Voltage, "threshold increase after the step (mV); threshold = v_thresh + theta"),
-    }
+    inputs = CONDUCTANCE_INPUTS
+    outputs = ADAPTIVE_OUTPUTS
 
     def __init__(self, shape, *, params=None, rngs=None, dt=None, **values):
         super().__init__(shape, params=params, rngs=rngs, dt=dt, **values)
@@ -79,10 +71,4 @@ class AdaptiveLIFCond(spark.Soma):
         p = self.params
         active = self.refractory[...] == 0
         v = jnp.where(active, conductance_v(self.v[...], g_exc, g_inh, i_syn + p.i_bias, p, dt), p.v_reset)
-        theta = self.theta[...] * math.exp(-dt / p.tau_theta)
-        spikes, v, self.refractory[...] = fire(v, p.v_thresh + theta, p.v_reset, self.refractory[...],
-                                               ref_steps(p.t_ref, dt))
-        theta = jnp.where(spikes, theta + p.theta_plus, theta)
-        self.v[...] = v
-        self.theta[...] = theta
-        return {"spikes": spikes, "v": v, "theta": theta}
+        return adaptive_fire(self, v, dt)

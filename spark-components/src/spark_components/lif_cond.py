@@ -9,6 +9,13 @@ import spark
 from ._ode import conductance_v, fire, ref_steps
 from .lif import initial_v
 
+#: the input ports of conductance-based somas (shared with adaptive_lif_cond)
+CONDUCTANCE_INPUTS = {
+    "g_exc": spark.Port(spark.Conductance, "excitatory conductance (nS), reversal e_exc"),
+    "g_inh": spark.Port(spark.Conductance, "inhibitory conductance (nS), reversal e_inh"),
+    "i_syn": spark.Port(spark.Current, "summed input current (pA)"),
+}
+
 
 @spark.params
 class LIFCondParams:
@@ -43,11 +50,7 @@ class LIFCond(spark.Soma):
 
     name = "lif_cond"
     Params = LIFCondParams
-    inputs = {
-        "g_exc": spark.Port(spark.Conductance, "excitatory conductance (nS), reversal e_exc"),
-        "g_inh": spark.Port(spark.Conductance, "inhibitory conductance (nS), reversal e_inh"),
-        "i_syn": spark.Port(spark.Current, "summed input current (pA)"),
-    }
+    inputs = CONDUCTANCE_INPUTS
     outputs = {
         "spikes": spark.Port(spark.Spikes, "spikes emitted this step"),
         "v": spark.Port(spark.Voltage, "membrane potential after the step (mV)"),

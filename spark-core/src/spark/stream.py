@@ -20,7 +20,6 @@ the clock runs on through the whole stream, as in :meth:`spark.Brain.run`.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
@@ -40,7 +39,7 @@ from . import monitors as _mon
 from .errors import GraphError, SparkError
 from .monitors import as_monitors
 
-_cache: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
+_cache: weakref.WeakKeyDictionary[Any, dict] = weakref.WeakKeyDictionary()
 
 
 @attrs.frozen
@@ -374,7 +373,8 @@ def present(brain, samples: Mapping[str, Any], presentation: Presentation, *, in
     graphdef, state = nnx.split(brain)
     init = brain.initial_dynamic_state()
     cache = _cache.setdefault(brain, {})
-    key = (graphdef, plan, batch is not None, size, tuple(sorted((k, v.shape[1:], str(v.dtype)) for k, v in xs.items())),
+    key = (graphdef, plan, batch is not None, size,
+           tuple(sorted((k, v.shape[1:], str(v.dtype)) for k, v in xs.items())),
            tuple(sorted((k, v.shape) for k, v in consts.items())))
     from .progress import Progress
 

@@ -11,4 +11,4 @@ def to_steps(ms: float, dt: float) -> int:
     The rounding to 6 decimals first absorbs floating-point noise (``0.3 / 0.1`` is 2.9999999999999996: 3 steps);
     half-up then makes ``0.35 ms`` at ``dt = 0.1`` four steps, as edge delays and refractory periods round.
     """
-    return int(math.floor(round(ms / dt, 6) + 0.5))
+    return math.floor(round(ms / dt, 6) + 0.5)
