@@ -208,7 +208,6 @@ class Projection(spark.Synapse):
         # an in-place rule attached, the weights also flow through the call (unchanged, in place), so that the
         # delivery's read is ordered before the rule's write by data and XLA copies nothing
         keep = self.updated_in_place
-        weight_type = (jax.ShapeDtypeStruct(self.weight.shape, f32),)
         if not self.sparse:  # dense: add the rows of the spiking neurons
             target, args, w_pos = "spark_deliver_dense", (spikes.astype(bool), eff, self.weight[...], base), 2
             out_types, aliases = (jax.ShapeDtypeStruct((n_post,), f32),), {3: 0} if onto is not None else {}
@@ -225,19 +224,8 @@ class Projection(spark.Synapse):
                 aliases = {6: 0, **({4: 1} if onto is not None else {})}
                 shared = (2, 3, 5)  # post_index, weight, delay_steps
 
-        def single(*a):  # one trial, or per-trial weights under vmap (one call per trial)
-            call = jax.ffi.ffi_call(target, out_types, vmap_method="sequential", input_output_aliases=aliases or None)
-            return tuple(call(*a, scale=scale))
-
-        plain = _batched_delivery(single, target, out_types, aliases, scale, shared=shared,
-                                  none=(1 if efficacy is None else -1, w_pos + 1 if onto is None else -1))
-
-        def passing(*a):  # the same, and the weights passed through in place
-            call = jax.ffi.ffi_call(f"{target}_keep", (*out_types, *weight_type), vmap_method="sequential",
-                                    input_output_aliases={**aliases, w_pos: len(out_types)})
-            return tuple(call(*a, scale=scale))
-
-        outs = _pass_weights_through(plain, passing, w_pos)(*args) if keep else plain(*args)
+        outs = _native_delivery(target, out_types, aliases, scale, shared=shared, keep=w_pos if keep else None,
+                                none=(1 if efficacy is None else -1, w_pos + 1 if onto is None else -1))(*args)
         if keep:
             self.weight[...] = outs[-1]
         if self.depth > 0:
@@ -327,14 +315,32 @@ class Projection(spark.Synapse):
             jnp.where(self.mask[...], self.weight[...], 0.0))
 
 
-def _batched_delivery(single, target, out_types, aliases, scale, shared, none):
-    """``single(*args)`` (a native delivery of one trial), with a batching rule: under ``vmap`` with the storage
-    (``args[i]`` for ``i`` in ``shared``: post_index, weight, delay) shared by the trials and only the per-trial arrays
-    batched (spikes, efficacy, the synapse's state, the delay ring and clock), one call of the ``*_batch`` kernel
-    delivers every trial's spikes from the one weight matrix, instead of a call per trial (a loop XLA runs around the
-    custom call, with copies of the per-trial slices). ``none`` are the positions of the one-element placeholders
-    (no efficacy, no state), which stay one element. With per-trial storage (weights a rule writes in a batched run
-    with learning on), the per-trial calls remain."""
+def _native_delivery(target, out_types, aliases, scale, *, shared, none, keep=None):
+    """The native delivery call ``target`` as a function of its arguments, with a batching rule.
+
+    ``keep`` (the position of the weights) selects the ``*_keep`` kernel, which also returns the weights, unchanged and
+    in place (see :meth:`Projection.pass_weights_through`). Under ``vmap`` one call of the ``*_batch`` kernel delivers
+    every trial (a loop over trials in C++) instead of a call per trial, which XLA would run as a loop around the
+    custom call with copies of every trial's slices (digits, batch of 50: slower than one trial after another):
+
+    - the storage (``args[i]`` for ``i`` in ``shared``: post_index, weight, delay) is read where it is: shared by the
+      trials (a batched run with learning off) or per trial, each at its own stride;
+    - the per-trial arrays (spikes, efficacy, the synapse's state, the delay ring and clock) are broadcast to the batch
+      where they are not batched, except the one-element placeholders at the positions ``none`` (no efficacy, no
+      state);
+    - with ``keep`` and weights shared by the trials (no rule writes them), the delivery runs without the
+      pass-through and the shared weights are returned as they are: passing them through per trial would copy them
+      for every trial and step. Per-trial weights are passed through in place (``*_keep_batch``).
+    """
+    def single(*args):
+        if keep is None:
+            call = jax.ffi.ffi_call(target, out_types, vmap_method="sequential", input_output_aliases=aliases or None)
+        else:
+            w = args[keep]
+            call = jax.ffi.ffi_call(f"{target}_keep", (*out_types, jax.ShapeDtypeStruct(w.shape, w.dtype)),
+                                    vmap_method="sequential",
+                                    input_output_aliases={**aliases, keep: len(out_types)})
+        return tuple(call(*args, scale=scale))
 
     @jax.custom_batching.custom_vmap
     def call(*args):
@@ -342,40 +348,23 @@ def _batched_delivery(single, target, out_types, aliases, scale, shared, none):
 
     @call.def_vmap
     def _(axis_size, in_batched, *args):
-        if any(in_batched[i] for i in shared):
-            axes = [0 if b else None for b in in_batched]
-            outs = jax.vmap(single, in_axes=axes, axis_size=axis_size)(*args)
-            return outs, (True,) * len(outs)
         per_trial = [a if (b or i in shared or i in none) else jnp.broadcast_to(a, (axis_size, *a.shape))
-                     for i, (a, b) in enumerate(zip(args, in_batched))]
+                     for i, (a, b) in enumerate(zip(args, in_batched, strict=True))]
         types = tuple(jax.ShapeDtypeStruct((axis_size, *t.shape), t.dtype) for t in out_types)
-        batch = jax.ffi.ffi_call(f"{target}_batch", types, vmap_method="sequential",
-                                 input_output_aliases={i: o for i, o in aliases.items() if i not in none} or None)
-        outs = tuple(batch(*per_trial, scale=scale))
-        return outs, (True,) * len(outs)
-
-    return call
-
-
-def _pass_weights_through(plain, passing, w_pos):
-    """``passing(*args)`` (the delivery's outputs and the weights ``args[w_pos]``, passed through in place), with a
-    batching rule: under ``vmap`` with weights shared by the trials (a batched run with learning off: no rule writes
-    them), the delivery runs without the pass-through and the shared weights are returned as they are. Passing them
-    through a per-trial call would make a copy of the weights for every trial and step (digits, batch of 50: 7.7 ->
-    15 us per trial-step). With per-trial weights each trial's call passes its own through, as unbatched."""
-
-    @jax.custom_batching.custom_vmap
-    def call(*args):
-        return passing(*args)
-
-    @call.def_vmap
-    def _(axis_size, in_batched, *args):
-        axes = [0 if b else None for b in in_batched]
-        if in_batched[w_pos]:
-            outs = jax.vmap(passing, in_axes=axes, axis_size=axis_size)(*args)
+        lane_aliases = {i: o for i, o in aliases.items() if i not in none}
+        if keep is not None and in_batched[keep]:  # per-trial weights, passed through in place
+            w = args[keep]
+            batch = jax.ffi.ffi_call(f"{target}_keep_batch", (*types, jax.ShapeDtypeStruct(w.shape, w.dtype)),
+                                     vmap_method="sequential",
+                                     input_output_aliases={**lane_aliases, keep: len(types)})
+            outs = tuple(batch(*per_trial, scale=scale))
             return outs, (True,) * len(outs)
-        outs = jax.vmap(plain, in_axes=axes, axis_size=axis_size)(*args)
-        return (*outs, args[w_pos]), (True,) * len(outs) + (False,)
+        batch = jax.ffi.ffi_call(f"{target}_batch", types, vmap_method="sequential",
+                                 input_output_aliases=lane_aliases or None)
+        outs = tuple(batch(*per_trial, scale=scale))
+        if keep is not None:  # shared weights: returned as they are
+            return (*outs, args[keep]), (True,) * len(outs) + (False,)
+        return outs, (True,) * len(outs)
 
     return call
 

@@ -28,6 +28,9 @@ _TARGETS = {  # XLA custom-call target -> symbol in the library
     "spark_deliver_batch": "SparkDeliverBatch",
     "spark_deliver_delayed_batch": "SparkDeliverDelayedBatch",
     "spark_deliver_dense_batch": "SparkDeliverDenseBatch",
+    "spark_deliver_keep_batch": "SparkDeliverBatchKeep",
+    "spark_deliver_delayed_keep_batch": "SparkDeliverDelayedBatchKeep",
+    "spark_deliver_dense_keep_batch": "SparkDeliverDenseBatchKeep",
     "spark_spike_update": "SparkSpikeUpdate",
     "spark_spike_update_dense": "SparkSpikeUpdateDense",
 }

@@ -190,11 +190,12 @@ ffi::Error DeliverDelayedKeep(ffi::Buffer<ffi::PRED> spikes, ffi::Buffer<ffi::F3
 }
 
 
-// ----- batched: B trials side by side (vmap) sharing one set of weights -------------------------------------------
+// ----- batched: B trials side by side (vmap) -----------------------------------------------------------------------
 //
 // spikes (B, n_pre); efficacy of one element (1 for all) or (B, n_pre); base of one element (none) or (B, n_post);
-// out (B, n_post). post_index, weight (and delay) are the unbatched arrays, read by every trial: a batched run with
-// learning off reads the weights once per step from cache instead of a per-trial call for each.
+// out (B, n_post). The storage (post_index, weight, delay) is either the trials' shared arrays ((n_pre, K): a batched
+// run with learning off reads one weight matrix from cache) or per trial ((B, n_pre, K): e.g. a stream whose
+// re-presentation loop carries per-trial copies); each is read at its own stride, so nothing is copied.
 struct Batch {
   int64_t B, n_pre, n_post;
   const bool* spikes;
@@ -218,6 +219,15 @@ ffi::Error CheckBatch(const char* who, ffi::Buffer<ffi::PRED>& spikes, ffi::Buff
   return ffi::Error::Success();
 }
 
+// Storage of shape (n_pre, K) (shared: stride 0) or (B, n_pre, K) (per trial); -1 when it is neither
+template <typename T>
+int64_t LaneStride(const T& buf, int64_t B, int64_t n_pre, int64_t K) {
+  const auto d = buf.dimensions();
+  if (d.size() == 2 && d[0] == n_pre && d[1] == K) return 0;
+  if (d.size() == 3 && d[0] == B && d[1] == n_pre && d[2] == K) return n_pre * K;
+  return -1;
+}
+
 // o = scale * base (lane b), or 0
 void StartLane(float* o, const Batch& b, int64_t lane, float scale) {
   if (b.base) {
@@ -233,16 +243,16 @@ ffi::Error DeliverBatch(ffi::Buffer<ffi::PRED> spikes, ffi::Buffer<ffi::F32> eff
                         float scale, ffi::ResultBuffer<ffi::F32> out) {
   const auto dims = weight.dimensions();
   const auto odims = out->dimensions();
-  if (dims.size() != 2 || odims.size() != 2 || post_index.element_count() != weight.element_count()) {
-    return ffi::Error::InvalidArgument("spark_deliver_batch: inconsistent shapes");
-  }
-  const int64_t n_pre = dims[0], K = dims[1], B = odims[0], n_post = odims[1];
+  if (dims.size() < 2 || odims.size() != 2) return ffi::Error::InvalidArgument("spark_deliver_batch: bad ranks");
+  const int64_t n_pre = dims[dims.size() - 2], K = dims[dims.size() - 1], B = odims[0], n_post = odims[1];
+  const int64_t sw = LaneStride(weight, B, n_pre, K), si = LaneStride(post_index, B, n_pre, K);
   Batch b;
   ffi::Error err = CheckBatch("spark_deliver_batch", spikes, efficacy, base, n_pre, n_post, B, &b);
   if (err.failure()) return err;
-  const int32_t* idx = post_index.typed_data();
-  const float* w = weight.typed_data();
+  if (sw < 0 || si < 0) return ffi::Error::InvalidArgument("spark_deliver_batch: inconsistent storage shapes");
   for (int64_t lane = 0; lane < B; ++lane) {
+    const int32_t* idx = post_index.typed_data() + lane * si;
+    const float* w = weight.typed_data() + lane * sw;
     float* o = out->typed_data() + lane * n_post;
     StartLane(o, b, lane, scale);
     const float* eff = b.efficacy ? b.efficacy + lane * n_pre : nullptr;
@@ -264,15 +274,15 @@ ffi::Error DeliverDenseBatch(ffi::Buffer<ffi::PRED> spikes, ffi::Buffer<ffi::F32
                              ffi::ResultBuffer<ffi::F32> out) {
   const auto dims = weight.dimensions();
   const auto odims = out->dimensions();
-  if (dims.size() != 2 || odims.size() != 2 || dims[1] != odims[1]) {
-    return ffi::Error::InvalidArgument("spark_deliver_dense_batch: inconsistent shapes");
-  }
-  const int64_t n_pre = dims[0], B = odims[0], n_post = odims[1];
+  if (dims.size() < 2 || odims.size() != 2) return ffi::Error::InvalidArgument("spark_deliver_dense_batch: bad ranks");
+  const int64_t n_pre = dims[dims.size() - 2], B = odims[0], n_post = odims[1];
+  const int64_t sw = LaneStride(weight, B, n_pre, n_post);
   Batch b;
   ffi::Error err = CheckBatch("spark_deliver_dense_batch", spikes, efficacy, base, n_pre, n_post, B, &b);
   if (err.failure()) return err;
-  const float* w = weight.typed_data();
+  if (sw < 0) return ffi::Error::InvalidArgument("spark_deliver_dense_batch: inconsistent weight shape");
   for (int64_t lane = 0; lane < B; ++lane) {
+    const float* w = weight.typed_data() + lane * sw;
     float* o = out->typed_data() + lane * n_post;
     StartLane(o, b, lane, scale);
     const float* eff = b.efficacy ? b.efficacy + lane * n_pre : nullptr;
@@ -297,22 +307,27 @@ ffi::Error DeliverDelayedBatch(ffi::Buffer<ffi::PRED> spikes, ffi::Buffer<ffi::F
                                ffi::ResultBuffer<ffi::F32> pending_out, ffi::ResultBuffer<ffi::F32> out) {
   const auto dims = weight.dimensions();
   const auto pdims = pending_in.dimensions();
-  if (dims.size() != 2 || pdims.size() != 3 || post_index.element_count() != weight.element_count() ||
-      delay.element_count() != weight.element_count() || clock.element_count() != pdims[0]) {
-    return ffi::Error::InvalidArgument("spark_deliver_delayed_batch: inconsistent shapes");
+  if (dims.size() < 2 || pdims.size() != 3 || clock.element_count() != pdims[0]) {
+    return ffi::Error::InvalidArgument("spark_deliver_delayed_batch: bad ranks");
   }
-  const int64_t n_pre = dims[0], K = dims[1], B = pdims[0], D = pdims[1], n_post = pdims[2];
+  const int64_t n_pre = dims[dims.size() - 2], K = dims[dims.size() - 1];
+  const int64_t B = pdims[0], D = pdims[1], n_post = pdims[2];
+  const int64_t sw = LaneStride(weight, B, n_pre, K), si = LaneStride(post_index, B, n_pre, K),
+                sd = LaneStride(delay, B, n_pre, K);
   Batch b;
   ffi::Error err = CheckBatch("spark_deliver_delayed_batch", spikes, efficacy, base, n_pre, n_post, B, &b);
   if (err.failure()) return err;
-  const int32_t* idx = post_index.typed_data();
-  const float* w = weight.typed_data();
-  const int32_t* d = delay.typed_data();
+  if (sw < 0 || si < 0 || sd < 0) {
+    return ffi::Error::InvalidArgument("spark_deliver_delayed_batch: inconsistent storage shapes");
+  }
   float* pend_all = pending_out->typed_data();
   if (pend_all != pending_in.typed_data()) {
     std::copy(pending_in.typed_data(), pending_in.typed_data() + B * D * n_post, pend_all);
   }
   for (int64_t lane = 0; lane < B; ++lane) {
+    const int32_t* idx = post_index.typed_data() + lane * si;
+    const float* w = weight.typed_data() + lane * sw;
+    const int32_t* d = delay.typed_data() + lane * sd;
     const int64_t t = static_cast<int64_t>(clock.typed_data()[lane]);
     float* pend = pend_all + lane * D * n_post;
     const float* eff = b.efficacy ? b.efficacy + lane * n_pre : nullptr;
@@ -332,6 +347,38 @@ ffi::Error DeliverDelayedBatch(ffi::Buffer<ffi::PRED> spikes, ffi::Buffer<ffi::F
     for (int64_t j = 0; j < n_post; ++j) o[j] += row[j];
     std::fill(row, row + n_post, 0.0f);
   }
+  return ffi::Error::Success();
+}
+
+// The batched kernels with the (per-trial) weights passed through in place, like DeliverKeep
+ffi::Error DeliverBatchKeep(ffi::Buffer<ffi::PRED> spikes, ffi::Buffer<ffi::F32> efficacy,
+                            ffi::Buffer<ffi::S32> post_index, ffi::Buffer<ffi::F32> weight, ffi::Buffer<ffi::F32> base,
+                            float scale, ffi::ResultBuffer<ffi::F32> out, ffi::ResultBuffer<ffi::F32> weight_out) {
+  ffi::Error err = DeliverBatch(spikes, efficacy, post_index, weight, base, scale, out);
+  if (err.failure()) return err;
+  PassThrough(weight, weight_out);
+  return ffi::Error::Success();
+}
+
+ffi::Error DeliverDenseBatchKeep(ffi::Buffer<ffi::PRED> spikes, ffi::Buffer<ffi::F32> efficacy,
+                                 ffi::Buffer<ffi::F32> weight, ffi::Buffer<ffi::F32> base, float scale,
+                                 ffi::ResultBuffer<ffi::F32> out, ffi::ResultBuffer<ffi::F32> weight_out) {
+  ffi::Error err = DeliverDenseBatch(spikes, efficacy, weight, base, scale, out);
+  if (err.failure()) return err;
+  PassThrough(weight, weight_out);
+  return ffi::Error::Success();
+}
+
+ffi::Error DeliverDelayedBatchKeep(ffi::Buffer<ffi::PRED> spikes, ffi::Buffer<ffi::F32> efficacy,
+                                   ffi::Buffer<ffi::S32> post_index, ffi::Buffer<ffi::F32> weight,
+                                   ffi::Buffer<ffi::F32> base, ffi::Buffer<ffi::S32> delay,
+                                   ffi::Buffer<ffi::F32> pending_in, ffi::Buffer<ffi::S32> clock, float scale,
+                                   ffi::ResultBuffer<ffi::F32> pending_out, ffi::ResultBuffer<ffi::F32> out,
+                                   ffi::ResultBuffer<ffi::F32> weight_out) {
+  ffi::Error err = DeliverDelayedBatch(spikes, efficacy, post_index, weight, base, delay, pending_in, clock, scale,
+                                       pending_out, out);
+  if (err.failure()) return err;
+  PassThrough(weight, weight_out);
   return ffi::Error::Success();
 }
 
@@ -404,4 +451,23 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(SparkDeliverDelayedBatch, DeliverDelayedBatch,
 XLA_FFI_DEFINE_HANDLER_SYMBOL(SparkDeliverDenseBatch, DeliverDenseBatch,
                               ffi::Ffi::Bind()
                                   .SPARK_DELIVER_DENSE_ARGS.Attr<float>("scale")
+                                  .Ret<ffi::Buffer<ffi::F32>>());
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(SparkDeliverBatchKeep, DeliverBatchKeep,
+                              ffi::Ffi::Bind()
+                                  .SPARK_DELIVER_ARGS.Attr<float>("scale")
+                                  .Ret<ffi::Buffer<ffi::F32>>()
+                                  .Ret<ffi::Buffer<ffi::F32>>());
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(SparkDeliverDelayedBatchKeep, DeliverDelayedBatchKeep,
+                              ffi::Ffi::Bind()
+                                  .SPARK_DELIVER_ARGS.SPARK_DELAY_ARGS.Attr<float>("scale")
+                                  .Ret<ffi::Buffer<ffi::F32>>()
+                                  .Ret<ffi::Buffer<ffi::F32>>()
+                                  .Ret<ffi::Buffer<ffi::F32>>());
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(SparkDeliverDenseBatchKeep, DeliverDenseBatchKeep,
+                              ffi::Ffi::Bind()
+                                  .SPARK_DELIVER_DENSE_ARGS.Attr<float>("scale")
+                                  .Ret<ffi::Buffer<ffi::F32>>()
                                   .Ret<ffi::Buffer<ffi::F32>>());
