@@ -317,9 +317,10 @@ def receptive_field_mosaic(weights: Any, image_shape: tuple[int, int] = IMAGE_SH
 
 
 def plot_receptive_fields(weights: Any, path: str | Path, *, image_shape: tuple[int, int] = IMAGE_SHAPE,
-                          labels: Any = None, title: str | None = None) -> Path:
+                          labels: Any = None, title: str | None = None, unit: str = "nS") -> Path:
     """Draw the receptive fields as a PNG: ``spark.viz.receptive_fields`` when this spark-core has it, otherwise
-    the mosaic of :func:`receptive_field_mosaic`; with ``labels``, each tile is captioned with its neuron's class.
+    the mosaic of :func:`receptive_field_mosaic`; with ``labels``, each tile is captioned with its neuron's class;
+    ``unit``: of the weights (the bundled model's conductances: nS).
 
     Needs matplotlib (``pip install 'spark-core[plot]'``); raises ImportError saying so.
     """
@@ -334,7 +335,7 @@ def plot_receptive_fields(weights: Any, path: str | Path, *, image_shape: tuple[
     w = np.asarray(weights)
     n = w.shape[1]
     ncols = math.ceil(math.sqrt(n))
-    title = title or f"receptive fields of {n} neurons (input weights, pA)"
+    title = title or f"receptive fields of {n} neurons (input weights, {unit})"
     viz = getattr(getattr(spark, "viz", None), "receptive_fields", None)
     if viz is None:
         try:
@@ -342,14 +343,14 @@ def plot_receptive_fields(weights: Any, path: str | Path, *, image_shape: tuple[
         except ImportError:
             viz = None
     if viz is not None:
-        ax = viz(w, image_shape, ncols=ncols, title=title)
+        ax = viz(w, image_shape, ncols=ncols, title=title, unit=unit)
         fig = ax.figure
     else:
         fig, ax = plt.subplots(figsize=(7.5, 7.5 * math.ceil(n / ncols) / ncols + 0.6), dpi=120)
         im = ax.imshow(receptive_field_mosaic(w, image_shape, ncols=ncols), cmap="hot_r", interpolation="nearest")
         ax.set_xticks([])
         ax.set_yticks([])
-        fig.colorbar(im, ax=ax, shrink=0.8, label="weight (pA)")
+        fig.colorbar(im, ax=ax, shrink=0.8, label=f"weight ({unit})")
         ax.set_title(title)
     if labels is not None:
         h, wd = image_shape
