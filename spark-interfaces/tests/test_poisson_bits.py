@@ -1,6 +1,6 @@
 """The Poisson encoder's unrolled Threefry draw (``spark_interfaces.poisson.threefry_uniform``) gives exactly the
 numbers of ``jax.random.uniform``, so its spike trains are those it gave before (statistics: spark-interfaces'
-test_poisson.py). It lives here because the fast draw was made for the plastic digits network's step."""
+test_poisson.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-poisson = pytest.importorskip("spark_interfaces.poisson")
+from spark_interfaces import poisson
 
 
 @pytest.mark.parametrize("shape", [(28, 28), (5,), (3, 4, 7), (1,), (1000,)])
