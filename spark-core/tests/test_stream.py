@@ -6,9 +6,9 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from brain_parts import ALL
 
 import spark
-from brain_parts import ALL
 from spark.testing import isolated_registry
 
 
