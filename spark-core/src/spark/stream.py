@@ -196,6 +196,12 @@ def _bind_state(brain, monitors, dt: float) -> tuple:
     return tuple(out)
 
 
+def _port_shape(brain, ref: str) -> tuple[int, ...]:
+    node, port = ref.split(".")
+    module = brain.nodes[node]
+    return tuple(type(module).port_shapes(module.params, module.shape)[port])
+
+
 # ----- the compiled chunk ----------------------------------------------------------------------------------------
 
 
@@ -205,7 +211,7 @@ class _Plan:
     n_rest: int
     rest_value: float
     reset: bool
-    count: tuple[str, ...]
+    count: tuple[tuple[str, tuple[int, ...]], ...]  # ("node.port", port shape)
     watch: str | None
     min_spikes: int
     max_repeats: int
@@ -217,6 +223,9 @@ class _Plan:
 
 def _compile(graphdef, plan: _Plan, batched: bool):
     """``(state, init, xs, ks, valid, consts) -> (state, counts, presentations, records)`` over one chunk."""
+
+    def zeros():
+        return {ref: jnp.zeros(shape, jnp.int32) for ref, shape in plan.count}
 
     def sample_run(state, init, x, k, consts):
         brain = nnx.merge(graphdef, state)
@@ -234,8 +243,7 @@ def _compile(graphdef, plan: _Plan, batched: bool):
                     counts = {r: c + now[r].astype(jnp.int32) for r, c in counts.items()}
                 return (nnx.split(br)[1], counts), None
 
-            zeros = {r: jnp.zeros(now_shape[r], jnp.int32) for r in plan.count} if counted else {}
-            (state, counts), _ = jax.lax.scan(step, (state, zeros), None, length=n)
+            (state, counts), _ = jax.lax.scan(step, (state, zeros() if counted else {}), None, length=n)
             return state, counts
 
         def present(carry):
@@ -259,8 +267,7 @@ def _compile(graphdef, plan: _Plan, batched: bool):
             weak = counts[plan.watch].sum() < plan.min_spikes
             return (a == 0) | (weak & (a <= plan.max_repeats))
 
-        zeros = {r: jnp.zeros(now_shape[r], jnp.int32) for r in plan.count}
-        state, a, counts = jax.lax.while_loop(again, present, (state, jnp.int32(0), zeros))
+        state, a, counts = jax.lax.while_loop(again, present, (state, jnp.int32(0), zeros()))
         brain = nnx.merge(graphdef, state)
         recs = {b.key: _mon.sample(b, _mon.raw_value(brain, None, b.monitor, b.source), plan.dt) for b in plan.bounds}
         if plan.reset:
@@ -268,26 +275,12 @@ def _compile(graphdef, plan: _Plan, batched: bool):
             brain.trial[...] = brain.trial[...] - k
         return nnx.split(brain)[1], counts, a, recs
 
-    now_shape: dict = {}
-
-    def shapes(state, consts, x):
-        def probe(state):
-            br = nnx.merge(graphdef, state)
-            now = br._step({**consts, **x}, plan.frozen)
-            return {r: now[r] for r in plan.count}
-
-        out = jax.eval_shape(probe, state)
-        now_shape.update({r: v.shape for r, v in out.items()})
-
     def chunk(state, init, xs, ks, valid, consts):
-        if not now_shape:
-            shapes(state, consts, jax.tree.map(lambda v: v[0], xs))
-
         def one(state, inp):
             x, k, ok = inp
 
             def skip(state):
-                return (state, {r: jnp.zeros(now_shape[r], jnp.int32) for r in plan.count}, jnp.int32(0),
+                return (state, zeros(), jnp.int32(0),
                         {b.key: jnp.zeros(b.shape, b.dtype) for b in plan.bounds})
 
             state, counts, a, recs = jax.lax.cond(ok, lambda s: sample_run(s, init, x, k, consts), skip, state)
@@ -356,7 +349,8 @@ def present(brain, samples: Mapping[str, Any], presentation: Presentation, *, in
     if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1):
         raise GraphError(f"chunk={chunk!r} must be a whole number of samples >= 1")
     n_present, n_rest = p.steps(sched.dt)
-    plan = _Plan(n_present, n_rest, p.rest_value, p.reset, count, watch, p.min_spikes if watch else 0,
+    shapes = tuple((ref, _port_shape(brain, ref)) for ref in count)
+    plan = _Plan(n_present, n_rest, p.rest_value, p.reset, shapes, watch, p.min_spikes if watch else 0,
                  p.max_repeats if watch else 0, p.gain_step, bounds, frozen, sched.dt)
     size = int(batch) if batch is not None else int(chunk or min(n, 100))
     size = min(size, n)
@@ -367,7 +361,7 @@ def present(brain, samples: Mapping[str, Any], presentation: Presentation, *, in
     out_recs: dict = {}
     fingerprint = _fingerprint(brain, xs, plan)
     if checkpoint is not None and resume and Path(checkpoint).exists():
-        done, out_counts, out_pres, out_recs = _load_checkpoint(brain, checkpoint, fingerprint, n)
+        done, out_counts, out_pres, out_recs = _load_checkpoint(brain, checkpoint, fingerprint)
     first = done
 
     graphdef, state = nnx.split(brain)
@@ -453,7 +447,7 @@ def _save_checkpoint(brain, path, fingerprint: str, done: int, counts: dict, pre
     brain.save_state(path, extra=extra)
 
 
-def _load_checkpoint(brain, path, fingerprint: str, n: int):
+def _load_checkpoint(brain, path, fingerprint: str):
     with np.load(path, allow_pickle=False) as data:
         if "__stream__" not in data.files:
             raise SparkError(f"{path}: not a stream checkpoint (written by Brain.save_state, not by a stream); "
