@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import jax
-import jax.numpy as jnp
 
 import spark
 
@@ -26,33 +25,18 @@ def check_bounds(component: str, w_min: float, w_max: float, *, strict: bool = T
     raise err
 
 
-def outer_spike_update(synapse, pre, post, on_pre, on_post, w_min=-math.inf, w_max=math.inf, *, pre_gain=None,
-                       post_gain=None):
-    """The definition of a spike-triggered update with gains, on any storage through ``outer`` and ``clip`` (work ~
-    synapses per step): a presynaptic spike of ``i`` changes each synapse ``(i, j)`` by ``pre_gain[i] on_pre[j]``, a
-    postsynaptic spike of ``j`` each ``(i, j)`` by ``on_post[i] post_gain[j]``; the synapses so touched are clipped to
-    ``[w_min, w_max]``, the others left as they are. Without gains it computes exactly what the core's default
-    :meth:`spark.Synapse.spike_update` computes."""
-    f32 = jnp.float32
-    pre, post = pre.astype(f32), post.astype(f32)
-    a = pre if pre_gain is None else pre * pre_gain.astype(f32)
-    b = post if post_gain is None else post * post_gain.astype(f32)
-    w = synapse.weight[...]
-    dw = synapse.outer(a, on_pre.astype(f32)) + synapse.outer(on_post.astype(f32), b)
-    touched = synapse.outer(pre, jnp.ones_like(post)) + synapse.outer(jnp.ones_like(pre), post) > 0
-    return jnp.where(touched, synapse.clip(w + dw, w_min, w_max), w)
-
-
 def spike_update(synapse, pre, post, on_pre, on_post, w_min=-math.inf, w_max=math.inf, *, pre_gain=None,
                  post_gain=None) -> jax.Array:
-    """``synapse.spike_update`` with optional per-neuron gains (:func:`outer_spike_update` defines it).
+    """``synapse.spike_update`` with optional per-neuron gains (the core's :meth:`spark.Synapse.spike_update` defines
+    it).
 
-    Without gains, the synapse's own :meth:`~spark.Synapse.spike_update` (event-driven where its storage has a fast
-    path). With gains, that of a synapse whose class sets ``spike_update_takes_gains`` (the built-in projections: one
-    in-place native call), else :func:`outer_spike_update`."""
+    Without gains, the synapse's own ``spike_update`` (event-driven where its storage has a fast path). With gains,
+    the synapse's own too where it takes them (the core's default, or a class that sets ``spike_update_takes_gains``,
+    such as the built-in projections: one in-place native call); a synapse that overrides ``spike_update`` without
+    gains (written for spark-core < 0.1.2) gets the core's definition instead."""
     if pre_gain is None and post_gain is None:
         return synapse.spike_update(pre, post, on_pre, on_post, w_min, w_max)
-    if getattr(type(synapse), "spike_update_takes_gains", False):
-        return synapse.spike_update(pre, post, on_pre, on_post, w_min, w_max, pre_gain=pre_gain, post_gain=post_gain)
-    return outer_spike_update(synapse, pre, post, on_pre, on_post, w_min, w_max, pre_gain=pre_gain,
-                              post_gain=post_gain)
+    own = type(synapse).spike_update
+    update = own if own is spark.Synapse.spike_update or getattr(type(synapse), "spike_update_takes_gains", False) \
+        else spark.Synapse.spike_update
+    return update(synapse, pre, post, on_pre, on_post, w_min, w_max, pre_gain=pre_gain, post_gain=post_gain)

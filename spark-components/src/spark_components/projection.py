@@ -32,7 +32,6 @@ import spark
 
 from . import connectivity as conn
 from . import native
-from ._learning import outer_spike_update
 
 DENSE_MAX_PAIRS = 65_536
 USE_NATIVE = True  # use the C++ kernels when they are available (tests switch them off to compare)
@@ -275,10 +274,8 @@ class Projection(spark.Synapse):
         them, the same result from ``outer`` and ``clip`` over every synapse.
         """
         if not (USE_NATIVE and native.kernels()) or (self.sparse and not hasattr(self, "col_ptr")):
-            if pre_gain is None and post_gain is None:
-                return super().spike_update(pre, post, on_pre, on_post, w_min, w_max)
-            return outer_spike_update(self, pre, post, on_pre, on_post, w_min, w_max, pre_gain=pre_gain,
-                                      post_gain=post_gain)
+            return super().spike_update(pre, post, on_pre, on_post, w_min, w_max, pre_gain=pre_gain,
+                                        post_gain=post_gain)
         f32 = jnp.float32
         one = jnp.ones((1,), f32)  # one element: a gain of 1 for every neuron
         gains = (one if pre_gain is None else pre_gain.astype(f32), one if post_gain is None else post_gain.astype(f32))

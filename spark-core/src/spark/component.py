@@ -199,7 +199,8 @@ class Synapse(_Projection):
         event-driven builds what it needs here (e.g. a column index). The default does nothing."""
 
     def spike_update(self, pre: jax.Array, post: jax.Array, on_pre: jax.Array, on_post: jax.Array,
-                     w_min: float = -math.inf, w_max: float = math.inf) -> jax.Array:
+                     w_min: float = -math.inf, w_max: float = math.inf, *, pre_gain: jax.Array | None = None,
+                     post_gain: jax.Array | None = None) -> jax.Array:
         """The weights after one step of a spike-triggered rule (pair STDP and its relatives); not written back.
 
         When presynaptic neuron ``i`` spikes, each of its synapses ``(i, j)`` changes by ``on_pre[j]``; when
@@ -212,14 +213,21 @@ class Synapse(_Projection):
             on_pre: change per presynaptic spike, by postsynaptic neuron, shape ``(n_post,)``.
             on_post: change per postsynaptic spike, by presynaptic neuron, shape ``(n_pre,)``.
             w_min, w_max: bounds applied to the touched synapses.
+            pre_gain: optional ``(n_pre,)``: a presynaptic spike of ``i`` changes ``(i, j)`` by
+                ``pre_gain[i] on_pre[j]`` (for rules whose change is a product of a pre and a post factor, such as
+                triplet STDP).
+            post_gain: optional ``(n_post,)``: a postsynaptic spike of ``j`` changes ``(i, j)`` by
+                ``on_post[i] post_gain[j]``.
 
         The default works on any storage through :meth:`outer` and :meth:`clip` (work ~ synapses per step);
         storage can override it to work ~ spikes x fan-out.
         """
         jnp, f32 = jax.numpy, jax.numpy.float32
         pre, post = pre.astype(f32), post.astype(f32)
+        a = pre if pre_gain is None else pre * pre_gain.astype(f32)
+        b = post if post_gain is None else post * post_gain.astype(f32)
         w = self.weight[...]
-        dw = self.outer(pre, on_pre.astype(f32)) + self.outer(on_post.astype(f32), post)
+        dw = self.outer(a, on_pre.astype(f32)) + self.outer(on_post.astype(f32), b)
         touched = self.outer(pre, jnp.ones_like(post)) + self.outer(jnp.ones_like(pre), post) > 0
         return jnp.where(touched, self.clip(w + dw, w_min, w_max), w)
 
