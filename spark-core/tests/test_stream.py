@@ -94,16 +94,52 @@ def test_results_do_not_depend_on_chunk_size(reg):
     np.testing.assert_array_equal(a.nodes["syn"].weight[...], b.nodes["syn"].weight[...])
 
 
-def test_batched_testing_equals_unbatched(reg):
-    x = samples(11)
+@pytest.mark.parametrize("n, batch", [(11, 4), (40, 40)])  # re-presented one by one; in groups of 3 lanes
+def test_batched_testing_equals_unbatched(reg, n, batch):
+    x = samples(n)
     a, b = net(reg), net(reg)
     ra = a.present({"p": x}, PRES, count=["post.spikes"], learn=False, chunk=4)
-    rb = b.present({"p": x}, PRES, count=["post.spikes"], learn=False, batch=4)
+    rb = b.present({"p": x}, PRES, count=["post.spikes"], learn=False, batch=batch)
     np.testing.assert_array_equal(ra.counts["post.spikes"], rb.counts["post.spikes"])
     np.testing.assert_array_equal(ra.presentations, rb.presentations)
-    assert ra.presentations.max() > 1
-    np.testing.assert_array_equal(a.nodes["syn"].weight[...], net(reg).nodes["syn"].weight[...])  # learning off
-    assert int(a.trial[...]) == int(b.trial[...]) == 11
+    assert ra.presentations.max() > 2 and (ra.presentations > 1).sum() > 3  # several rounds, several per round
+    for brain in (a, b):  # learning off
+        np.testing.assert_array_equal(brain.nodes["syn"].weight[...], net(reg).nodes["syn"].weight[...])
+    assert int(a.trial[...]) == int(b.trial[...]) == n and int(a.t[...]) == int(b.t[...]) == 0
+
+
+def test_networks_together_equal_each_alone(reg):
+    """Three networks of different seeds learn side by side: each ends as it would alone (weights, clock, trial)."""
+    x = samples(9)
+    alone = [net(reg, seed) for seed in (3, 4, 5)]
+    want = [b.present({"p": x}, PRES, count=["post.spikes"], chunk=4) for b in alone]
+    together = [net(reg, seed) for seed in (3, 4, 5)]
+    got = spark.present_together(together, {"p": x}, PRES, count=["post.spikes"], chunk=4)
+    assert len(got) == 3
+    for w, g, a, t in zip(want, got, alone, together, strict=True):
+        np.testing.assert_array_equal(g.counts["post.spikes"], w.counts["post.spikes"])
+        np.testing.assert_array_equal(g.presentations, w.presentations)
+        np.testing.assert_allclose(t.nodes["syn"].weight[...], a.nodes["syn"].weight[...], rtol=0, atol=1e-6)
+        assert int(t.trial[...]) == int(a.trial[...]) == 9 and int(t.t[...]) == int(a.t[...])
+    assert not np.allclose(together[0].nodes["syn"].weight[...], together[1].nodes["syn"].weight[...])
+
+
+def test_networks_together_must_be_one_model(reg):
+    a, b = net(reg), net(reg)
+    other = spark.Brain(dt=0.5, seed=3, registry=reg)
+    other.add("noise", "noise", shape=4).add("syn", "linear", weight=0.2).add("post", "threshold", shape=3,
+                                                                             v_thresh=0.7)
+    other.add("rule", "hebb", attach="syn", rate=0.01)
+    other.connect("noise.spikes", "syn.pre", delay=1.0).connect("syn.i", "post.x")
+    other.connect("noise.spikes", "rule.pre").connect("post.spikes", "rule.post")
+    other.input("p", "noise.data")
+    with pytest.raises(spark.GraphError, match="not the same model"):
+        spark.present_together([a, other.build()], {"p": samples(2)}, PRES, count=["post.spikes"])
+    with pytest.raises(spark.GraphError, match="same Brain object"):
+        spark.present_together([a, a], {"p": samples(2)}, PRES, count=["post.spikes"])
+    with pytest.raises(spark.GraphError, match="two or more"):
+        spark.present_together([a], {"p": samples(2)}, PRES, count=["post.spikes"])
+    spark.present_together([a, b], {"p": samples(2)}, PRES, count=["post.spikes"])  # the same model: accepted
 
 
 def test_learn_switch(reg):

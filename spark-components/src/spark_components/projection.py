@@ -206,7 +206,7 @@ class Projection(spark.Synapse):
         # the synapse's state (onto) is updated in place, so XLA need not copy the result into the loop's state; with
         # an in-place rule attached, the weights also flow through the call (unchanged, in place), so that the
         # delivery's read is ordered before the rule's write by data and XLA copies nothing
-        keep = self.updated_in_place
+        keep = self.updated_in_place and not spark.weights_fixed()  # learning off: the weights stay where they are
         if not self.sparse:  # dense: add the rows of the spiking neurons
             target, args, w_pos = "spark_deliver_dense", (spikes.astype(bool), eff, self.weight[...], base), 2
             out_types, aliases = (jax.ShapeDtypeStruct((n_post,), f32),), {3: 0} if onto is not None else {}
@@ -286,13 +286,9 @@ class Projection(spark.Synapse):
             n_pre, n_post = self.shape
             # one element: every synapse exists (all-to-all), so the kernel need not read the mask
             mask = jnp.ones((1,), bool) if self.n_synapses == n_pre * n_post else self.mask[...]
-            call = jax.ffi.ffi_call("spark_spike_update_dense", out_type, vmap_method="sequential",
-                                    input_output_aliases={7: 0})
-            return call(*spikes, mask, self.weight[...], **bounds)
-        call = jax.ffi.ffi_call("spark_spike_update", out_type, vmap_method="sequential",
-                                input_output_aliases={10: 0})
-        return call(*spikes, self.post_index[...], self.mask[...], self.col_ptr[...], self.col_syn[...],
-                    self.weight[...], **bounds)
+            return _native_spike_update("spark_spike_update_dense", out_type, bounds)(*spikes, mask, self.weight[...])
+        return _native_spike_update("spark_spike_update", out_type, bounds)(
+            *spikes, self.post_index[...], self.mask[...], self.col_ptr[...], self.col_syn[...], self.weight[...])
 
     def clip(self, w, lo, hi):
         return jnp.where(self.mask[...], jnp.clip(w, lo, hi), 0.0)
@@ -362,6 +358,37 @@ def _native_delivery(target, out_types, aliases, scale, *, shared, none, keep=No
         if keep is not None:  # shared weights: returned as they are
             return (*outs, args[keep]), (True,) * len(outs) + (False,)
         return outs, (True,) * len(outs)
+
+    return call
+
+
+def _native_spike_update(target, out_type, bounds):
+    """The native in-place ``spike_update`` call ``target`` (arguments: six per-neuron arrays, the storage, the
+    weights last), with a batching rule: under ``vmap`` (networks that learn side by side, e.g. seeds trained at
+    once) one call of ``{target}_batch`` updates every lane's weights in place (a loop over lanes in C++), instead of
+    XLA's loop around the call that slices out and writes back every lane's weights each step. The per-neuron arrays
+    are made per lane where they are not (one-element gains stay: 1 for all); the storage is read where it is (shared
+    or per lane); the weights are per lane."""
+    def single(*args):
+        call = jax.ffi.ffi_call(target, out_type, vmap_method="sequential", input_output_aliases={len(args) - 1: 0})
+        return call(*args, **bounds)
+
+    @jax.custom_batching.custom_vmap
+    def call(*args):
+        return single(*args)
+
+    @call.def_vmap
+    def _(axis_size, in_batched, *args):
+        def lane(i, a, b):
+            if b or (i >= 6 and i < len(args) - 1) or (i in (4, 5) and a.size == 1):
+                return a
+            return jnp.broadcast_to(a, (axis_size, *a.shape))
+
+        per_lane = [lane(i, a, b) for i, (a, b) in enumerate(zip(args, in_batched, strict=True))]
+        w = per_lane[-1]
+        batch = jax.ffi.ffi_call(f"{target}_batch", jax.ShapeDtypeStruct(w.shape, w.dtype), vmap_method="sequential",
+                                 input_output_aliases={len(args) - 1: 0})
+        return batch(*per_lane, **bounds), True
 
     return call
 

@@ -35,6 +35,7 @@ from .variables import Const as Const
 from .variables import Learned as Learned
 from .variables import State as State
 from .variables import Weight as Weight
+from .variables import weights_fixed as weights_fixed
 from .brain import Brain as Brain
 from . import sparkfile as sparkfile
 from .monitors import Monitor as Monitor
@@ -43,3 +44,4 @@ from .recording import RecordingMemoryError as RecordingMemoryError
 from .recording import load_recording as load_recording
 from .stream import Presentation as Presentation
 from .stream import StreamResult as StreamResult
+from .stream import present_together as present_together

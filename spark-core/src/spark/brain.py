@@ -31,7 +31,7 @@ from .errors import GraphError, SparkError, SparkFileError
 from .monitors import Monitor, as_monitors
 from .progress import Progress
 from .recording import Recording, RecordingMemoryError
-from .variables import Const, Learned, State, Weight
+from .variables import Const, Learned, State, Weight, _fixing_weights
 
 
 @attrs.frozen
@@ -298,6 +298,10 @@ class Brain(nnx.Module):
         return frozenset(out)
 
     def _step(self, ext: Mapping[str, Any], frozen: frozenset = frozenset()) -> dict[str, jax.Array]:
+        with _fixing_weights("*" in frozen):  # spark.weights_fixed(): synapses read their weights, write nothing
+            return self._step_nodes(ext, frozen)
+
+    def _step_nodes(self, ext: Mapping[str, Any], frozen: frozenset) -> dict[str, jax.Array]:
         sched = self._schedule
         held = {}  # learned variables held through this step: their values before it
         if frozen:
@@ -469,7 +473,10 @@ class Brain(nnx.Module):
             record: state monitors (``"exc.theta"``, ``"exc.theta:mean"``) sampled once per sample, at its end.
             learn: plasticity on, off or per part (see :meth:`frozen`).
             batch: present this many samples side by side (``vmap``), learning off and ``reset=True`` required;
-                the responses equal an unbatched stream's.
+                the responses equal an unbatched stream's. The lanes share one copy of the weights (learning off,
+                only the dynamic state is carried), and only the samples whose response was weak are presented again
+                (in groups of ``ceil(batch / 16)``), so a batch costs what its samples need, not what its weakest
+                sample needs.
             chunk: samples per compiled call (default 100; ``batch`` when batched): the unit of progress,
                 ``on_chunk`` calls and checkpoints. Results do not depend on it.
             on_chunk: called as ``on_chunk(samples_done, n_samples)`` after each chunk.

@@ -38,6 +38,7 @@ from flax import nnx
 from . import monitors as _mon
 from .errors import GraphError, SparkError
 from .monitors import as_monitors
+from .variables import State
 
 _cache: weakref.WeakKeyDictionary[Any, dict] = weakref.WeakKeyDictionary()
 
@@ -221,44 +222,86 @@ class _Plan:
     dt: float
 
 
-def _compile(graphdef, plan: _Plan, batched: bool):
-    """``(state, init, xs, ks, valid, consts) -> (state, counts, presentations, records)`` over one chunk."""
+def _zeros(plan: _Plan) -> dict:
+    return {ref: jnp.zeros(shape, jnp.int32) for ref, shape in plan.count}
 
-    def zeros():
-        return {ref: jnp.zeros(shape, jnp.int32) for ref, shape in plan.count}
+
+def _presenter(graphdef, plan: _Plan, state, init, k, consts):
+    """Sample ``k``'s brain and how to present to it: ``(dyn, present, finish)``.
+
+    ``present(dyn, x, a) -> (dyn, counts)`` is presentation ``a`` (0 = the first) of sample ``x``: a reset of the
+    dynamic state (with ``plan.reset``), ``n_present`` steps with the inputs scaled by ``1 + a * gain_step``, then
+    ``n_rest`` steps at rest. ``finish(dyn) -> (state, records)`` samples the monitors and returns the clock (and
+    ``trial``) to where they were. With every rule skipped and learned values held (``learn=False``) only the dynamic
+    state (:class:`spark.State`) changes: ``dyn`` is only it, and the weights stay outside the loops (shared by
+    the lanes of a batched stream instead of copied into each).
+    """
+    brain = nnx.merge(graphdef, state)
+    t0 = brain.t[...]
+    if plan.reset:
+        brain.trial[...] = brain.trial[...] + k
+    fixed = "*" in plan.frozen
+    gd, dyn, *rest = nnx.split(brain, State, ...) if fixed else nnx.split(brain, ...)
+
+    def merge(dyn):  # fresh Variables of the closed-over rest: a step may write them (unchanged) in this trace
+        return nnx.merge(gd, dyn, *jax.tree.map(lambda v: v, rest))
+
+    def split(br):
+        return nnx.split(br, State, ...)[1] if fixed else nnx.split(br)[1]
+
+    def steps(dyn, inputs, n, counted):
+        def step(carry, _):
+            dyn, counts = carry
+            br = merge(dyn)
+            now = br._step(inputs, plan.frozen)
+            if counted:
+                counts = {r: c + now[r].astype(jnp.int32) for r, c in counts.items()}
+            return (split(br), counts), None
+
+        (dyn, counts), _ = jax.lax.scan(step, (dyn, _zeros(plan) if counted else {}), None, length=n)
+        return dyn, counts
+
+    def present(dyn, x, a):
+        if plan.reset:
+            br = merge(dyn)
+            br.reset_dynamic(init)
+            dyn = split(br)
+        gain = 1.0 + a.astype(jnp.float32) * plan.gain_step
+        inputs = {**consts, **{name: v * gain for name, v in x.items()}}
+        dyn, counts = steps(dyn, inputs, plan.n_present, True)
+        if plan.n_rest:
+            rest_inputs = {**consts, **{name: jnp.full_like(v, plan.rest_value) for name, v in x.items()}}
+            dyn, _ = steps(dyn, rest_inputs, plan.n_rest, False)
+        return dyn, counts
+
+    def finish(dyn):
+        br = merge(dyn)
+        recs = {b.key: _mon.sample(b, _mon.raw_value(br, None, b.monitor, b.source), plan.dt) for b in plan.bounds}
+        if plan.reset:
+            br.t[...] = t0
+            br.trial[...] = br.trial[...] - k
+        return nnx.split(br)[1], recs
+
+    def seek(dyn, a):  # the clock at presentation a, as if presentations 0 .. a-1 had run
+        br = merge(dyn)
+        br.t[...] = t0 + a * (plan.n_present + plan.n_rest)
+        return split(br)
+
+    return dyn, present, finish, seek
+
+
+def _compile(graphdef, plan: _Plan, together: bool = False, init_axes=None):
+    """``(state, init, xs, ks, valid, consts) -> (state, counts, presentations, records)`` over one chunk of samples
+    one after the other: a scan over samples, a ``while_loop`` over the presentations of one sample. ``together``:
+    ``state`` of several networks stacked on a leading axis (``vmap``), ``init`` stacked where ``init_axes`` is 0."""
 
     def sample_run(state, init, x, k, consts):
-        brain = nnx.merge(graphdef, state)
-        t0 = brain.t[...]
-        if plan.reset:
-            brain.trial[...] = brain.trial[...] + k
-        state = nnx.split(brain)[1]
+        dyn, present, finish, _ = _presenter(graphdef, plan, state, init, k, consts)
 
-        def steps(state, inputs, n, counted):
-            def step(carry, _):
-                state, counts = carry
-                br = nnx.merge(graphdef, state)
-                now = br._step(inputs, plan.frozen)
-                if counted:
-                    counts = {r: c + now[r].astype(jnp.int32) for r, c in counts.items()}
-                return (nnx.split(br)[1], counts), None
-
-            (state, counts), _ = jax.lax.scan(step, (state, zeros() if counted else {}), None, length=n)
-            return state, counts
-
-        def present(carry):
-            state, a, _ = carry
-            if plan.reset:
-                br = nnx.merge(graphdef, state)
-                br.reset_dynamic(init)
-                state = nnx.split(br)[1]
-            gain = 1.0 + a.astype(jnp.float32) * plan.gain_step
-            inputs = {**consts, **{name: v * gain for name, v in x.items()}}
-            state, counts = steps(state, inputs, plan.n_present, True)
-            if plan.n_rest:
-                rest = {**consts, **{name: jnp.full_like(v, plan.rest_value) for name, v in x.items()}}
-                state, _ = steps(state, rest, plan.n_rest, False)
-            return state, a + 1, counts
+        def body(carry):
+            dyn, a, _ = carry
+            dyn, counts = present(dyn, x, a)
+            return dyn, a + 1, counts
 
         def again(carry):
             _, a, counts = carry
@@ -267,38 +310,43 @@ def _compile(graphdef, plan: _Plan, batched: bool):
             weak = counts[plan.watch].sum() < plan.min_spikes
             return (a == 0) | (weak & (a <= plan.max_repeats))
 
-        state, a, counts = jax.lax.while_loop(again, present, (state, jnp.int32(0), zeros()))
-        brain = nnx.merge(graphdef, state)
-        recs = {b.key: _mon.sample(b, _mon.raw_value(brain, None, b.monitor, b.source), plan.dt) for b in plan.bounds}
-        if plan.reset:
-            brain.t[...] = t0
-            brain.trial[...] = brain.trial[...] - k
-        return nnx.split(brain)[1], counts, a, recs
+        dyn, a, counts = jax.lax.while_loop(again, body, (dyn, jnp.int32(0), _zeros(plan)))
+        state, recs = finish(dyn)
+        return state, counts, a, recs
 
     def chunk(state, init, xs, ks, valid, consts):
         def one(state, inp):
             x, k, ok = inp
 
             def skip(state):
-                return (state, zeros(), jnp.int32(0),
+                return (state, _zeros(plan), jnp.int32(0),
                         {b.key: jnp.zeros(b.shape, b.dtype) for b in plan.bounds})
 
             state, counts, a, recs = jax.lax.cond(ok, lambda s: sample_run(s, init, x, k, consts), skip, state)
             return state, (counts, a, recs)
 
-        if not batched:
-            state, (counts, a, recs) = jax.lax.scan(one, state, (xs, ks, valid))
-            return state, counts, a, recs
+        state, (counts, a, recs) = jax.lax.scan(one, state, (xs, ks, valid))
+        return state, counts, a, recs
 
-        def lane(state, x, k):  # every lane starts from the same state; learning is off, so nothing is carried
-            _, counts, a, recs = sample_run(state, init, x, k, consts)
-            return counts, a, recs
-
-        counts, a, recs = jax.vmap(lane, in_axes=(None, 0, 0))(state, xs, ks)
-        brain = nnx.merge(graphdef, state)
-        return nnx.split(brain)[1], counts, a, recs
-
+    if together:
+        return jax.jit(jax.vmap(chunk, in_axes=(0, init_axes, None, None, None, None)))
     return jax.jit(chunk)
+
+
+def _compile_lanes(graphdef, plan: _Plan):
+    """``(state, init, xs, ks, as_, consts) -> (counts, records)``: one presentation ``as_[i]`` of each sample
+    ``xs[i]`` (sample index ``ks[i]``), side by side (``vmap``), learning off. Each lane is exactly what the
+    unbatched stream computes for that presentation (its trial, its clock, its gain). Re-presentation is decided
+    between calls, so that only the weak samples are presented again (a per-lane ``while_loop`` would run every lane
+    as often as the weakest one needs)."""
+
+    def lane(state, init, x, k, a, consts):
+        dyn, present, finish, seek = _presenter(graphdef, plan, state, init, k, consts)
+        dyn, counts = present(seek(dyn, a), x, a)
+        _, recs = finish(dyn)
+        return counts, recs
+
+    return jax.jit(jax.vmap(lane, in_axes=(None, None, 0, 0, 0, None)))
 
 
 # ----- running ---------------------------------------------------------------------------------------------------
@@ -309,7 +357,10 @@ def present(brain, samples: Mapping[str, Any], presentation: Presentation, *, in
             batch: int | None = None, chunk: int | None = None,
             on_chunk: Callable[[int, int], Any] | None = None, progress: bool | None = None,
             checkpoint: str | os.PathLike | None = None, resume: bool = False):
-    """The engine of :meth:`spark.Brain.present` (see there)."""
+    """The engine of :meth:`spark.Brain.present` (see there) and of :func:`present_together` (``brain`` a list)."""
+    together = isinstance(brain, (list, tuple))
+    brains = list(brain) if together else [brain]
+    brain = brains[0]
     sched = brain._built()
     p = presentation
     if not isinstance(p, Presentation):
@@ -357,19 +408,17 @@ def present(brain, samples: Mapping[str, Any], presentation: Presentation, *, in
 
     done = 0
     out_counts: dict = {}
-    out_pres = np.zeros(n, np.int32)
+    out_pres = np.zeros((len(brains), n), np.int32)
     out_recs: dict = {}
     fingerprint = _fingerprint(brain, xs, plan)
     if checkpoint is not None and resume and Path(checkpoint).exists():
-        done, out_counts, out_pres, out_recs = _load_checkpoint(brain, checkpoint, fingerprint)
+        done, out_counts, pres, out_recs = _load_checkpoint(brain, checkpoint, fingerprint)
+        out_counts = {k_: v[None] for k_, v in out_counts.items()}
+        out_recs = {k_: v[None] for k_, v in out_recs.items()}
+        out_pres[0] = pres
     first = done
 
-    graphdef, state = nnx.split(brain)
-    init = brain.initial_dynamic_state()
     cache = _cache.setdefault(brain, {})
-    key = (graphdef, plan, batch is not None, size,
-           tuple(sorted((k, v.shape[1:], str(v.dtype)) for k, v in xs.items())),
-           tuple(sorted((k, v.shape) for k, v in consts.items())))
     from .progress import Progress
 
     long = n * (n_present + n_rest) > 100_000
@@ -377,10 +426,27 @@ def present(brain, samples: Mapping[str, Any], presentation: Presentation, *, in
                    enabled=progress if progress is not None else (None if long else False))
     bar.update(done)
     compile_s = run_s = 0.0
-    trial_start = int(brain.trial[...]) - (done if plan.reset else 0)  # sample k is trial trial_start + k
+    trial_start = [int(b.trial[...]) - (done if plan.reset else 0) for b in brains]  # sample k: trial_start + k
     if plan.reset:
-        brain.trial[...] = jnp.int32(trial_start)
-        graphdef, state = nnx.split(brain)
+        for b, t in zip(brains, trial_start, strict=True):
+            b.trial[...] = jnp.int32(t)
+    graphdef, state = nnx.split(brain)
+    init = brain.initial_dynamic_state()
+    init_axes = None
+    if together:  # the networks' states stacked on a leading axis (checked alike by present_together)
+        state = jax.tree.map(lambda *v: jnp.stack(v), *(nnx.split(b)[1] for b in brains))
+        # what every network resets to alike stays one value (not per network): a step count that restarts with each
+        # presentation then stays the same in every lane, so a rule's lax.cond on it stays a cond under vmap (a
+        # per-lane condition would make it a select that computes both sides every step)
+        inits = [b.initial_dynamic_state() for b in brains]
+        same = jax.tree.map(lambda *v: all(np.array_equal(v[0], o) for o in v[1:]), *inits)
+        init = jax.tree.map(lambda alike, *v: v[0] if alike else jnp.stack(v), same, *inits)
+        init_axes = jax.tree.map(lambda alike: None if alike else 0, same)
+    elif batch is not None:  # a batched chunk leaves the state as it was: keep a copy the brain's updates do not reach
+        state = jax.tree.map(lambda v: v, state)
+    key = (graphdef, plan, batch is not None, len(brains) if together else 0, tuple(jax.tree.leaves(init_axes)), size,
+           tuple(sorted((k, v.shape[1:], str(v.dtype)) for k, v in xs.items())),
+           tuple(sorted((k, v.shape) for k, v in consts.items())))
     try:
         for start in range(done, n, size):
             stop = min(start + size, n)
@@ -389,36 +455,159 @@ def present(brain, samples: Mapping[str, Any], presentation: Presentation, *, in
             idx = np.minimum(idx, n - 1)
             chunk_x = {name: v[idx] for name, v in xs.items()}
             ks = jnp.asarray(idx, jnp.int32)
-            fn = cache.get(key)
-            if fn is None:
-                bar.compiling()
+            if batch is not None:
+                (c, a, r), took = _present_lanes(cache, key, graphdef, plan, state, init, chunk_x, idx, consts, bar)
+                compile_s += took[0]
+                run_s += took[1]
+            else:
+                fn = cache.get(key)
+                if fn is None:
+                    bar.compiling()
+                    t0 = time.perf_counter()
+                    fn = cache[key] = _compile(graphdef, plan, together, init_axes).lower(
+                        state, init, chunk_x, ks, jnp.asarray(valid), consts).compile()
+                    compile_s += time.perf_counter() - t0
+                bar.running()
                 t0 = time.perf_counter()
-                fn = cache[key] = _compile(graphdef, plan, batch is not None).lower(
-                    state, init, chunk_x, ks, jnp.asarray(valid), consts).compile()
-                compile_s += time.perf_counter() - t0
-            bar.running()
-            t0 = time.perf_counter()
-            state, c, a, r = fn(state, init, chunk_x, ks, jnp.asarray(valid), consts)
-            c, a, r = jax.device_get((c, a, r))
-            run_s += time.perf_counter() - t0
+                state, c, a, r = fn(state, init, chunk_x, ks, jnp.asarray(valid), consts)
+                c, a, r = jax.device_get((c, a, r))
+                run_s += time.perf_counter() - t0
+            if not together:  # a network axis of one
+                c, a, r = jax.tree.map(lambda v: np.asarray(v)[None], (c, a, r))
             m = stop - start
             for ref in count:
-                out_counts.setdefault(ref, np.zeros((n, *c[ref].shape[1:]), np.int32))[start:stop] = c[ref][:m]
-            out_pres[start:stop] = a[:m]
+                out_counts.setdefault(ref, np.zeros((len(brains), n, *c[ref].shape[2:]), np.int32))[:, start:stop] = \
+                    c[ref][:, :m]
+            out_pres[:, start:stop] = a[:, :m]
             for k_, v in r.items():
-                out_recs.setdefault(k_, np.zeros((n, *v.shape[1:]), v.dtype))[start:stop] = v[:m]
-            nnx.update(brain, state)
-            if plan.reset:  # each sample was a trial of its own; the next chunk again counts from trial_start
-                brain.trial[...] = jnp.int32(trial_start + stop)
+                out_recs.setdefault(k_, np.zeros((len(brains), n, *v.shape[2:]), v.dtype))[:, start:stop] = v[:, :m]
+            for i, b in enumerate(brains):
+                nnx.update(b, jax.tree.map(lambda v: v[i], state) if together else state)
+                if plan.reset:  # each sample was a trial of its own; the next chunk again counts from trial_start
+                    b.trial[...] = jnp.int32(trial_start[i] + stop)
             done = stop
             if checkpoint is not None:
-                _save_checkpoint(brain, checkpoint, fingerprint, done, out_counts, out_pres, out_recs)
+                _save_checkpoint(brain, checkpoint, fingerprint, done, {k_: v[0] for k_, v in out_counts.items()},
+                                 out_pres[0], {k_: v[0] for k_, v in out_recs.items()})
             bar.update(done)
             if on_chunk is not None:
                 on_chunk(done, n)
     finally:
         bar.close()
-    return StreamResult(out_counts, out_pres, out_recs, run_s, compile_s, done - first)
+    results = [StreamResult({k_: v[i] for k_, v in out_counts.items()}, out_pres[i],
+                            {k_: v[i] for k_, v in out_recs.items()}, run_s, compile_s, done - first)
+               for i in range(len(brains))]
+    return results if together else results[0]
+
+
+def _model_of(brain) -> dict:
+    """The model document without what may differ between networks run together: the seed (and the name)."""
+    doc = json.loads(brain._doc_json)
+    doc.pop("seed", None)
+    doc.pop("name", None)
+    return doc
+
+
+def _graphdef_as(brain, like):
+    """``brain``'s graphdef with ``like``'s document (which holds the seed), to compare the rest of the structure."""
+    own = brain._doc_json
+    brain._doc_json = like._doc_json
+    try:
+        return nnx.split(brain)[0]
+    finally:
+        brain._doc_json = own
+
+
+def present_together(brains: Iterable[Any], samples: Mapping[str, Any], presentation: Presentation, *,
+                     inputs: Mapping[str, Any] | None = None, count: Iterable[str] = (), record: Iterable[Any] = (),
+                     learn: bool | Mapping[str, bool] = True, chunk: int | None = None,
+                     on_chunk: Callable[[int, int], Any] | None = None, progress: bool | None = None) -> list:
+    """Present one stream of samples to several independent networks at once: :meth:`spark.Brain.present` for each,
+    compiled as one program with the networks side by side on a leading axis (``vmap`` over their states).
+
+    For sweeps: networks of one model that differ in their state (initial weights, the seed of their random numbers,
+    learned state loaded from files) learn from the same samples in one run that costs less than one run each,
+    with each network's result equal to what ``brain.present`` gives it alone. The brains are updated in place.
+
+    Args:
+        brains: two or more built :class:`spark.Brain` of the same model (same nodes, parameters, edges and dt), e.g.
+            ``[Brain.from_dict({**doc, "seed": s}) for s in range(3)]``.
+        samples, presentation, inputs, count, record, learn, chunk, on_chunk, progress: as in
+            :meth:`spark.Brain.present`.
+
+    Returns:
+        One :class:`StreamResult` per brain, in order (``seconds`` is the time of the whole run).
+
+    Raises:
+        GraphError: fewer than two brains, brains of different models or parameters (the message names the first
+            difference), and every error of :meth:`spark.Brain.present`, before any compilation.
+    """
+    from .brain import Brain
+
+    brains = list(brains)
+    if len(brains) < 2 or not all(isinstance(b, Brain) for b in brains):
+        raise GraphError("present_together takes a list of two or more spark.Brain; for one, use brain.present")
+    first = brains[0]
+    first._built()
+    gd = nnx.split(first)[0]
+    shapes = jax.tree.map(lambda v: (v.shape, v.dtype), nnx.split(first)[1])
+    for i, b in enumerate(brains[1:], 1):
+        b._built()
+        if b is first or any(b is o for o in brains[:i]):
+            raise GraphError(f"brains[{i}] is the same Brain object as an earlier one; give independent networks")
+        if _model_of(b) != _model_of(first) or _graphdef_as(b, first) != gd or \
+                jax.tree.map(lambda v: (v.shape, v.dtype), nnx.split(b)[1]) != shapes:
+            raise GraphError(f"brains[{i}] is not the same model as brains[0] (nodes, parameters, edges, shapes and "
+                             "dt must agree; only the state may differ, e.g. the seed): networks of different models "
+                             "cannot run side by side; present to them one after the other")
+    return present(brains, samples, presentation, inputs=inputs, count=count, record=record, learn=learn,
+                   chunk=chunk, on_chunk=on_chunk, progress=progress)
+
+
+def _present_lanes(cache, key, graphdef, plan: _Plan, state, init, xs: dict, idx: np.ndarray, consts, bar):
+    """A batched chunk: every sample's first presentation side by side, then again only the samples whose response
+    was weak, in groups of ``ceil(size / 16)`` lanes, until none is weak or ``max_repeats`` is reached. Returns
+    ``((counts, presentations, records), (compile_s, run_s))`` as the unbatched chunk."""
+    size = len(idx)
+    small = max(1, -(-size // 16))
+    seconds = [0.0, 0.0]
+
+    def call(sel: np.ndarray, a: int, width: int):
+        fn = cache.get((key, "lanes", width))
+        args = ({name: jnp.asarray(v[sel]) for name, v in xs.items()}, jnp.asarray(idx[sel], jnp.int32),
+                jnp.full(width, a, jnp.int32))
+        if fn is None:
+            bar.compiling()
+            t0 = time.perf_counter()
+            fn = cache[(key, "lanes", width)] = _compile_lanes(graphdef, plan).lower(
+                state, init, *args, consts).compile()
+            seconds[0] += time.perf_counter() - t0
+            bar.running()
+        t0 = time.perf_counter()
+        out = jax.device_get(fn(state, init, *args, consts))
+        seconds[1] += time.perf_counter() - t0
+        return out
+
+    lanes = np.arange(size)
+    counts, recs = jax.tree.map(np.array, call(lanes, 0, size))  # writable copies
+    pres = np.ones(size, np.int32)
+    a = 0
+    while plan.watch is not None and plan.min_spikes and a < plan.max_repeats:
+        weak = lanes[counts[plan.watch].reshape(size, -1).sum(1) < plan.min_spikes]
+        if not len(weak):
+            break
+        a += 1
+        for g in range(0, len(weak), small):
+            group = weak[g:g + small]
+            sel = np.concatenate([group, np.repeat(group[-1:], small - len(group))])  # padded: repeats the last
+            c, r = call(sel, a, small)
+            m = len(group)
+            for ref in counts:
+                counts[ref][group] = c[ref][:m]
+            for k_ in recs:
+                recs[k_][group] = r[k_][:m]
+            pres[group] = a + 1
+    return (counts, pres, recs), tuple(seconds)
 
 
 # ----- checkpoints -----------------------------------------------------------------------------------------------

@@ -35,8 +35,8 @@ def _curve(ctx, param, value: str | None) -> tuple[int, ...]:
 @click.option("--dt", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Time step (ms)  [default: the model's]")
 @click.option("--seed", type=int, default=None, help="Seed of weights and spikes  [default: the model's]")
-@click.option("--batch", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Images side by side when labelling and testing (0: one after the other, the fastest on a CPU).")
+@click.option("--batch", type=click.IntRange(min=0), default=500, show_default=True,
+              help="Images side by side when labelling and testing (0: one after the other; the same responses).")
 @click.option("--model", type=click.Path(exists=True, dir_okay=False), default=None,
               help="A .spark file of the network  [default: the bundled digits.spark]")
 @click.option("--out", type=click.Path(file_okay=False), default="spark-runs/digits", show_default=True,

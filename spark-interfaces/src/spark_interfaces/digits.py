@@ -192,14 +192,14 @@ class DigitLearner:
         dt: time step (ms); default: the model's (0.5 ms).
         seed: the model's seed (initial weights, Poisson spikes); default: the model's.
         min_spikes, max_repeats: the re-presentation rule.
-        batch: images side by side when labelling and testing (0: one after the other).
+        batch: images side by side when labelling and testing (0: one after the other; the same responses).
         chunk: images per compiled training call (progress and checkpoints happen between chunks).
         registry: where component ids resolve (default: the installed packs).
     """
 
     def __init__(self, model: str | Path | dict = MODEL, *, n_neurons: int | None = None, t_image: float = 350.0,
                  t_rest: float = 0.0, dt: float | None = None, seed: int | None = None, min_spikes: int = 5,
-                 max_repeats: int = 5, batch: int = 0, chunk: int = 100, registry=None):
+                 max_repeats: int = 5, batch: int = 500, chunk: int = 100, registry=None):
         self.doc = model_doc(model, n_neurons=n_neurons, t_image=t_image, t_rest=t_rest, dt=dt, seed=seed)
         self.t_image, self.t_rest = float(t_image), float(t_rest)
         self.presentation = presentation(t_image, t_rest, min_spikes=min_spikes, max_repeats=max_repeats)

@@ -33,6 +33,8 @@ _TARGETS = {  # XLA custom-call target -> symbol in the library
     "spark_deliver_dense_keep_batch": "SparkDeliverDenseBatchKeep",
     "spark_spike_update": "SparkSpikeUpdate",
     "spark_spike_update_dense": "SparkSpikeUpdateDense",
+    "spark_spike_update_batch": "SparkSpikeUpdateBatch",
+    "spark_spike_update_dense_batch": "SparkSpikeUpdateDenseBatch",
 }
 
 

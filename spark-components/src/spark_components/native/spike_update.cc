@@ -51,33 +51,30 @@ void Fired(const bool* s, int64_t n, std::vector<int32_t>* out) {
   spark::ForEachSpike(s, n, [&](int64_t i) { out->push_back(static_cast<int32_t>(i)); });
 }
 
-ffi::Error SpikeUpdate(ffi::Buffer<ffi::PRED> pre, ffi::Buffer<ffi::PRED> post, ffi::Buffer<ffi::F32> on_pre,
-                       ffi::Buffer<ffi::F32> on_post, ffi::Buffer<ffi::F32> pre_gain, ffi::Buffer<ffi::F32> post_gain,
-                       ffi::Buffer<ffi::S32> post_index, ffi::Buffer<ffi::PRED> mask, ffi::Buffer<ffi::S32> col_ptr,
-                       ffi::Buffer<ffi::S32> col_syn, ffi::Buffer<ffi::F32> weight_in, float w_min, float w_max,
-                       ffi::ResultBuffer<ffi::F32> weight_out) {
-  const int64_t n_pre = pre.element_count();
-  const int64_t n_post = post.element_count();
-  const auto dims = weight_in.dimensions();
-  Gain gi, gj;
-  if (dims.size() != 2 || dims[0] != n_pre || post_index.element_count() != weight_in.element_count() ||
-      mask.element_count() != weight_in.element_count() || col_ptr.element_count() != n_post + 1 ||
-      on_pre.element_count() != n_post || on_post.element_count() != n_pre || !MakeGain(pre_gain, n_pre, &gi) ||
-      !MakeGain(post_gain, n_post, &gj)) {
-    return ffi::Error::InvalidArgument("spark_spike_update: inconsistent shapes");
+bool LaneGain(const ffi::Buffer<ffi::F32>& buf, int64_t B, int64_t n, int64_t lane, Gain* out) {
+  if (buf.element_count() == 1) {
+    *out = Gain{buf.typed_data(), false};
+    return true;
   }
-  const int64_t K = dims[1];
-  const bool* s_post = post.typed_data();
-  const float* a = on_pre.typed_data();
-  const float* b = on_post.typed_data();
-  const int32_t* idx = post_index.typed_data();
-  const bool* m = mask.typed_data();
-  const int32_t* cp = col_ptr.typed_data();
-  const int32_t* cs = col_syn.typed_data();
-  CopyIn(weight_in, weight_out);
-  float* w = weight_out->typed_data();
+  if (buf.element_count() != B * n) return false;
+  *out = Gain{buf.typed_data() + lane * n, true};
+  return true;
+}
+
+// the stride between lanes of storage with `per` elements per lane: 0 (shared) or per; -1 when neither
+template <typename T>
+int64_t StorageStride(const T& buf, int64_t B, int64_t per) {
+  if (buf.element_count() == per) return 0;
+  if (buf.element_count() == B * per) return per;
+  return -1;
+}
+
+// One network's sparse update (the storage of one lane)
+void SparseLane(const bool* s_pre, const bool* s_post, const float* a, const float* b, Gain gi, Gain gj,
+                const int32_t* idx, const bool* m, const int32_t* cp, const int32_t* cs, float* w, int64_t n_pre,
+                int64_t n_post, int64_t K, float w_min, float w_max) {
   thread_local std::vector<int32_t> fired_pre, fired_post;
-  Fired(pre.typed_data(), n_pre, &fired_pre);
+  Fired(s_pre, n_pre, &fired_pre);
   Fired(s_post, n_post, &fired_post);
   // Row changes first, then column changes, each synapse clipped once after its last change: a synapse whose
   // postsynaptic neuron also fired is clipped in the column pass.
@@ -97,34 +94,74 @@ ffi::Error SpikeUpdate(ffi::Buffer<ffi::PRED> pre, ffi::Buffer<ffi::PRED> post, 
       w[s] = Clip(w[s] + b[s / K] * g, w_min, w_max);
     }
   }
-  return ffi::Error::Success();
 }
 
-ffi::Error SpikeUpdateDense(ffi::Buffer<ffi::PRED> pre, ffi::Buffer<ffi::PRED> post, ffi::Buffer<ffi::F32> on_pre,
-                            ffi::Buffer<ffi::F32> on_post, ffi::Buffer<ffi::F32> pre_gain,
-                            ffi::Buffer<ffi::F32> post_gain, ffi::Buffer<ffi::PRED> mask,
-                            ffi::Buffer<ffi::F32> weight_in, float w_min, float w_max,
-                            ffi::ResultBuffer<ffi::F32> weight_out) {
+ffi::Error SpikeUpdate(ffi::Buffer<ffi::PRED> pre, ffi::Buffer<ffi::PRED> post, ffi::Buffer<ffi::F32> on_pre,
+                       ffi::Buffer<ffi::F32> on_post, ffi::Buffer<ffi::F32> pre_gain, ffi::Buffer<ffi::F32> post_gain,
+                       ffi::Buffer<ffi::S32> post_index, ffi::Buffer<ffi::PRED> mask, ffi::Buffer<ffi::S32> col_ptr,
+                       ffi::Buffer<ffi::S32> col_syn, ffi::Buffer<ffi::F32> weight_in, float w_min, float w_max,
+                       ffi::ResultBuffer<ffi::F32> weight_out) {
   const int64_t n_pre = pre.element_count();
   const int64_t n_post = post.element_count();
   const auto dims = weight_in.dimensions();
   Gain gi, gj;
-  if (dims.size() != 2 || dims[0] != n_pre || dims[1] != n_post ||
-      (mask.element_count() != n_pre * n_post && mask.element_count() != 1) ||
+  if (dims.size() != 2 || dims[0] != n_pre || post_index.element_count() != weight_in.element_count() ||
+      mask.element_count() != weight_in.element_count() || col_ptr.element_count() != n_post + 1 ||
       on_pre.element_count() != n_post || on_post.element_count() != n_pre || !MakeGain(pre_gain, n_pre, &gi) ||
       !MakeGain(post_gain, n_post, &gj)) {
-    return ffi::Error::InvalidArgument("spark_spike_update_dense: inconsistent shapes");
+    return ffi::Error::InvalidArgument("spark_spike_update: inconsistent shapes");
   }
-  const bool* s_post = post.typed_data();
-  const float* a = on_pre.typed_data();
-  const float* b = on_post.typed_data();
-  const bool* m = mask.element_count() == n_pre * n_post ? mask.typed_data() : nullptr;  // nullptr: all exist
   CopyIn(weight_in, weight_out);
-  float* w = weight_out->typed_data();
+  SparseLane(pre.typed_data(), post.typed_data(), on_pre.typed_data(), on_post.typed_data(), gi, gj,
+             post_index.typed_data(), mask.typed_data(), col_ptr.typed_data(), col_syn.typed_data(),
+             weight_out->typed_data(), n_pre, n_post, dims[1], w_min, w_max);
+  return ffi::Error::Success();
+}
+
+ffi::Error SpikeUpdateBatch(ffi::Buffer<ffi::PRED> pre, ffi::Buffer<ffi::PRED> post, ffi::Buffer<ffi::F32> on_pre,
+                            ffi::Buffer<ffi::F32> on_post, ffi::Buffer<ffi::F32> pre_gain,
+                            ffi::Buffer<ffi::F32> post_gain, ffi::Buffer<ffi::S32> post_index,
+                            ffi::Buffer<ffi::PRED> mask, ffi::Buffer<ffi::S32> col_ptr, ffi::Buffer<ffi::S32> col_syn,
+                            ffi::Buffer<ffi::F32> weight_in, float w_min, float w_max,
+                            ffi::ResultBuffer<ffi::F32> weight_out) {
+  const auto dims = weight_in.dimensions();
+  if (dims.size() != 3) return ffi::Error::InvalidArgument("spark_spike_update_batch: weights not (B, pre, K)");
+  const int64_t B = dims[0], n_pre = dims[1], K = dims[2];
+  if (pre.element_count() % B != 0 || post.element_count() % B != 0) {
+    return ffi::Error::InvalidArgument("spark_spike_update_batch: inconsistent shapes");
+  }
+  const int64_t n_post = post.element_count() / B;
+  const int64_t si = StorageStride(post_index, B, n_pre * K), sm = StorageStride(mask, B, n_pre * K);
+  const int64_t sp = StorageStride(col_ptr, B, n_post + 1);
+  const int64_t n_syn = col_ptr.element_count() == n_post + 1 ? col_syn.element_count()
+                                                              : col_syn.element_count() / B;
+  const int64_t ss = StorageStride(col_syn, B, n_syn);
+  if (pre.element_count() != B * n_pre || on_pre.element_count() != B * n_post ||
+      on_post.element_count() != B * n_pre || si < 0 || sm < 0 || sp < 0 || ss < 0) {
+    return ffi::Error::InvalidArgument("spark_spike_update_batch: inconsistent shapes");
+  }
+  CopyIn(weight_in, weight_out);
+  for (int64_t lane = 0; lane < B; ++lane) {
+    Gain gi, gj;
+    if (!LaneGain(pre_gain, B, n_pre, lane, &gi) || !LaneGain(post_gain, B, n_post, lane, &gj)) {
+      return ffi::Error::InvalidArgument("spark_spike_update_batch: inconsistent gain shapes");
+    }
+    SparseLane(pre.typed_data() + lane * n_pre, post.typed_data() + lane * n_post,
+               on_pre.typed_data() + lane * n_post, on_post.typed_data() + lane * n_pre, gi, gj,
+               post_index.typed_data() + lane * si, mask.typed_data() + lane * sm, col_ptr.typed_data() + lane * sp,
+               col_syn.typed_data() + lane * ss, weight_out->typed_data() + lane * n_pre * K, n_pre, n_post, K, w_min,
+               w_max);
+  }
+  return ffi::Error::Success();
+}
+
+// One network's dense update (the storage of one lane); m == nullptr: every synapse exists
+void DenseLane(const bool* s_pre, const bool* s_post, const float* a, const float* b, Gain gi, Gain gj, const bool* m,
+               float* w, int64_t n_pre, int64_t n_post, float w_min, float w_max) {
   thread_local std::vector<int32_t> fired_post;
   Fired(s_post, n_post, &fired_post);
   const bool any_post = !fired_post.empty();
-  spark::ForEachSpike(pre.typed_data(), n_pre, [&](int64_t i) {
+  spark::ForEachSpike(s_pre, n_pre, [&](int64_t i) {
     const float g = gi[i];
     float* __restrict__ row = w + i * n_post;
     if (m == nullptr && !any_post) {  // the common step: a plain loop the compiler vectorises
@@ -143,6 +180,61 @@ ffi::Error SpikeUpdateDense(ffi::Buffer<ffi::PRED> pre, ffi::Buffer<ffi::PRED> p
       const int64_t k = i * n_post + j;
       if (m == nullptr || m[k]) w[k] = Clip(w[k] + b[i] * g, w_min, w_max);
     }
+  }
+}
+
+ffi::Error SpikeUpdateDense(ffi::Buffer<ffi::PRED> pre, ffi::Buffer<ffi::PRED> post, ffi::Buffer<ffi::F32> on_pre,
+                            ffi::Buffer<ffi::F32> on_post, ffi::Buffer<ffi::F32> pre_gain,
+                            ffi::Buffer<ffi::F32> post_gain, ffi::Buffer<ffi::PRED> mask,
+                            ffi::Buffer<ffi::F32> weight_in, float w_min, float w_max,
+                            ffi::ResultBuffer<ffi::F32> weight_out) {
+  const int64_t n_pre = pre.element_count();
+  const int64_t n_post = post.element_count();
+  const auto dims = weight_in.dimensions();
+  Gain gi, gj;
+  if (dims.size() != 2 || dims[0] != n_pre || dims[1] != n_post ||
+      (mask.element_count() != n_pre * n_post && mask.element_count() != 1) ||
+      on_pre.element_count() != n_post || on_post.element_count() != n_pre || !MakeGain(pre_gain, n_pre, &gi) ||
+      !MakeGain(post_gain, n_post, &gj)) {
+    return ffi::Error::InvalidArgument("spark_spike_update_dense: inconsistent shapes");
+  }
+  CopyIn(weight_in, weight_out);
+  DenseLane(pre.typed_data(), post.typed_data(), on_pre.typed_data(), on_post.typed_data(), gi, gj,
+            mask.element_count() == n_pre * n_post ? mask.typed_data() : nullptr, weight_out->typed_data(), n_pre,
+            n_post, w_min, w_max);
+  return ffi::Error::Success();
+}
+
+// ----- batched: B networks side by side (vmap over independent networks that learn) -----------------------------
+//
+// Every per-neuron argument is per lane: pre (B, n_pre), post (B, n_post), on_pre (B, n_post), on_post (B, n_pre);
+// a gain is one element (1 for all) or (B, n); the weights are (B, ...) and updated in place, lane after lane. The
+// storage (dense mask; sparse post_index, mask, col_ptr, col_syn) is shared by the lanes (one copy: stride 0) or
+// per lane, each read at its own stride, so nothing is copied.
+
+ffi::Error SpikeUpdateDenseBatch(ffi::Buffer<ffi::PRED> pre, ffi::Buffer<ffi::PRED> post,
+                                 ffi::Buffer<ffi::F32> on_pre, ffi::Buffer<ffi::F32> on_post,
+                                 ffi::Buffer<ffi::F32> pre_gain, ffi::Buffer<ffi::F32> post_gain,
+                                 ffi::Buffer<ffi::PRED> mask, ffi::Buffer<ffi::F32> weight_in, float w_min,
+                                 float w_max, ffi::ResultBuffer<ffi::F32> weight_out) {
+  const auto dims = weight_in.dimensions();
+  if (dims.size() != 3) return ffi::Error::InvalidArgument("spark_spike_update_dense_batch: weights not (B, pre, post)");
+  const int64_t B = dims[0], n_pre = dims[1], n_post = dims[2];
+  const int64_t sm = mask.element_count() == 1 ? 0 : StorageStride(mask, B, n_pre * n_post);
+  if (pre.element_count() != B * n_pre || post.element_count() != B * n_post ||
+      on_pre.element_count() != B * n_post || on_post.element_count() != B * n_pre || sm < 0) {
+    return ffi::Error::InvalidArgument("spark_spike_update_dense_batch: inconsistent shapes");
+  }
+  CopyIn(weight_in, weight_out);
+  for (int64_t lane = 0; lane < B; ++lane) {
+    Gain gi, gj;
+    if (!LaneGain(pre_gain, B, n_pre, lane, &gi) || !LaneGain(post_gain, B, n_post, lane, &gj)) {
+      return ffi::Error::InvalidArgument("spark_spike_update_dense_batch: inconsistent gain shapes");
+    }
+    DenseLane(pre.typed_data() + lane * n_pre, post.typed_data() + lane * n_post, on_pre.typed_data() + lane * n_post,
+              on_post.typed_data() + lane * n_pre, gi, gj,
+              mask.element_count() == 1 ? nullptr : mask.typed_data() + lane * sm,
+              weight_out->typed_data() + lane * n_pre * n_post, n_pre, n_post, w_min, w_max);
   }
   return ffi::Error::Success();
 }
@@ -176,6 +268,37 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(SparkSpikeUpdateDense, SpikeUpdateDense,
                                   .Arg<ffi::Buffer<ffi::F32>>()    // post_gain
                                   .Arg<ffi::Buffer<ffi::PRED>>()   // mask
                                   .Arg<ffi::Buffer<ffi::F32>>()    // weight
+                                  .Attr<float>("w_min")
+                                  .Attr<float>("w_max")
+                                  .Ret<ffi::Buffer<ffi::F32>>());
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(SparkSpikeUpdateBatch, SpikeUpdateBatch,
+                              ffi::Ffi::Bind()
+                                  .Arg<ffi::Buffer<ffi::PRED>>()   // pre (B, n_pre)
+                                  .Arg<ffi::Buffer<ffi::PRED>>()   // post (B, n_post)
+                                  .Arg<ffi::Buffer<ffi::F32>>()    // on_pre (B, n_post)
+                                  .Arg<ffi::Buffer<ffi::F32>>()    // on_post (B, n_pre)
+                                  .Arg<ffi::Buffer<ffi::F32>>()    // pre_gain
+                                  .Arg<ffi::Buffer<ffi::F32>>()    // post_gain
+                                  .Arg<ffi::Buffer<ffi::S32>>()    // post_index
+                                  .Arg<ffi::Buffer<ffi::PRED>>()   // mask
+                                  .Arg<ffi::Buffer<ffi::S32>>()    // col_ptr
+                                  .Arg<ffi::Buffer<ffi::S32>>()    // col_syn
+                                  .Arg<ffi::Buffer<ffi::F32>>()    // weight (B, n_pre, K)
+                                  .Attr<float>("w_min")
+                                  .Attr<float>("w_max")
+                                  .Ret<ffi::Buffer<ffi::F32>>());
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(SparkSpikeUpdateDenseBatch, SpikeUpdateDenseBatch,
+                              ffi::Ffi::Bind()
+                                  .Arg<ffi::Buffer<ffi::PRED>>()   // pre (B, n_pre)
+                                  .Arg<ffi::Buffer<ffi::PRED>>()   // post (B, n_post)
+                                  .Arg<ffi::Buffer<ffi::F32>>()    // on_pre (B, n_post)
+                                  .Arg<ffi::Buffer<ffi::F32>>()    // on_post (B, n_pre)
+                                  .Arg<ffi::Buffer<ffi::F32>>()    // pre_gain
+                                  .Arg<ffi::Buffer<ffi::F32>>()    // post_gain
+                                  .Arg<ffi::Buffer<ffi::PRED>>()   // mask
+                                  .Arg<ffi::Buffer<ffi::F32>>()    // weight (B, n_pre, n_post)
                                   .Attr<float>("w_min")
                                   .Attr<float>("w_max")
                                   .Ret<ffi::Buffer<ffi::F32>>());
