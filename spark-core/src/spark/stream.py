@@ -482,7 +482,7 @@ def present(brain, samples: Mapping[str, Any], presentation: Presentation, *, in
             for k_, v in r.items():
                 out_recs.setdefault(k_, np.zeros((len(brains), n, *v.shape[2:]), v.dtype))[:, start:stop] = v[:, :m]
             for i, b in enumerate(brains):
-                nnx.update(b, jax.tree.map(lambda v: v[i], state) if together else state)
+                nnx.update(b, jax.tree.map(lambda v, i=i: v[i], state) if together else state)
                 if plan.reset:  # each sample was a trial of its own; the next chunk again counts from trial_start
                     b.trial[...] = jnp.int32(trial_start[i] + stop)
             done = stop
