@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 import spark
 from spark.cli import main as spark_main
-from spark_interfaces import assign_labels, fit_ridge, predict
+from spark_interfaces import assign_labels, class_proportions, fit_ridge, predict
 from spark_interfaces import digits as ex
 
 # ----- reservoir + ridge readout --------------------------------------------------------------------------------
@@ -102,6 +102,13 @@ def test_tiny_training_changes_weights_and_thresholds_and_predicts(learner, tmp_
     w1, theta1 = learner.weights.copy(), learner.theta.copy()
     pred = learner.predict(x)
     assert pred.shape == (6,) and set(pred.tolist()) <= {-1, 0, 1}
+    # the default vote is by class proportions (of the labelling responses); "assignment" is Diehl & Cook's
+    assert learner.vote == "proportion"
+    learner.label_neurons(counts, y)  # (each stream is new trials: other spikes than assign's own presentation)
+    np.testing.assert_allclose(learner.proportions, class_proportions(counts, y, 10))
+    np.testing.assert_array_equal(learner.assignment, assign_labels(counts, y, 10))
+    np.testing.assert_array_equal(learner.classify(counts), predict(counts, None, 10, proportions=learner.proportions))
+    np.testing.assert_array_equal(learner.classify(counts, "assignment"), predict(counts, learner.assignment, 10))
     np.testing.assert_array_equal(learner.weights, w1)
     np.testing.assert_array_equal(learner.theta, theta1)
     # the brain's own vote node agrees with the offline vote on the counts it saw
@@ -111,9 +118,11 @@ def test_tiny_training_changes_weights_and_thresholds_and_predicts(learner, tmp_
                                   predict(np.asarray(rec["count.count"])[:, -1], learner.assignment, 10))
     # saved state restores into a fresh brain of the same model
     learner.save(tmp_path / "state.npz")
+    with np.load(tmp_path / "state.npz") as saved:
+        np.testing.assert_array_equal(saved["__class_proportions__"], learner.proportions)
     again = spark.Brain.from_dict(learner.doc).load_state(tmp_path / "state.npz")
     np.testing.assert_array_equal(np.asarray(again.nodes["input_exc"].weight[...]), learner.weights)
-    np.testing.assert_array_equal(np.asarray(again.nodes["vote"].assignment[...]), assignment)
+    np.testing.assert_array_equal(np.asarray(again.nodes["vote"].assignment[...]), learner.assignment)
 
 
 def test_interrupted_training_resumes_exactly(tmp_path):

@@ -15,8 +15,10 @@ from spark_interfaces import (
     VoteDecoder,
     accuracy,
     assign_labels,
+    class_proportions,
     fit_ridge,
     predict,
+    proportion_scores,
     vote_scores,
 )
 
@@ -124,6 +126,22 @@ def test_vote_scores_and_predictions():
     only_unassigned[0, 5] = 9.0
     assert predict(only_unassigned, assign, 3).tolist() == [-1]
     assert accuracy(np.array([0, 1, -1, 2]), np.array([0, 1, 2, 1])) == 0.5
+
+
+def test_class_proportions_and_the_proportion_vote():
+    # neuron 0 answers class 0 with 4 and class 1 with 1 (mean over its samples), neuron 1 only class 1, neuron 2 never
+    act = np.array([[4.0, 0.0, 0.0], [4.0, 0.0, 0.0], [1.0, 2.0, 0.0], [1.0, 6.0, 0.0]])
+    labels = np.array([0, 0, 1, 1])
+    p = class_proportions(act, labels, 3)
+    np.testing.assert_allclose(p, [[4 / 5, 0, 0], [1 / 5, 1, 0], [0, 0, 0]])  # (classes, neurons); class 2: no sample
+    test = np.array([[1.0, 1.0, 5.0], [5.0, 0.0, 0.0], [0.0, 0.0, 3.0]])
+    np.testing.assert_allclose(proportion_scores(test, p), [[0.8, 1.2, 0.0], [4.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
+    # the first image: neuron 0 counts 4/5 for class 0 and 1/5 for class 1, neuron 1 wholly for class 1 -> class 1;
+    # Diehl & Cook's vote gives it to class 0 (neuron 0's best class, mean 1 against neuron 1's 1: a tie, smaller)
+    assert predict(test, None, 3, proportions=p).tolist() == [1, 0, -1]  # a silent (or never-responding) answer: -1
+    assert predict(test, assign_labels(act, labels, 3), 3).tolist() == [0, 0, -1]
+    with pytest.raises(ValueError, match="labels"):
+        class_proportions(act, np.array([0, 0, 1, 3]), 3)
 
 
 def test_vote_decoder_equals_offline_predict(simulate):

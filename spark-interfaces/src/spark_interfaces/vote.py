@@ -70,10 +70,48 @@ def vote_scores(activity: Any, assignment: Any, n_classes: int) -> np.ndarray:
     return a @ onehot / np.maximum(onehot.sum(axis=0), 1.0)
 
 
-def predict(activity: Any, assignment: Any, n_classes: int) -> np.ndarray:
+def class_proportions(activity: Any, labels: Any, n_classes: int) -> np.ndarray:
+    """How each neuron's response divides among the classes: ``(n_classes, *neuron_shape)``.
+
+    ``p[c, j] = m[c, j] / sum_c' m[c', j]`` with ``m[c, j]`` neuron ``j``'s mean response to the samples of class
+    ``c`` (0 for a class without samples); a neuron that never responded has ``p = 0`` for every class. The
+    proportions of Hazan et al. (2018, *Front. Neuroinform.* 12:89; BindsNET's ``proportion_weighting``), used by
+    :func:`proportion_scores`. Same arguments and errors as :func:`assign_labels`.
+    """
+    assign_labels(activity, labels, n_classes)  # the same checks
+    a = _flat_activity(activity)
+    y = np.asarray(labels)
+    means = np.zeros((n_classes, a.shape[1]))
+    for c in range(n_classes):
+        rows = a[y == c]
+        if len(rows):
+            means[c] = rows.mean(axis=0)
+    total = means.sum(axis=0)
+    p = np.where(total > 0, means / np.where(total > 0, total, 1.0), 0.0)
+    return p.reshape(n_classes, *np.asarray(activity).shape[1:])
+
+
+def proportion_scores(activity: Any, proportions: Any) -> np.ndarray:
+    """Every neuron votes for every class in proportion to its share of that class (:func:`class_proportions`):
+    ``scores[s, c] = sum_j activity[s, j] p[c, j]``, shape ``(samples, n_classes)``.
+
+    Diehl & Cook's vote (:func:`vote_scores`) counts each neuron for its one best class only; BindsNET's proportion
+    weighting (Hazan et al. 2018) weights the neurons assigned to a class by their proportion of it. Here no neuron's
+    response is dropped: a neuron that answers to both 4 and 9 counts for both, as much as it answered to each.
+    """
+    p = np.asarray(proportions, np.float64)
+    a = _flat_activity(activity, p.shape[1:])
+    return a @ p.reshape(len(p), -1).T
+
+
+def predict(activity: Any, assignment: Any, n_classes: int, *, proportions: Any = None) -> np.ndarray:
     """Predicted class of each sample: the class with the highest :func:`vote_scores` (ties: the smaller class),
-    or ``-1`` when no assigned neuron responded (a silent network never gets a free guess). Shape ``(samples,)``."""
-    scores = vote_scores(activity, assignment, n_classes)
+    or ``-1`` when no assigned neuron responded (a silent network never gets a free guess). Shape ``(samples,)``.
+    With ``proportions`` (from :func:`class_proportions`), the highest :func:`proportion_scores` instead."""
+    if proportions is not None:
+        scores = proportion_scores(activity, proportions)
+    else:
+        scores = vote_scores(activity, assignment, n_classes)
     return np.where(scores.max(axis=1) > 0, scores.argmax(axis=1), -1).astype(np.int32)
 
 
