@@ -37,6 +37,7 @@ import argparse
 import datetime as _dt
 import hashlib
 import json
+import math
 import os
 import shlex
 import shutil
@@ -162,7 +163,7 @@ def spark_incremental(data, *, checkpoints: list[int], n_assign: int, n_test: in
 
     from spark_interfaces.digits import DigitLearner
 
-    learner = DigitLearner(n_neurons=neurons, seed=seed)
+    learner = DigitLearner(n_neurons=neurons, seed=seed, vote="assignment")  # BindsNET's "all activity" rule
     done, train_s, compile_s, presentations, eval_s, eval_compile_s, eval_images = 0, 0.0, 0.0, 0, 0.0, 0.0, 0
     points = []
     for c in checkpoints:
@@ -201,7 +202,8 @@ def spark_run_experiment(data, *, checkpoints: list[int], n_assign: int | None, 
                        n_neurons=neurons, seed=seed, echo=log, **learner_args)
     learner = r.pop("learner")
     pr = learner.presentation
-    return {"checkpoints": [{"images_trained": p["n_train"], "test_accuracy": p["test_accuracy"],
+    return {"checkpoints": [{"images_trained": p["n_train"], "test_accuracy": p["test_accuracy"], "vote": p["vote"],
+                             **{k: v for k, v in p.items() if k.startswith("test_accuracy_")},
                              "no_vote_fraction": p["no_vote_fraction"]} for p in r["curve"]],
             "train_images_per_s": r["train_images_per_s"], "train_seconds": r["train_seconds"],
             "train_compile_seconds": r["train_compile_seconds"], "presentations": r["presentations"],
@@ -212,7 +214,9 @@ def spark_run_experiment(data, *, checkpoints: list[int], n_assign: int | None, 
                          "max_repeats": pr.max_repeats, "inference_batch": r["inference_batch"]}}
 
 
-SPARK_PROTOCOLS = {"incremental": spark_incremental, "run-experiment": spark_run_experiment}
+# side by side with BindsNET both classify by the same rule: Diehl & Cook's assignment vote (BindsNET's "all activity")
+SPARK_PROTOCOLS = {"incremental": spark_incremental,
+                   "run-experiment": lambda data, **kw: spark_run_experiment(data, vote="assignment", **kw)}
 
 
 def run_spark(args, split: dict, log, experiment: Callable[..., dict] | None = None) -> dict:
@@ -251,8 +255,15 @@ def spark_seeds(args, split: dict, log) -> dict:
             runs.append(spark_run_experiment(data, checkpoints=args.checkpoints, n_assign=None, n_test=args.n_test,
                                              neurons=n, seed=seed, log=log))
         acc = {str(c): [r["checkpoints"][i]["test_accuracy"] for r in runs] for i, c in enumerate(args.checkpoints)}
+        by_vote = {}
+        for v in ("proportion", "assignment"):
+            a = {str(c): [r["checkpoints"][i].get(f"test_accuracy_{v}", math.nan) for r in runs]
+                 for i, c in enumerate(args.checkpoints)}
+            by_vote[v] = {"mean": {c: statistics.fmean(x) for c, x in a.items()},
+                          "min": {c: min(x) for c, x in a.items()}, "max": {c: max(x) for c, x in a.items()}}
         out[str(n)] = {
-            "seeds": args.seeds, "accuracy": acc,
+            "seeds": args.seeds, "accuracy": acc, "vote": runs[0]["checkpoints"][-1].get("vote"),
+            "by_vote": by_vote,
             "accuracy_mean": {c: statistics.fmean(v) for c, v in acc.items()},
             "accuracy_min": {c: min(v) for c, v in acc.items()}, "accuracy_max": {c: max(v) for c, v in acc.items()},
             "train_images_per_s": [r["train_images_per_s"] for r in runs],
@@ -372,7 +383,13 @@ def report(results: dict) -> str:
         for n, r in seeds.items():
             cells = [f"{r['accuracy_mean'][str(c)]:.1%} ({r['accuracy_min'][str(c)]:.1%} - "
                      f"{r['accuracy_max'][str(c)]:.1%})" for c in m["checkpoints"]]
-            L.append(f"| {n} | " + " | ".join(cells) + f" | {min(r['train_images_per_s']):.1f} |")
+            L.append(f"| {n} ({r.get('vote') or 'assignment'} vote) | " + " | ".join(cells)
+                     + f" | {min(r['train_images_per_s']):.1f} |")
+            for v, a in (r.get("by_vote") or {}).items():
+                if v != r.get("vote"):
+                    cells = [f"{a['mean'][str(c)]:.1%} ({a['min'][str(c)]:.1%} - {a['max'][str(c)]:.1%})"
+                             for c in m["checkpoints"]]
+                    L.append(f"| {n} ({v} vote, same runs) | " + " | ".join(cells) + " | |")
         L.append("")
     if ok["spark"]:
         L.append(f"Spark compilation, excluded above: {sp['train_compile_seconds']:.1f} s training, "
