@@ -114,6 +114,38 @@ async def test_writes_must_be_json(client, tmp_path, model):
     assert not (tmp_path / "x.spark").exists()
 
 
+async def test_null_origin_is_refused_on_every_state_changing_request(client, tmp_path, model):
+    """``Origin: null`` is what sandboxed iframes, ``data:`` / ``file:`` pages and some redirects send: it is no page
+    of this editor, so it may neither write files, start runs nor read the catalogue."""
+    null = {"Origin": "null"}
+    for path, body in (("/api/save", {"path": "x.spark", "doc": model}), ("/api/validate", {"doc": model}),
+                       ("/api/catalogue/refresh", {}), ("/api/params/check", {"component": "neuron", "params": {}})):
+        resp = await post(client, path, body, headers=null)
+        assert resp.status == 403, path
+        assert "cross-origin request from 'null'" in (await resp.json())["error"], path
+    assert not (tmp_path / "x.spark").exists()
+    assert (await client.get("/api/catalogue", headers=null)).status == 403
+    with pytest.raises(aiohttp.WSServerHandshakeError) as err:
+        await client.ws_connect("/api/run", headers=null)
+    assert err.value.status == 403
+    # the same requests from the editor's own page pass (so the 403s above are the Origin's doing)
+    own = {"Origin": f"http://127.0.0.1:{client.server.port}"}
+    assert (await post(client, "/api/save", {"path": "x.spark", "doc": model}, headers=own)).status == 200
+    assert (tmp_path / "x.spark").exists()
+
+
+@pytest.mark.parametrize("origin", ["null", "NULL", "", "file://", "http://127.0.0.1", "http://localhost",
+                                    "https://127.0.0.1:{port}", "http://127.0.0.1:{port}.evil.example",
+                                    "http://evil.example:{port}"])
+async def test_check_request_refuses_every_origin_but_the_editors_own(origin):
+    port = 8765
+    headers = {"Host": f"127.0.0.1:{port}", "Origin": origin.format(port=port), "Content-Type": "application/json"}
+    for method in ("GET", "POST", "PUT", "DELETE"):
+        assert security.check_request(method, headers, port) is not None, (method, origin)
+    for own in (f"http://127.0.0.1:{port}", f"http://localhost:{port}"):
+        assert security.check_request("POST", {**headers, "Origin": own}, port) is None
+
+
 async def test_websocket_from_foreign_origin_is_refused(client):
     with pytest.raises(aiohttp.WSServerHandshakeError) as err:
         await client.ws_connect("/api/run", headers={"Origin": "http://evil.example"})
@@ -156,6 +188,51 @@ async def test_paths_are_confined(client, tmp_path, outside, model):
         resp = await client.get("/api/open", params={"path": path})
         assert resp.status == 200, path
         assert (await resp.json())["path"] == "sub/ok.spark"
+
+
+@pytest.fixture
+def sibling(tmp_path):
+    """``<root>-evil/``: a folder whose path starts with the root's path as a string, but lies outside it."""
+    d = tmp_path.parent / (tmp_path.name + "-evil")
+    d.mkdir()
+    (d / "secret.spark").write_text('{"format": "spark"}')
+    yield d
+    for p in sorted(d.rglob("*"), reverse=True):
+        p.unlink() if p.is_file() or p.is_symlink() else p.rmdir()
+    d.rmdir()
+
+
+async def test_a_sibling_folder_sharing_the_roots_prefix_is_outside(client, tmp_path, sibling, model):
+    """Confinement compares path components, not strings: ``/x/root-evil`` starts with ``/x/root`` but is outside."""
+    before = (sibling / "secret.spark").read_text()
+    os.symlink(sibling / "secret.spark", tmp_path / "link.spark")
+    os.symlink(sibling, tmp_path / "linkdir")
+    (tmp_path / "sub").mkdir()
+    reach = [str(sibling / "secret.spark"), str(sibling / "new.spark"), "link.spark", "linkdir/secret.spark",
+             "linkdir/new.spark", f"../{sibling.name}/secret.spark", f"sub/../../{sibling.name}/secret.spark",
+             str(tmp_path / ".." / sibling.name / "secret.spark"), str(tmp_path) + "-evil/secret.spark"]
+    for path in reach:
+        with pytest.raises(security.PathError):
+            security.confine(tmp_path, path)
+        assert (await client.get("/api/open", params={"path": path})).status == 403, path
+        resp = await post(client, "/api/save", {"path": path, "doc": model, "overwrite": True})
+        assert resp.status == 403, path
+    assert (sibling / "secret.spark").read_text() == before
+    assert sorted(p.name for p in sibling.iterdir()) == ["secret.spark"]
+    body = await (await client.get("/api/files")).json()
+    assert body["files"] == [], "a link into the sibling is not listed"
+    # the root's own files, by every spelling, stay reachable
+    (tmp_path / "sub" / "ok.spark").write_text(json.dumps(model))
+    for path in ("sub/ok.spark", str(tmp_path / "sub" / "ok.spark"), "sub/./ok.spark"):
+        assert security.confine(tmp_path, path) == (tmp_path / "sub" / "ok.spark").resolve()
+
+
+async def test_inside_compares_components():
+    root = Path("/data/models")
+    assert security._inside(Path("/data/models/a.spark"), root)
+    assert security._inside(Path("/data/models/sub/a.spark"), root)
+    for out in ("/data/models-evil/a.spark", "/data/modelsX", "/data/model", "/data", "/"):
+        assert not security._inside(Path(out), root), out
 
 
 async def test_saving_through_a_symlink_out_is_refused(client, tmp_path, outside, model):
