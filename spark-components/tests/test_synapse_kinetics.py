@@ -108,31 +108,73 @@ def test_conductance_lif_fires_and_resets():
     np.testing.assert_array_equal(out["v"][fired[0] + 1: fired[0] + 11, 0], -65.0)  # 10 refractory steps
 
 
-def tm_reference(n_spikes, interval, U, tau_rec, tau_facil):
-    """Release u x at each spike of a regular train, from the event-based Tsodyks–Markram equations."""
-    u_minus, u_plus, x, out = U, U, 1.0, []
-    for k in range(n_spikes):
-        if k:
-            x = 1 - (1 - x) * math.exp(-interval / tau_rec)
-            if tau_facil:
-                u_minus = U + (u_plus - U) * math.exp(-interval / tau_facil)
-        u_plus = u_minus + U * (1 - u_minus) if tau_facil else U
-        out.append(u_plus * x)
-        x = x - u_plus * x
+def tm_reference(intervals, U, tau_rec, tau_facil):
+    """Release ``u_n x_n`` at each spike of a train, from spike to spike (plain floats).
+
+    Tsodyks, Pawelzik & Markram (1998) as NEST's ``tsodyks2_synapse`` writes them: a rested synapse has
+    ``u_1 = U``, ``x_1 = 1``; after an interval ``D``, ``u_{n+1} = U + u_n (1 - U) exp(-D / tau_facil)`` (``u_{n+1} = U``
+    without facilitation) and ``x_{n+1} = 1 + (x_n - u_n x_n - 1) exp(-D / tau_rec)``. ``intervals`` are the ``n - 1``
+    intervals (ms) between ``n`` spikes.
+    """
+    u, x = U, 1.0
+    out = [u * x]
+    for interval in intervals:
+        x = 1.0 + (x - u * x - 1.0) * math.exp(-interval / tau_rec)
+        u = U + u * (1.0 - U) * (math.exp(-interval / tau_facil) if tau_facil else 0.0)
+        out.append(u * x)
     return np.asarray(out)
 
 
-@pytest.mark.parametrize("U, tau_rec, tau_facil", [(0.5, 800.0, 0.0), (0.2, 100.0, 0.0), (0.1, 50.0, 600.0)])
+def tm_jumps(steps_of_spikes, dt, **params):
+    """Jumps of a one-synapse ``TsodyksMarkram`` current at the given spike steps (pA, per spike)."""
+    tau_syn = 2.0
+    n = steps_of_spikes[-1] + 1
+    spikes = np.zeros((n, 1), bool)
+    spikes[steps_of_spikes] = True
+    i = scan(TsodyksMarkram((1, 1), tau_syn=tau_syn, **params), dt, pre=spikes)["i"][:, 0].astype(np.float64)
+    before = np.concatenate([[0.0], i[:-1]]) * math.exp(-dt / tau_syn)
+    return (i - before)[steps_of_spikes]
+
+
+def test_tsodyks_markram_reference_values():
+    """The issue's numbers, by hand: w 100 pA, U 0.5, no depression (tau_rec tiny), tau_facil 1000 ms, 20 ms apart:
+    50 pA, then 100 (0.5 e^(-20/1000) + 0.5 (1 - 0.5 e^(-20/1000))) = 74.505 pA."""
+    np.testing.assert_allclose(100 * tm_reference([20.0], 0.5, 1e-9, 1000.0), [50.0, 74.50496680], rtol=1e-8)
+
+
+@pytest.mark.parametrize("tau_facil", [1000.0, 0.001])
+def test_tsodyks_markram_rested_synapse_releases_w_u(tau_facil):
+    """A rested synapse's first jump is w U = 50 pA whatever tau_facil (it was 75 pA: u jumped from U, not 0)."""
+    np.testing.assert_allclose(tm_jumps([5], 0.1, weight=100.0, u0=0.5, tau_facil=tau_facil), [50.0], rtol=1e-6)
+
+
+def test_tsodyks_markram_two_spikes_facilitate_to_74_505_pa():
+    """tau_facil 1000 ms, no depression (tau_rec 1e-6 ms: x back to 1 within a step), spikes 20 ms apart."""
+    jumps = tm_jumps([5, 205], 0.1, weight=100.0, u0=0.5, tau_facil=1000.0, tau_rec=1e-6)
+    np.testing.assert_allclose(jumps, [50.0, 74.50497], rtol=1e-5)
+
+
+def test_tsodyks_markram_tau_facil_to_zero_is_no_facilitation():
+    """tau_facil -> 0 approaches tau_facil = 0 (u decays fully between spikes: every spike uses U)."""
+    train = [5, 205, 255, 265, 600]
+    none = tm_jumps(train, 0.1, weight=100.0, u0=0.3, tau_rec=100.0, tau_facil=0.0)
+    tiny = tm_jumps(train, 0.1, weight=100.0, u0=0.3, tau_rec=100.0, tau_facil=0.001)
+    np.testing.assert_allclose(tiny, none, rtol=1e-6)
+    np.testing.assert_allclose(none, 100.0 * tm_reference(np.diff(train) * 0.1, 0.3, 100.0, 0.0), rtol=1e-5)
+
+
+@pytest.mark.parametrize("U, tau_rec, tau_facil", [(0.5, 800.0, 0.0), (0.2, 100.0, 0.0), (0.1, 50.0, 600.0),
+                                                   (0.5, 200.0, 1000.0)])
 def test_tsodyks_markram_release_follows_the_event_equations(U, tau_rec, tau_facil):
-    dt, period, n = 0.1, 200, 12  # 20 ms between spikes (50 Hz)
-    steps = period * n
-    spikes = np.zeros((steps, 1), bool)
-    spikes[::period] = True
-    syn = TsodyksMarkram((1, 1), weight=10.0, u0=U, tau_rec=tau_rec, tau_facil=tau_facil, tau_syn=2.0)
-    i = scan(syn, dt, pre=spikes)["i"][:, 0]
-    jumps = i[::period] - np.concatenate([[0.0], i[period - 1::period][:-1] * math.exp(-dt / 2.0)])
-    np.testing.assert_allclose(jumps, 10.0 * tm_reference(n, period * dt, U, tau_rec, tau_facil), rtol=2e-4, atol=1e-5)
-    if tau_facil:
-        assert jumps[1] > jumps[0]  # facilitation dominates early
-    else:
-        assert np.all(np.diff(jumps) < 0)  # depression
+    """Spike by spike against :func:`tm_reference`, on a regular 50 Hz train and on an irregular one."""
+    dt = 0.1
+    for train in (np.arange(12) * 200 + 3, np.cumsum([3, 50, 10, 300, 7, 120, 1, 40, 900, 25])):
+        jumps = tm_jumps(train, dt, weight=10.0, u0=U, tau_rec=tau_rec, tau_facil=tau_facil)
+        expected = 10.0 * tm_reference(np.diff(train) * dt, U, tau_rec, tau_facil)
+        np.testing.assert_allclose(jumps, expected, rtol=2e-4, atol=1e-5)
+        assert jumps[0] == pytest.approx(10.0 * U, rel=1e-6)
+    regular = tm_jumps(np.arange(12) * 200 + 3, dt, weight=10.0, u0=U, tau_rec=tau_rec, tau_facil=tau_facil)
+    if tau_facil and U < 0.3:
+        assert regular[1] > regular[0]  # facilitation dominates early
+    elif not tau_facil:
+        assert np.all(np.diff(regular) < 0)  # depression
