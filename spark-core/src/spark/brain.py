@@ -23,6 +23,7 @@ import numpy as np
 from flax import nnx
 
 from . import graph as _graph
+from . import inputs as _inputs
 from . import monitors as _mon
 from . import recording as _recording
 from . import sparkfile
@@ -259,6 +260,9 @@ class Brain(nnx.Module):
     def __call__(self, **inputs: Any) -> dict[str, jax.Array]:
         """Advance one step of ``dt`` ms. Keyword arguments are the named external inputs; returns the outputs."""
         sched = self._built()
+        for name, value in inputs.items():  # the check of run() and present(); under jit the values are tracers
+            if _inputs.is_concrete(value):
+                _inputs.check_values(name, value)
         now = self._step(inputs)
         return {name: now[ref] for name, ref in sched.outputs}
 
@@ -629,12 +633,7 @@ class Brain(nnx.Module):
         n_batch = None
         for name, value in inputs.items():
             ref, shape, dtype = specs[name]
-            x = np.asarray(value)
-            if x.dtype.kind not in "biuf":
-                raise GraphError(f"input {name!r} has dtype {x.dtype}; give numbers")
-            if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
-                bad = np.argwhere(~np.isfinite(x))[0].tolist()
-                raise GraphError(f"input {name!r} contains NaN or infinity (first at index {bad}); clean the data")
+            x = _inputs.check_values(name, value)
             lead = x.shape
             if batched:
                 if x.ndim == 0:

@@ -15,7 +15,8 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from . import parameters as _params
 from .component import LearningRule, Synapse, normalize_shape, size
-from .errors import ParamError, RegistryError
+from .errors import GraphError, ParamError, RegistryError
+from .inputs import check_values
 from .payloads import PayloadType
 from .sparkfile import Problem, check_schema, json_path
 from .timing import to_steps
@@ -293,7 +294,10 @@ def _plan_io(doc: dict, nodes: dict[str, NodePlan], problems: list[Problem]):
             if key == "inputs":
                 value = spec.get("value")
                 if isinstance(value, float) and not math.isfinite(value):
-                    problems.append(Problem(json_path([key, i, "value"]), f"value {value!r} must be a finite number"))
+                    try:
+                        check_values(spec["name"], value)
+                    except GraphError as exc:
+                        problems.append(Problem(json_path([key, i, "value"]), str(exc)))
                     continue
                 result[k].append(InputPlan(spec["name"], nid, port, value))
             else:

@@ -37,6 +37,7 @@ from flax import nnx
 
 from . import monitors as _mon
 from .errors import GraphError, SparkError
+from .inputs import check_values
 from .monitors import as_monitors
 from .variables import State
 
@@ -135,9 +136,7 @@ def _check_samples(brain, samples: Mapping[str, Any]) -> tuple[dict, int]:
         if name not in specs:
             raise GraphError(f"samples: unknown input {name!r}; this brain's inputs are: {sorted(specs) or 'none'}")
         ref, shape, dtype = specs[name]
-        x = np.asarray(value)
-        if x.dtype.kind not in "biuf":
-            raise GraphError(f"samples[{name!r}] has dtype {x.dtype}; give numbers")
+        x = check_values(name, value, what="samples")
         size = math.prod(shape)
         if x.ndim == 0 or (x.shape[1:] != tuple(shape) and math.prod(x.shape[1:]) != size):
             raise GraphError(f"samples[{name!r}] has shape {list(x.shape)} but {ref} takes samples of shape "
@@ -147,9 +146,6 @@ def _check_samples(brain, samples: Mapping[str, Any]) -> tuple[dict, int]:
         if n is not None and len(x) != n:
             raise GraphError(f"samples[{name!r}] has {len(x)} samples but another input has {n}")
         n = len(x)
-        if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
-            bad = np.argwhere(~np.isfinite(x))[0].tolist()
-            raise GraphError(f"samples[{name!r}] contains NaN or infinity (first at index {bad}); clean the data")
         x = x.reshape(n, *shape).astype(dtype)
         node, port = ref.split(".")
         check = getattr(brain.nodes[node], "check_input", None)  # encoders may declare a range
@@ -384,9 +380,9 @@ def present(brain, samples: Mapping[str, Any], presentation: Presentation, *, in
         if name not in specs or name in xs:
             raise GraphError(f"inputs: {name!r} is not an input of this brain or is already given by samples; "
                              f"inputs: {sorted(specs)}")
-        v = np.asarray(value, specs[name][1])
-        if v.size not in (1, math.prod(specs[name][0])) or (v.dtype.kind == "f" and not np.all(np.isfinite(v))):
-            raise GraphError(f"inputs[{name!r}] must be one finite value or an array of shape {list(specs[name][0])}")
+        v = check_values(name, value, what="inputs").astype(specs[name][1])
+        if v.size not in (1, math.prod(specs[name][0])):
+            raise GraphError(f"inputs[{name!r}] must be one value or an array of shape {list(specs[name][0])}")
         consts[name] = jnp.asarray(v.reshape(specs[name][0]) if v.size > 1 else v.reshape(()))
     if batch is not None:
         if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:

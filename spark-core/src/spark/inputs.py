@@ -1,0 +1,54 @@
+"""The one check of values given to a Brain's external inputs.
+
+Every entry point that feeds data into a brain goes through :func:`check_values`: the single-step call
+``brain(**inputs)``, :meth:`spark.Brain.run` and :meth:`~spark.Brain.run_iter`, the samples and held inputs of
+:meth:`~spark.Brain.present`, and the ``value`` of a `.spark` file's inputs (so also ``spark run`` and the editor,
+which run through these). A NaN or an infinity fed to a neuron stays in its state for ever, so it is refused
+before any step, with the input's name, the index of the first bad value and the fix.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .errors import GraphError
+
+
+def check_values(name: str, value: Any, *, what: str = "input") -> np.ndarray:
+    """``value`` as a numpy array if it is numbers, all finite; else GraphError naming ``what`` ``name``.
+
+    Args:
+        name: the input's name (as in ``brain.input(name, ...)`` or the file's ``inputs[].name``).
+        value: anything ``np.asarray`` takes.
+        what: how the message calls it: ``"input"``, ``"samples"``, ``"inputs"``...
+
+    Returns:
+        ``np.asarray(value)`` (no copy when it already is an array).
+
+    Raises:
+        spark.GraphError: a dtype that is not numbers (bool, int, float), or a NaN / infinity; the message names
+            the first bad value's index (``[step, neuron]`` for a time series) and what to do about it.
+    """
+    x = np.asarray(value)
+    if x.dtype.kind not in "biuf":
+        raise GraphError(f"{what} {name!r} has dtype {x.dtype}; give numbers (bool, int or float)")
+    if x.dtype.kind == "f":
+        finite = np.isfinite(x)
+        if not finite.all():
+            bad = np.argwhere(~finite)[0].tolist()
+            kind = "NaN" if np.isnan(x[tuple(bad)]) else "an infinity"
+            at = f" at index {bad}" if bad else ""
+            raise GraphError(
+                f"{what} {name!r} contains {kind}{at} ({int((~finite).sum())} non-finite value(s) in all); a NaN "
+                "fed to a neuron stays in its state for ever. Clean the data first: drop or fill the missing values "
+                "(e.g. np.nan_to_num(x, nan=0.0)), or find where they come from")
+    return x
+
+
+def is_concrete(value: Any) -> bool:
+    """Whether ``value`` can be inspected now (not a tracer inside ``jax.jit`` / ``vmap``)."""
+    import jax
+
+    return not isinstance(value, jax.core.Tracer)
