@@ -211,3 +211,62 @@ def test_unknown_targets_list_ports_variables_and_methods(reg):
     assert est.arrays["syn.weight[0:5]"][:2] == ((10, 5), "float32")
     with pytest.raises(spark.GraphError, match="out of range"):
         b.estimate_recording([spark.Monitor("out.y", [7])], 10)
+
+
+REDUCED = ["noise.u:sum", "noise.u:min", "noise.u:max", "noise.u[1:3]:max", "noise.u[0,3]:min@5",
+           "noise.spikes:sum", "noise.spikes:min", "noise.spikes:max", "syn.weight:sum", "syn.weight:min",
+           "syn.weight:max", spark.Monitor("syn.weight", index=np.s_[:, 1], reduce="min", name="w_col1_min")]
+
+
+def test_sum_min_and_max_equal_numpy_on_the_full_recording(reg):
+    """Each reduction is numpy's over the recorded elements of one step, with sum counting spikes (int32)."""
+    b = noisy_net(reg)
+    rec = b.run({"p": drive(60)}, record=["noise.u", "noise.spikes", "syn.weight", *REDUCED])
+    u, s, w = rec["noise.u"], rec["noise.spikes"], rec["syn.weight"]
+    flat_w = w.reshape(len(w), -1)
+    # the full traces must tell the reductions apart, or a test of them could not fail
+    assert (u.min(axis=1) < u.max(axis=1)).all() and (flat_w.min(axis=1) < flat_w.max(axis=1)).any()
+    counts = s.sum(axis=1)
+    assert (counts == s.shape[1]).any() and ((counts > 0) & (counts < s.shape[1])).any() and (counts == 0).any()
+    expected = {
+        "noise.u:sum": u.sum(axis=1), "noise.u:min": u.min(axis=1), "noise.u:max": u.max(axis=1),
+        "noise.u[1:3]:max": u[:, 1:3].max(axis=1), "noise.u[0,3]:min@5": u[4::5][:, [0, 3]].min(axis=1),
+        "noise.spikes:sum": s.sum(axis=1), "noise.spikes:min": s.min(axis=1), "noise.spikes:max": s.max(axis=1),
+        "syn.weight:sum": flat_w.sum(axis=1), "syn.weight:min": flat_w.min(axis=1),
+        "syn.weight:max": flat_w.max(axis=1), "w_col1_min": w[:, :, 1].min(axis=1),
+    }
+    for key, want in expected.items():
+        got = rec[key]
+        assert got.shape == want.shape, key
+        if got.dtype.kind == "f":
+            np.testing.assert_allclose(got, want, rtol=1e-6, err_msg=key)
+        else:
+            np.testing.assert_array_equal(got, want, err_msg=key)
+    assert rec["noise.spikes:sum"].dtype == np.int32 and rec["noise.spikes:max"].dtype == np.bool_
+    assert rec["noise.u:min"].dtype == np.float32 and rec.info["noise.u:max"]["reduce"] == "max"
+    assert rec.info["noise.u[0,3]:min@5"]["neurons"] == [0, 3] and rec.info["noise.u:sum"]["shape"] == []
+
+
+def test_negative_neuron_indices_count_from_the_end_like_numpy(reg):
+    """``[-1]`` is the last neuron, as in numpy: recorded as such, and saved in the metadata as its flat index
+    (never negative), so a recording read back alone says which neurons it holds. Beyond ``-size`` is refused."""
+    b = noisy_net(reg)
+    mons = ["noise.u[-1]", "noise.u[0,-1,-4]", "noise.u[-3:]", "noise.u[-3:-1]:sum", "noise.spikes[::-2]",
+            spark.Monitor("syn.weight", [-1, -12], name="w_ends"), spark.Monitor("noise.u", np.int64(-2), name="u2"),
+            spark.Monitor("syn.weight", index=np.s_[-1, [-1, 0]], name="w_last_row")]
+    rec = b.run({"p": drive(12)}, record=["noise.u", "noise.spikes", "syn.weight", *mons])
+    u, w = rec["noise.u"], rec["syn.weight"]
+    want = {"noise.u[-1]": ([3], u[:, [3]]), "noise.u[0,-1,-4]": ([0, 3, 0], u[:, [0, 3, 0]]),
+            "noise.u[-3:]": ([1, 2, 3], u[:, 1:]), "noise.spikes[::-2]": ([3, 1], rec["noise.spikes"][:, [3, 1]]),
+            "w_ends": ([11, 0], w.reshape(len(w), -1)[:, [11, 0]]), "u2": ([2], u[:, [2]])}
+    for key, (ids, values) in want.items():
+        assert rec.info[key]["neurons"] == ids, key
+        np.testing.assert_array_equal(rec[key], values, err_msg=key)
+    assert rec.info["noise.u[-3:-1]:sum"]["neurons"] == [1, 2]
+    np.testing.assert_allclose(rec["noise.u[-3:-1]:sum"], u[:, 1:3].sum(axis=1), rtol=1e-6)
+    np.testing.assert_array_equal(rec["w_last_row"], w[:, 3, [3 - 4, 0]])
+    assert rec["w_last_row"].shape == (12, 2)
+    for bad, index in (("noise.u[-5]", -5), ("noise.u[4]", 4), (spark.Monitor("syn.weight", [0, -13]), -13)):
+        with pytest.raises(spark.GraphError, match=rf"neuron index {index} is out of range .*\(flat indices 0\.\.\d+, or -\d+\.\.-1") as e:
+            b.estimate_recording([bad], 10)
+        assert "noise.u" in str(e.value) or "syn.weight" in str(e.value)

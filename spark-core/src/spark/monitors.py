@@ -366,7 +366,9 @@ def bind(monitor: Monitor, raw: jax.ShapeDtypeStruct, source: str, payload: Any,
             if len(ids) == 0:
                 raise GraphError(f"monitor {m.key!r}: neurons {_fmt_slice(*m.neurons[1:])} selects none of "
                                  f"{m.target}'s {size} elements")
-            select = ("slice", start, stop, step)
+            # slice.indices gives stop -1 for a reversed slice that runs to the first element; as a slice bound -1
+            # would count from the end, so the selection is kept as None there
+            select = ("slice", start, None if stop < 0 else stop, step)
             neuron_ids = tuple(ids)
         else:
             if kind == "mask" and m.neurons[1] != size:
@@ -376,7 +378,7 @@ def bind(monitor: Monitor, raw: jax.ShapeDtypeStruct, source: str, payload: Any,
             bad = [i for i in ids if not -size <= i < size]
             if bad:
                 raise GraphError(f"monitor {m.key!r}: neuron index {bad[0]} is out of range for {m.target}, which "
-                                 f"has {size} elements (flat indices 0..{size - 1})")
+                                 f"has {size} elements (flat indices 0..{size - 1}, or -{size}..-1 counting from the end)")
             if not ids:
                 raise GraphError(f"monitor {m.key!r}: the selection is empty; choose at least one neuron")
             ids = tuple(i % size for i in ids)
