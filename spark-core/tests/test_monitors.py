@@ -77,7 +77,8 @@ def test_recording_saves_and_loads_with_its_metadata(tmp_path):
     back = spark.load_recording(tmp_path / "r.npz")
     assert set(back) == set(rec) and back.dt == 0.5 and back.t0 == 10 and back.info == info
     np.testing.assert_array_equal(back["exc.spikes"], rec["exc.spikes"])
-    np.testing.assert_allclose(back.times("syn.weight@5"), [(10 + 4) * 0.5, (10 + 9) * 0.5])
+    # samples after steps 10 + 4 and 10 + 9, stamped at those steps' ends (docs/time.md)
+    np.testing.assert_allclose(back.times("syn.weight@5"), [(10 + 5) * 0.5, (10 + 10) * 0.5])
     assert list(back.spikes()) == ["exc.spikes"]
     assert set(np.load(tmp_path / "r.npz").files) >= {"exc__spikes", "syn__weight_5"}
 
@@ -104,7 +105,7 @@ def test_subsets_reductions_and_every_k_equal_the_full_recording_cut_down(reg):
     np.testing.assert_allclose(rec["noise.spikes:rate"], rec["noise.spikes"].mean(axis=1) / 0.5e-3, rtol=1e-6)
     np.testing.assert_allclose(rec["noise.u:mean"], rec["noise.u"].mean(axis=1), rtol=1e-6)
     assert rec["syn.weight@4"].shape == (15, 4, 3) and rec["noise.spikes:rate"].dtype == np.float32
-    np.testing.assert_allclose(rec.times("syn.weight@4"), (np.arange(15) * 4 + 3) * 0.5)
+    np.testing.assert_allclose(rec.times("syn.weight@4"), (np.arange(15) + 1) * 4 * 0.5)  # 2, 4, ... ms
     assert rec.info["noise.spikes:rate"]["unit"] == "Hz" and rec.info["noise.spikes[0,2]"]["neurons"] == [0, 2]
     assert not np.allclose(rec["syn.weight"][0], rec["syn.weight"][-1]), "weights must change for the test to bite"
     # what the estimate promised is what was kept

@@ -43,8 +43,9 @@ def test_raster_draws_one_point_per_spike_in_one_colour_per_population(spikes):
     ax = viz.raster(spikes, DT)
     assert [len(c.get_offsets()) for c in ax.collections] == [spikes["a"].sum(), spikes["b"].sum()]
     t, n = np.nonzero(spikes["a"])
-    np.testing.assert_allclose(ax.collections[0].get_offsets(), np.c_[t * DT, n])
-    np.testing.assert_allclose(ax.collections[1].get_offsets(), [[3 * DT, 4], [9 * DT, 4]])  # stacked above a
+    # a spike emitted in step k is drawn at its time stamp (k + 1) dt (docs/time.md)
+    np.testing.assert_allclose(ax.collections[0].get_offsets(), np.c_[(t + 1) * DT, n])
+    np.testing.assert_allclose(ax.collections[1].get_offsets(), [[4 * DT, 4], [10 * DT, 4]])  # stacked above a
     colours = {tuple(c.get_edgecolor()[0]) for c in ax.collections}
     assert len(colours) == 2
     assert ax.get_xlabel() == "time (ms)" and ax.get_xlim() == (0, 40 * DT)
@@ -57,17 +58,18 @@ def test_raster_draws_one_point_per_spike_in_one_colour_per_population(spikes):
 def test_rate_lines_are_the_population_rates(spikes):
     ax = viz.rate(spikes, DT, window=None)
     np.testing.assert_allclose(ax.lines[0].get_ydata(), spikes["a"].mean(axis=1) * 1000 / DT)
-    np.testing.assert_allclose(ax.lines[0].get_xdata(), np.arange(40) * DT)
+    np.testing.assert_allclose(ax.lines[0].get_xdata(), np.arange(1, 41) * DT)
     smooth = viz.rate(spikes, DT, window=2.0).lines[1].get_ydata()  # 4-step window
     assert smooth.sum() == pytest.approx(spikes["b"].mean(axis=1).sum() * 1000 / DT, rel=0.3)
     assert ax.get_ylabel() == "population rate (Hz)"
-    # a rate monitor's samples are drawn as they are (with every = 2: at steps 1, 3, ...)
+    # a rate monitor's samples are drawn as they are (with every = 2: after steps 1, 3, ..., at 2 dt, 4 dt, ...)
     given = np.arange(20, dtype=np.float32)
     rec = spark.Recording({"c.spikes:rate@2": given}, dt=DT, steps=40,
                           info={"c.spikes:rate@2": {"node": "c", "reduce": "rate", "every": 2}})
     line = viz.rate(rec, window=None).lines[0]
     np.testing.assert_allclose(line.get_ydata(), given)
-    np.testing.assert_allclose(line.get_xdata(), (np.arange(20) * 2 + 1) * DT)
+    np.testing.assert_allclose(line.get_xdata(), (np.arange(20) + 1) * 2 * DT)
+    np.testing.assert_allclose(line.get_xdata(), rec.times("c.spikes:rate@2"))
 
 
 def test_traces_plot_the_recorded_values_and_mark_each_spike(spikes):
@@ -76,10 +78,10 @@ def test_traces_plot_the_recorded_values_and_mark_each_spike(spikes):
     assert len(ax.lines) == 3
     for i, line in enumerate(ax.lines):
         np.testing.assert_allclose(line.get_ydata(), v[:, i])
-        np.testing.assert_allclose(line.get_xdata(), np.arange(40) * DT)
+        np.testing.assert_allclose(line.get_xdata(), np.arange(1, 41) * DT)
     marks = [c.get_offsets() for c in ax.collections]
     assert [len(m) for m in marks] == list(spikes["a"][:, :3].sum(axis=0))
-    np.testing.assert_allclose(marks[2][:, 0], np.flatnonzero(spikes["a"][:, 2]) * DT)
+    np.testing.assert_allclose(marks[2][:, 0], (np.flatnonzero(spikes["a"][:, 2]) + 1) * DT)
     assert np.all(marks[0][:, 1] > v.max())  # above the traces
     assert ax.get_ylabel() == "membrane potential (mV)"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["neuron 5", "neuron 6", "neuron 7"]
@@ -133,7 +135,7 @@ def test_weight_evolution_draws_the_chosen_synapses_and_their_mean():
     w = np.stack([np.array([[1.0, 0.0], [2.0, 3.0]]) * (1 + 0.1 * k) for k in range(5)])  # 5 samples
     ax = viz.weight_evolution(w, DT, every=10, synapses=[0, 3])
     assert len(ax.lines) == 3
-    np.testing.assert_allclose(ax.lines[0].get_xdata(), (np.arange(5) * 10 + 9) * DT)
+    np.testing.assert_allclose(ax.lines[0].get_xdata(), (np.arange(5) + 1) * 10 * DT)  # after steps 9, 19, ...
     np.testing.assert_allclose(ax.lines[1].get_ydata(), w[:, 1, 1])
     np.testing.assert_allclose(ax.lines[2].get_ydata(), w.reshape(5, -1)[:, [0, 2, 3]].mean(axis=1))  # 0 left out
     assert "3 synapses" in ax.get_legend().get_texts()[0].get_text()

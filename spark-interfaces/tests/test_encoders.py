@@ -91,8 +91,11 @@ def test_latency_linear_spike_step_and_ordering(simulate):
     spikes = simulate(LatencyEncoder(x.shape, t_max=40.0), 0.5, const(x, 120))["spikes"]
     assert (spikes.sum(0) == [1, 1, 1, 1, 1, 0]).all()  # exactly once; x = 0 never
     steps = [int(np.flatnonzero(spikes[:, k])[0]) for k in range(5)]
-    want = [math.floor(round(40.0 * (1 - v) / 0.5, 6) + 0.5) for v in x[:5].astype(float)]
-    assert steps == want == sorted(want)  # [0, 8, 40, 59, 79]: stronger inputs first
+    # a spike at t is emitted in the step that ends at t (rounded half-up to the grid), so it is stamped t
+    # (docs/time.md: step k is stamped (k + 1) dt); t = 0 comes in the first step, stamped dt
+    want = [max(math.floor(round(40.0 * (1 - v) / 0.5, 6) + 0.5), 1) - 1 for v in x[:5].astype(float)]
+    assert steps == want == sorted(want) == [0, 7, 39, 58, 78]  # stronger inputs first
+    np.testing.assert_allclose((np.array(steps) + 1) * 0.5, [0.5, 4.0, 20.0, 29.5, 39.5])  # 29.6 and 39.6 ms
 
 
 def test_latency_log_code_and_threshold(simulate):
@@ -102,7 +105,7 @@ def test_latency_log_code_and_threshold(simulate):
     t = [np.flatnonzero(spikes[:, k]) for k in range(5)]
     for k, v in enumerate([1.0, 0.6, 0.35]):
         want = min(10.0 * math.log(v / (v - 0.2)), 30.0)
-        assert t[k].tolist() == [math.floor(round(want / 0.1, 6) + 0.5)], (v, t[k], want)
+        assert t[k].tolist() == [max(math.floor(round(want / 0.1, 6) + 0.5), 1) - 1], (v, t[k], want)
     assert t[0][0] < t[1][0] < t[2][0]
     assert len(t[3]) == len(t[4]) == 0  # at or below threshold
 
@@ -110,14 +113,15 @@ def test_latency_log_code_and_threshold(simulate):
 def test_latency_period_restarts_the_code(simulate):
     x = np.array([0.75, 0.25], np.float32)
     spikes = simulate(LatencyEncoder(x.shape, t_max=8.0, period=10.0), 1.0, const(x, 35))["spikes"]
-    assert np.flatnonzero(spikes[:, 0]).tolist() == [2, 12, 22, 32]
-    assert np.flatnonzero(spikes[:, 1]).tolist() == [6, 16, 26]
+    # 2 ms and 6 ms into each 10 ms window: the steps ending then, stamped 2, 12, 22, 32 and 6, 16, 26 ms
+    assert np.flatnonzero(spikes[:, 0]).tolist() == [1, 11, 21, 31]
+    assert np.flatnonzero(spikes[:, 1]).tolist() == [5, 15, 25]
 
 
 def test_latency_time_series_fires_when_elapsed_time_reaches_current_latency(simulate):
     data = np.zeros((30, 1), np.float32)
     data[:10] = 0.1  # latency 18 ms, not reached
-    data[10:] = 0.9  # latency 2 ms, already passed at step 10: fires then, once
+    data[10:] = 0.9  # latency 2 ms, already passed at step 10 (stamped 11 ms): fires then, once
     spikes = simulate(LatencyEncoder((1,), t_max=20.0), 1.0, {"data": data})["spikes"]
     assert np.flatnonzero(spikes[:, 0]).tolist() == [10]
 

@@ -63,13 +63,15 @@ def test_an_image_batch_with_a_constant_input_per_trial(registry):
     assert counts[0] > 0 and counts[2] > counts[0]  # 784 pixels at 0.5 vs 64 at 1
 
 
-def test_latency_then_first_spike_reads_latency_plus_one_step(registry):
+def test_latency_then_first_spike_reads_the_latency(registry):
+    """The decoder reports a spike's own time stamp (docs/time.md): the latency, or dt for x = 1 (t = 0 comes in
+    the first step, which ends at dt)."""
     x = np.array([1.0, 0.75, 0.5, 0.0], np.float32)
     brain = (spark.Brain(dt=0.5, registry=registry)
              .add("lat", "latency", shape=4, t_max=10.0).add("fs", "first_spike")
              .connect("lat.spikes", "fs.spikes").input("x", "lat.data").build())
     time = brain.run({"x": x}, steps=40, record=["fs.time"])["fs.time"][-1]
-    np.testing.assert_allclose(time, [0.0 + 0.5, 2.5 + 0.5, 5.0 + 0.5, -1.0])
+    np.testing.assert_allclose(time, [0.5, 2.5, 5.0, -1.0])
 
 
 def test_regular_then_rate_decodes_the_rate(registry):

@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 
+from spark.timing import to_steps
+
 RULES = ("all_to_all", "one_to_one", "fixed_probability", "fixed_indegree", "fixed_outdegree", "explicit")
 WEIGHT_INITS = ("constant", "uniform", "normal", "lognormal")
 
@@ -122,5 +124,5 @@ def init_weights(kind: str, n: int, rng: np.random.Generator, *, mean: float, st
 
 
 def delay_steps(delays_ms: np.ndarray, dt: float) -> np.ndarray:
-    """Delays rounded half-up to whole steps (``delay / dt`` first rounded to 6 decimals)."""
-    return np.floor(np.round(np.asarray(delays_ms, np.float64) / dt, 6) + 0.5).astype(np.int32)
+    """Delays rounded half-up to whole steps (``delay / dt`` first rounded to 6 decimals): ``spark.timing.to_steps``."""
+    return to_steps(np.asarray(delays_ms, np.float64), dt).astype(np.int32)

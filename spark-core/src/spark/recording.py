@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .errors import SparkError
+from .timing import step_time, to_ms
 
 FORMAT = "spark-recording"
 VERSION = 1
@@ -122,11 +123,21 @@ class Recording(dict):
         return int(self.info.get(key, {}).get("every", 1))
 
     def times(self, key: str) -> np.ndarray:
-        """Time (ms) of each sample of ``key``: the step it was taken at the end of, times ``dt``."""
+        """Time (ms) of each sample of ``key``: the time stamp of the step it was taken after (docs/time.md).
+
+        Sample ``i`` of a monitor sampled every ``k`` steps is taken after step ``s = t0 + start + (i + 1) k - 1``
+        (counted from the brain's first step) and stamped ``(s + 1) dt``: the first sample of a fresh brain's run is
+        at ``dt``; with ``@10`` at ``dt = 0.1`` the times read 1.0, 2.0, ... ms.
+        """
         k = self.every(key)
         axis = 1 if self.batched else 0
         n = np.shape(self[key])[axis]
-        return (self.t0 + self.start + (np.arange(n) + 1) * k - 1) * self.dt
+        return step_time(self.t0 + self.start + (np.arange(n) + 1) * k - 1, self.dt)
+
+    @property
+    def t_start(self) -> float:
+        """Time (ms) at which the recording began: the start of its first step, ``(t0 + start) dt``."""
+        return float(to_ms(self.t0 + self.start, self.dt))
 
     def spikes(self) -> dict[str, np.ndarray]:
         """The recordings of spike ports (not reduced): key -> boolean array."""

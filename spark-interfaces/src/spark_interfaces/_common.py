@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 import spark
+from spark.timing import to_steps
 
 
 class DataError(spark.SparkError, ValueError):
@@ -23,8 +23,9 @@ class DataError(spark.SparkError, ValueError):
 
 
 def steps_of(ms: float, dt: float) -> int:
-    """A duration in ms as whole steps of ``dt``, rounded half-up like delays (``0.35 ms`` at ``dt = 0.1`` is 4)."""
-    return math.floor(round(ms / dt, 6) + 0.5)
+    """A duration in ms as whole steps of ``dt``, rounded half-up like delays (``0.35 ms`` at ``dt = 0.1`` is 4):
+    :func:`spark.timing.to_steps`, at least 1 (a window or period is at least one step)."""
+    return max(1, to_steps(ms, dt))
 
 
 def expect_shape(who: str, port: str, value: Any, shape: tuple[int, ...]) -> None:

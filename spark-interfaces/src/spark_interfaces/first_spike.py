@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 import spark
+from spark.timing import step_time
 
 from ._common import expect_shape, steps_of
 
@@ -20,9 +21,12 @@ class FirstSpikeDecoder(spark.Decoder):
     """Time of the first spike of each neuron in a window: the read-out of a time-to-first-spike code.
 
     Time is counted in windows of ``period`` ms (one window for the whole run when ``period = 0``), from 0 at the
-    window's first step: a spike received at step ``n`` of the window (``n = 0, 1, ...``) is reported as ``n dt``
-    from then until the window ends. A neuron that has not spiked reads ``no_spike``. The decoder receives a spike
-    one step after the soma emitted it (docs/time.md), so a ``latency`` encoder's spike at ``t`` reads ``t + dt``.
+    start of the window's first step. The time reported is the spike's own time stamp (docs/time.md): a spike edge
+    delivers a spike one step after the step that emitted it, so a spike received in step ``n`` of the window
+    (``n = 0, 1, ...``) was emitted in step ``n - 1``, stamped ``n dt``, and is reported as ``n dt`` from then until
+    the window ends. So a ``latency`` encoder's spike at ``t`` reads ``t``, and a soma's spike reads the time
+    ``Recording`` gives it (over an edge with a ``delay`` of ``d`` ms, ``d`` later). A neuron that has not spiked
+    reads ``no_spike``.
     Earlier spikes mean stronger inputs: ``argmin`` over the neurons that spiked picks the winner.
 
     State: ``n`` (steps since the window began), ``time`` (ms; ``no_spike`` until the first spike).
@@ -54,7 +58,7 @@ class FirstSpikeDecoder(spark.Decoder):
             fired = fired & ~start
             time = jnp.where(start, p.no_spike, time)
         first = spikes & ~fired
-        time = jnp.where(first, n_in.astype(jnp.float32) * dt, time)
+        time = jnp.where(first, step_time(n_in - 1, dt).astype(jnp.float32), time)  # the emitting step's stamp
         self.fired[...] = fired | spikes
         self.time[...] = time
         self.n[...] = n + 1

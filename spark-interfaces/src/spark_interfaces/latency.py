@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 import spark
+from spark.timing import step_at
 
 from ._common import UNIT_RANGE_HINT, expect_shape, range_problem, steps_of
 
@@ -24,9 +25,12 @@ class LatencyEncoderParams:
 class LatencyEncoder(spark.Encoder):
     """Time-to-first-spike code: the stronger the input, the earlier its one spike.
 
-    Time is counted in windows of ``period`` ms (one window for the whole run when ``period = 0``). In each window,
-    element ``k`` with ``x = clip(data[k], 0, 1) > threshold`` spikes exactly once, at the first step ``n`` of the
-    window (``n = 0, 1, ...``) with ``n >= round(t(x) / dt)`` (rounded half-up), where::
+    Time is counted in windows of ``period`` ms (one window for the whole run when ``period = 0``), from 0 at the
+    start of the window's first step. In each window, element ``k`` with ``x = clip(data[k], 0, 1) > threshold``
+    spikes exactly once, at time ``t(x)`` rounded to the step grid: in the first step ``n`` of the window
+    (``n = 0, 1, ...``) that ends at or after it, ``n + 1 >= to_steps(t(x), dt)`` (rounded half-up), so the spike is
+    stamped ``t(x)`` (docs/time.md: step ``n`` is stamped ``(n + 1) dt``). A time below one step (``x = 1``) spikes
+    in the first step, stamped ``dt``. Where::
 
         linear:  t(x) = t_max (1 - x)                              (x = 1 spikes at once, x -> 0+ at t_max)
         log:     t(x) = min(tau ln(x / (x - threshold)), t_max)    (an RC membrane charged by x reaching threshold)
@@ -48,7 +52,7 @@ class LatencyEncoder(spark.Encoder):
 
     name = "latency"
     Params = LatencyEncoderParams
-    inputs = {"data": spark.Port(spark.Signal, "intensity in [0, 1] (1 = earliest spike)")}
+    inputs = {"data": spark.Port(spark.Signal, "intensity in [0, 1] (1 = earliest spike)", warn_unconnected=True)}
     outputs = {"spikes": spark.Port(spark.Spikes, "one spike per element and window")}
 
     def __init__(self, shape, *, params=None, rngs=None, dt=None, **values):
@@ -89,8 +93,8 @@ class LatencyEncoder(spark.Encoder):
             fired = fired & (n_in != 0)  # a new window begins
         else:
             n_in = n
-        # n_in >= floor(t / dt + 1/2)  <=>  fire once the elapsed steps reach the rounded latency
-        due = jnp.floor(jnp.round(self.latency(x) / dt, 6) + 0.5) <= n_in
+        # fire in the step that ends at the latency (rounded half-up), or in the first step for latencies below dt
+        due = step_at(self.latency(x), dt) <= n_in
         spikes = due & ~fired
         self.fired[...] = fired | spikes
         self.n[...] = n + 1

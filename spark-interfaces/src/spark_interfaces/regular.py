@@ -21,8 +21,11 @@ class RegularEncoder(spark.Encoder):
 
     Each element keeps a phase ``phi`` (in periods). Each step ``phi += clip(x, 0, 1) * max_rate * dt`` (``dt`` in s);
     when ``phi >= 1`` the element spikes and ``phi -= 1``. For constant ``x`` the number of spikes in the first
-    ``n`` steps is exactly ``floor(phase + n x max_rate dt)`` and the interval between spikes is ``1 / (x max_rate)``
-    to within one step (in exact arithmetic; float32 accumulation can move a spike by one step over long runs).
+    ``n`` steps (up to time ``n dt``) is exactly ``floor(phase + n x max_rate dt)``: with ``phase = 0`` the ``j``-th
+    spike is stamped ``j / (x max_rate)``, rounded up to the step grid (docs/time.md: step ``k`` is stamped
+    ``(k + 1) dt``), so at 100 Hz and ``dt = 1`` ms the spikes are at 10, 20, 30, ... ms. The interval between
+    spikes is ``1 / (x max_rate)`` to within one step (in exact arithmetic; float32 accumulation can move a spike by
+    one step over long runs).
     At most one spike per step: rates above ``1 / dt`` saturate (a spike every step; the phase left after a spike is
     capped at 1). Data: any shape, constant or one value per step; trials through ``Brain.run(..., batched=True)``.
 
@@ -38,7 +41,7 @@ class RegularEncoder(spark.Encoder):
 
     name = "regular"
     Params = RegularEncoderParams
-    inputs = {"data": spark.Port(spark.Signal, "intensity in [0, 1] (1 = max_rate)")}
+    inputs = {"data": spark.Port(spark.Signal, "intensity in [0, 1] (1 = max_rate)", warn_unconnected=True)}
     outputs = {"spikes": spark.Port(spark.Spikes, "evenly spaced spikes")}
 
     def __init__(self, shape, *, params=None, rngs=None, dt=None, **values):

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 import numpy as np
 
+from ..timing import to_ms, to_steps
 from . import main
 
 TRACE_NEURONS = 5  # neurons per population whose voltage `--plot voltage` records
@@ -166,7 +167,7 @@ def run(model, steps, duration, records, out, plots, no_plot, fmt, image_shape, 
     load_s = time.perf_counter() - t_load
     name = brain.name or path.stem
     dt = brain.dt
-    steps = steps or max(1, round(duration / dt))
+    steps = steps or max(1, to_steps(duration, dt))  # half-up, as every duration (docs/time.md)
     layout = model_layout(brain)
     spike_refs = [f"{nid}.{port}" for nid, node in brain.nodes.items()
                   for port, spec in type(node).outputs.items() if spec.payload.name == Spikes.name]
@@ -223,7 +224,8 @@ def run(model, steps, duration, records, out, plots, no_plot, fmt, image_shape, 
             np.savez_compressed(buf, **weights)
             atomic_write_bytes(out_dir / "weights.npz", buf.getvalue())
             files["weights"] = "weights.npz"
-    seconds = steps * dt / 1000.0
+    simulated_ms = to_ms(steps, dt)
+    seconds = simulated_ms / 1000.0
     populations = {}
     for r in spike_refs:
         s = rec[r]
@@ -233,7 +235,7 @@ def run(model, steps, duration, records, out, plots, no_plot, fmt, image_shape, 
                           "mean_rate_hz": total / n_neurons / seconds if n_neurons else 0.0}
     summary = {
         "model": name, "file": str(path), "dt_ms": dt, "steps": steps, "t0": rec.t0,
-        "simulated_ms": steps * dt, "populations": populations,
+        "simulated_ms": simulated_ms, "populations": populations,
         "load_s": round(load_s, 4), "compile_s": round(stats.get("compile_s", 0.0), 4),
         "run_s": round(stats.get("run_s", 0.0), 4), "wall_s": round(wall_s, 4), "chunks": stats.get("chunks", 1),
         "recorded": sorted(rec), "recording": rec.info, **layout,
@@ -246,7 +248,7 @@ def run(model, steps, duration, records, out, plots, no_plot, fmt, image_shape, 
         files["raster"] = written["raster"][0].name
     atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
 
-    click.echo(f"{name}: {steps} steps of {dt} ms ({steps * dt:g} ms simulated) in {wall_s:.2f} s "
+    click.echo(f"{name}: {steps} steps of {dt} ms ({simulated_ms:g} ms simulated) in {wall_s:.2f} s "
                f"(compile {summary['compile_s']:.2f} s, run {summary['run_s']:.2f} s)")
     for r, p in populations.items():
         click.echo(f"  {r:<24} {p['neurons']:>7} neurons {p['spikes']:>9} spikes {p['mean_rate_hz']:8.2f} Hz")

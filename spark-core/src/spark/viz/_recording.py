@@ -59,7 +59,7 @@ def _voltage_figure(rec, keys):
         info = rec.info[k]
         v = np.asarray(rec[k])
         traces(v.reshape(len(v), -1), rec.dt, spikes=_spikes_for(rec, k), neurons=info.get("neurons"), ax=ax,
-               t0=(rec.t0 + rec.start) * rec.dt, every=rec.every(k), unit=info.get("unit") or "mV",
+               t0=rec.t_start, every=rec.every(k), unit=info.get("unit") or "mV",
                label=f"{info['node']}.{info['attr']}")
         if ax is not axes[-1, 0]:
             ax.set_xlabel("")
@@ -155,7 +155,7 @@ def plot_recording(rec, kinds: Iterable[str], folder: str | os.PathLike, *, fmt:
         elif kind == "weight-evolution":
             for k, info in rec.info.items():
                 if info.get("attr") in ("weight", "dense_weights") and not info.get("reduce"):
-                    ax = weight_evolution(rec[k], rec.dt, every=rec.every(k), t0=(rec.t0 + rec.start) * rec.dt,
+                    ax = weight_evolution(rec[k], rec.dt, every=rec.every(k), t0=rec.t_start,
                                           title=f"{head}{k}")
                     out(kind, ax, f"-{info['node']}")
         elif kind == "receptive-fields":

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._style import HEIGHT, WIDTH, new_axes, spikes_of, styled
+from ..timing import to_ms
+from ._style import HEIGHT, WIDTH, new_axes, spike_times, spikes_of, styled, time_axis
 
 
 def _flat(s) -> np.ndarray:
@@ -22,7 +23,8 @@ def raster(spikes, dt: float | None = None, *, ax=None, title: str | None = None
             :class:`spark.Recording` (its spike recordings, labelled by node).
         dt: time step (ms); taken from a Recording when not given.
         max_points: draw at most this many spikes per population (evenly thinned; the count is in the label).
-        t0: time (ms) of the first step (default: 0, or the Recording's start).
+        t0: time (ms) at which the recording began (default: 0, or the Recording's start); a spike emitted in
+            step ``k`` of it is drawn at ``t0 + (k + 1) dt`` (docs/time.md).
 
     Returns:
         the matplotlib Axes (one scatter collection per population, one point per spike drawn).
@@ -41,14 +43,14 @@ def raster(spikes, dt: float | None = None, *, ax=None, title: str | None = None
             keep = np.linspace(0, total - 1, max_points).astype(int)
             t, n = t[keep], n[keep]
         label = f"{name} ({total:,} spikes)" if name else f"{total:,} spikes"
-        ax.scatter(t0 + t * dt, n + offset, s=marker_size, marker="|", linewidths=0.6, color=f"C{i}",
+        ax.scatter(spike_times(t, dt, t0), n + offset, s=marker_size, marker="|", linewidths=0.6, color=f"C{i}",
                    label=label, rasterized=True)
         offset += s.shape[1]
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("neuron")
     ax.set_ylim(-0.5, max(offset, 1) - 0.5)
     if pops:
-        ax.set_xlim(t0, t0 + steps * dt)
+        ax.set_xlim(t0, t0 + to_ms(steps, dt))
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, markerscale=4)
     if title:
         ax.set_title(title)
@@ -105,10 +107,10 @@ def rate(spikes, dt: float | None = None, *, window: float | None = 5.0, ax=None
         if s.ndim == 1 and s.dtype != bool:  # a rate already (Hz), one sample every k steps
             k = spikes.every(name) if hasattr(spikes, "every") else every
             r = smooth(s.astype(float), window / (dt * k) if window else 1)
-            t = t0 + ((np.arange(len(s)) + 1) * k - 1) * dt
+            t = time_axis(len(s), dt, t0, k)
         else:
             r = population_rate(s, dt, window)
-            t = t0 + np.arange(len(r)) * dt
+            t = time_axis(len(r), dt, t0)
         ax.plot(t, r, color=f"C{i}", label=f"{name} (mean {r.mean():.1f} Hz)" if name else None)
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("population rate (Hz)")
@@ -127,7 +129,7 @@ def isis(spikes, dt: float) -> np.ndarray:
     order = np.lexsort((t, n))
     t, n = t[order], n[order]
     same = n[1:] == n[:-1]
-    return (np.diff(t)[same] * dt).astype(float)
+    return np.asarray(to_ms(np.diff(t)[same], dt), dtype=float)
 
 
 @styled

@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..timing import step_time
+
 WIDTH = 6.5  # inches: a two-column figure; histograms use half
 HEIGHT = 2.8
 
@@ -69,10 +71,18 @@ def save(obj: Any, path: str | os.PathLike, *, dpi: int = 300, close: bool = Fal
 
 
 def time_axis(n: int, dt: float, t0: float = 0.0, every: int = 1):
-    """Times (ms) of ``n`` samples taken at the end of steps ``every - 1, 2 * every - 1, ...`` after ``t0`` ms."""
+    """Times (ms) of ``n`` samples taken after steps ``every - 1, 2 * every - 1, ...`` of a recording that began at
+    ``t0`` ms: ``t0 + step_time(k, dt)``, so the first sample of every step is at ``t0 + dt`` (docs/time.md)."""
     import numpy as np
 
-    return t0 + ((np.arange(n) + 1) * every - 1) * dt
+    return t0 + step_time((np.arange(n) + 1) * every - 1, dt)
+
+
+def spike_times(steps, dt: float, t0: float = 0.0):
+    """Times (ms) of spikes emitted in steps ``steps`` (indices into a recording that began at ``t0`` ms)."""
+    import numpy as np
+
+    return t0 + step_time(np.asarray(steps), dt)
 
 
 def spikes_of(data, dt):
@@ -81,7 +91,7 @@ def spikes_of(data, dt):
 
     if hasattr(data, "spikes") and hasattr(data, "info"):  # a spark.Recording
         pops = {data.info[k].get("node", k) if _unique_nodes(data) else k: v for k, v in data.spikes().items()}
-        return pops, data.dt if dt is None else dt, (data.t0 + data.start) * data.dt
+        return pops, data.dt if dt is None else dt, data.t_start
     if dt is None:
         raise TypeError("give dt (ms), the time step the spikes were recorded with")
     if hasattr(data, "items"):

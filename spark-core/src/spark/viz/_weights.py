@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ._style import WIDTH, new_axes, plt, styled
+from ._style import WIDTH, new_axes, plt, styled, time_axis
 
 
 def _cmap_and_limits(w: np.ndarray, cmap: str | None, vmin, vmax):
@@ -121,7 +121,8 @@ def weight_evolution(w, dt: float, *, every: int = 1, t0: float = 0.0, synapses=
 
     Args:
         w: samples of weights ``(samples, *weight_shape)``, e.g. a ``"syn.weight@100"`` recording.
-        dt: time step (ms). every: steps between samples. t0: time (ms) of step 0.
+        dt: time step (ms). every: steps between samples. t0: time (ms) at which the recording began (sample ``i``
+            is drawn at ``t0 + ((i + 1) every) dt``, as ``Recording.times``).
         synapses: flat indices of the synapses to draw (default: up to ``max_lines`` evenly spread among the
             synapses that are non-zero in some sample).
         mean: draw the mean and a ± 1 standard deviation band over those non-zero synapses.
@@ -131,7 +132,7 @@ def weight_evolution(w, dt: float, *, every: int = 1, t0: float = 0.0, synapses=
     """
     w = np.asarray(w, dtype=float)
     flat = w.reshape(len(w), -1)
-    t = t0 + ((np.arange(len(flat)) + 1) * every - 1) * dt
+    t = time_axis(len(flat), dt, t0, every)
     live = np.flatnonzero(np.any(flat != 0, axis=0))
     if synapses is None:
         synapses = live[np.linspace(0, len(live) - 1, min(max_lines, len(live))).astype(int)] if len(live) else []
