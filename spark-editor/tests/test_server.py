@@ -263,7 +263,7 @@ async def test_files_lists_models_inside_only(client, tmp_path, outside, model):
 async def test_save_writes_a_file_spark_loads(client, tmp_path, model, registry):
     resp = await post(client, "/api/save", {"path": "m.spark", "doc": model})
     assert resp.status == 200
-    assert await resp.json() == {"path": "m.spark", "problems": []}
+    assert await resp.json() == {"path": "m.spark", "problems": [], "warnings": []}
     assert sparkfile.read(tmp_path / "m.spark") == model
     brain = spark.Brain.from_file(tmp_path / "m.spark", registry=registry)
     assert brain.to_dict()["editor"] == model["editor"]
@@ -475,3 +475,20 @@ async def test_save_onto_a_folder_is_refused(client, tmp_path, model):
 async def test_malformed_pack_assets_do_not_break_the_page(client, registry):
     registry.editor_assets.append({"distribution": "odd", "js": [3, None], "css": "not-a-list"})
     assert (await client.get("/")).status == 200
+
+
+async def test_validate_open_and_save_report_warnings_of_a_silent_model(client, model, tmp_path):
+    """A valid model without outputs runs silently: every validation response lists it under `warnings`, with
+    `severity: "warning"` (the problems stay empty: the model runs)."""
+    silent = json.loads(json.dumps(model))
+    silent["outputs"] = []
+    body = await (await post(client, "/api/validate", {"doc": silent})).json()
+    assert body["problems"] == []
+    assert [(w["path"], w["severity"]) for w in body["warnings"]] == [("$.outputs", "warning")]
+    assert "declares no outputs" in body["warnings"][0]["message"]
+    assert "exc.spikes" in body["warnings"][0]["message"]  # the fix names a port of this model
+    saved = await (await post(client, "/api/save", {"path": "silent.spark", "doc": silent})).json()
+    assert saved["problems"] == [] and len(saved["warnings"]) == 1
+    opened = await (await client.get("/api/open", params={"path": "silent.spark"})).json()
+    assert opened["problems"] == [] and opened["warnings"] == body["warnings"]
+    assert (await (await post(client, "/api/validate", {"doc": model})).json())["warnings"] == []

@@ -10,6 +10,7 @@ from .component import Synapse as Synapse
 from .errors import (
     AmbiguousComponentError as AmbiguousComponentError,
     GraphError as GraphError,
+    ModelWarning as ModelWarning,
     ParamError as ParamError,
     PluginError as PluginError,
     PortError as PortError,

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import time
+import warnings
 import weakref
 import zlib
 from typing import Any, Callable, Iterable, Iterator, Mapping
@@ -28,7 +29,7 @@ from . import monitors as _mon
 from . import recording as _recording
 from . import sparkfile
 from .component import Component
-from .errors import GraphError, SparkError, SparkFileError
+from .errors import GraphError, ModelWarning, SparkError, SparkFileError
 from .monitors import Monitor, as_monitors
 from .progress import Progress
 from .recording import Recording, RecordingMemoryError
@@ -198,10 +199,16 @@ class Brain(nnx.Module):
         return self._edit(lambda doc: doc["outputs"].append({"name": name, "from": src}))
 
     def build(self) -> "Brain":
-        """Validate the graph and (re)create every node with its initial state."""
+        """Validate the graph and (re)create every node with its initial state.
+
+        A valid model that would run silently (an encoder whose ``data`` is fed by nothing, no declared outputs)
+        builds, with a :class:`spark.ModelWarning` per finding (:func:`spark.sparkfile.check` lists the same).
+        """
         plan, problems = _graph.plan(self.to_dict(), self._registry_or_default())
         if problems:
             raise SparkFileError(self.name or "<brain>", problems)
+        for w in plan.warnings:
+            warnings.warn(f"{self.name or '<brain>'}: {w.path}: {w.message}", ModelWarning, stacklevel=2)
         base = jax.random.PRNGKey(plan.seed)
         nodes, problems = {}, []
         for n in plan.nodes.values():  # a component may refuse its params or shape only when built: say where

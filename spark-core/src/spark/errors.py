@@ -51,3 +51,11 @@ class SparkFileError(SparkError, ValueError):
         lines = [f"{source}: {len(self.problems)} problem(s):"]
         lines += [f"  - {p}" for p in self.problems]
         super().__init__("\n".join(lines))
+
+
+class ModelWarning(UserWarning):
+    """A model that is valid but probably not what was meant (an encoder fed by nothing, no declared outputs).
+
+    Brain build emits one per finding with :func:`warnings.warn`; ``spark validate`` and the editor list the same
+    findings (``spark.sparkfile.check``). Silence them with ``warnings.simplefilter("ignore", spark.ModelWarning)``.
+    """

@@ -79,6 +79,7 @@ class Plan:
     outputs: list[OutputPlan]
     order: list[str]  # non-rule nodes in step order
     rules: list[str]  # learning rules in attach order
+    warnings: list[Problem] = attrs.field(factory=list)  # valid but silent: see _warnings
 
 
 def delay_steps(delay_ms: float, dt: float, payload: PayloadType) -> int:
@@ -130,7 +131,37 @@ def plan(doc: Any, registry=None) -> tuple[Plan | None, list[Problem]]:
     if problems:
         return None, problems
     rules = [n.id for n in nodes.values() if n.is_rule]
-    return Plan(float(dt), int(doc.get("seed", 0)), nodes, edges, inputs, outputs, order, rules), []
+    return Plan(float(dt), int(doc.get("seed", 0)), nodes, edges, inputs, outputs, order, rules,
+                _warnings(nodes, edges, inputs, outputs)), []
+
+
+def _warnings(nodes: dict[str, NodePlan], edges: list[EdgePlan], inputs: list[InputPlan],
+              outputs: list[OutputPlan]) -> list[Problem]:
+    """What makes a valid model silent: ports marked ``warn_unconnected`` fed by nothing, no declared outputs."""
+    out = []
+    fed = {(e.dst, e.dst_port) for e in edges} | {(i.node, i.port) for i in inputs}
+    for n in nodes.values():
+        for port_name, port in n.cls.inputs.items():
+            if port.warn_unconnected and (n.id, port_name) not in fed:
+                ref = f"{n.id}.{port_name}"
+                out.append(Problem(
+                    json_path(["nodes", n.index]),
+                    f"{ref} ({n.entry.id}, {port.payload.name}) is fed by nothing: it reads zeros, so node {n.id!r} "
+                    f"stays silent for ever; declare an input for it (Python: brain.input(\"{port_name}\", "
+                    f"\"{ref}\"); a file: \"inputs\": [{{\"name\": \"{port_name}\", \"to\": \"{ref}\"}}]; "
+                    "the editor: an input node) and give its data to run()", node=n.id, severity="warning"))
+    if nodes and not outputs:
+        spikes = [f"{n.id}.{p}" for n in nodes.values() if not n.is_rule
+                  for p, port in n.cls.outputs.items() if port.payload.name == "Spikes"]
+        ref = spikes[-1] if spikes else "node.port"
+        name = ref.split(".")[0]
+        out.append(Problem(
+            "$.outputs",
+            "the model declares no outputs, so brain(**inputs) returns {} and brain.run() records nothing unless "
+            f"asked (record=[...]); declare what to read (Python: brain.output(\"{name}\", \"{ref}\"); a file: "
+            f"\"outputs\": [{{\"name\": \"{name}\", \"from\": \"{ref}\"}}]; the editor: an output node)",
+            severity="warning"))
+    return out
 
 
 def _check_requires(requires: Any) -> list[Problem]:

@@ -17,12 +17,17 @@ class Port:
     Attributes:
         payload: the payload type carried.
         doc: what the port means, with units.
-        optional: an input that may stay unconnected (it then reads zeros).
+        optional: an input that may stay unconnected (it then reads zeros). ``False``: leaving it unconnected
+            is a validation error.
+        warn_unconnected: an optional input without which the component does nothing (an encoder's ``data``: it
+            reads zeros and never spikes): leaving it unconnected validates, with a warning that names the port
+            and the fix (``spark validate``, Brain build, the editor).
     """
 
     payload: PayloadType
     doc: str = ""
     optional: bool = True
+    warn_unconnected: bool = False
 
     def to_json(self, name: str, direction: str) -> dict:
         return {

@@ -34,15 +34,17 @@ class Problem:
         message: what is wrong and how to fix it.
         node: id of the node concerned, if any.
         edge: index of the edge concerned, if any.
+        severity: ``"error"`` (the model cannot run) or ``"warning"`` (it runs, but probably not as meant).
     """
 
     path: str
     message: str
     node: str | None = None
     edge: int | None = None
+    severity: str = "error"
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
+        return f"{self.path}: {'warning: ' if self.severity == 'warning' else ''}{self.message}"
 
     def to_json(self) -> dict:
         return attrs.asdict(self)
@@ -136,6 +138,16 @@ def validate(doc: Any, registry=None) -> list[Problem]:
     from .graph import plan
 
     return plan(doc, registry)[1]
+
+
+def check(doc: Any, registry=None) -> tuple[list[Problem], list[Problem]]:
+    """``(errors, warnings)`` of a model document: the errors of :func:`validate`, and, for a valid model, what
+    makes it run silently (``severity="warning"``): an input port that needs data but is fed by nothing (an
+    encoder's ``data``), no declared outputs. ``spark validate``, Brain build and the editor report both."""
+    from .graph import plan
+
+    p, problems = plan(doc, registry)
+    return problems, (list(p.warnings) if p is not None else [])
 
 
 def write(path: str | os.PathLike, doc: dict) -> None:

@@ -8,10 +8,11 @@ Routes (all JSON unless said otherwise):
 ``GET  /api/catalogue``    exactly ``Registry.to_json()`` (the JSON of ``spark list-components --format json``)
 ``POST /api/catalogue/refresh``  rediscover installed packs, then as above
 ``POST /api/params/check`` ``{component, params}`` -> ``{ok, params}`` or ``{ok: false, message, problems}``
-``POST /api/validate``     ``{doc}`` -> ``{problems}`` (the validator of ``spark validate``)
+``POST /api/validate``     ``{doc}`` -> ``{problems, warnings}`` (the checks of ``spark validate``; warnings: a
+                           valid model that runs silently, e.g. an encoder fed by nothing, no outputs)
 ``GET  /api/files``        the ``.spark`` files under the folder
-``GET  /api/open?path=``   ``{path, doc, problems}``
-``POST /api/save``         ``{path, doc, overwrite}`` -> ``{path, problems}``; atomic; 409 if it exists
+``GET  /api/open?path=``   ``{path, doc, problems, warnings}``
+``POST /api/save``         ``{path, doc, overwrite}`` -> ``{path, problems, warnings}``; atomic; 409 if it exists
 ``GET  /api/run``          websocket: run a model and stream spikes, voltages and rates (see :mod:`.run`)
 =========================  ==================================================================================
 
@@ -189,15 +190,22 @@ def validate_doc(doc: Any, registry: Any) -> list[dict]:
 
     Never raises: a document the validator cannot handle is reported as a problem at ``$``.
     """
+    return check_doc(doc, registry)[0]
+
+
+def check_doc(doc: Any, registry: Any) -> tuple[list[dict], list[dict]]:
+    """``(problems, warnings)`` of ``doc`` as JSON (``spark.sparkfile.check``, as ``spark validate``); each warning
+    has ``"severity": "warning"``. Never raises."""
     if not isinstance(doc, dict):
-        return [_problem_json({"path": "$", "message": f"a model must be a JSON object, got {type(doc).__name__}"})]
+        return [_problem_json({"path": "$", "message": f"a model must be a JSON object, got {type(doc).__name__}"})], []
     try:
         from spark import sparkfile
 
-        return [_problem_json(p) for p in sparkfile.validate(doc, registry=registry)]
+        problems, warnings = sparkfile.check(doc, registry=registry)
+        return [_problem_json(p) for p in problems], [_problem_json(w) for w in warnings]
     except Exception as exc:  # a malformed model must give a validation error, not a crash
         message = f"the model could not be validated: {type(exc).__name__}: {exc}"
-        return [_problem_json({"path": "$", "message": message})]
+        return [_problem_json({"path": "$", "message": message})], []
 
 
 def _registry(request: web.Request, refresh: bool = False):
@@ -297,8 +305,8 @@ async def check_params(request: web.Request) -> web.Response:
 async def validate(request: web.Request) -> web.Response:
     body = await _body(request)
     loop = asyncio.get_running_loop()
-    problems = await loop.run_in_executor(None, validate_doc, body.get("doc"), _registry(request))
-    return _json({"problems": problems})
+    problems, warnings = await loop.run_in_executor(None, check_doc, body.get("doc"), _registry(request))
+    return _json({"problems": problems, "warnings": warnings})
 
 
 async def list_files(request: web.Request) -> web.Response:
@@ -350,8 +358,8 @@ async def open_file(request: web.Request) -> web.Response:
     rel = relative(request.app[ROOT], path)
     if doc is None:
         return _json({"path": rel, "error": problems[0]["message"], "problems": problems}, status=422)
-    problems += await loop.run_in_executor(None, validate_doc, doc, _registry(request))
-    return _json({"path": rel, "doc": doc, "problems": problems})
+    more, warnings = await loop.run_in_executor(None, check_doc, doc, _registry(request))
+    return _json({"path": rel, "doc": doc, "problems": problems + more, "warnings": warnings})
 
 
 async def save_file(request: web.Request) -> web.Response:
@@ -370,8 +378,8 @@ async def save_file(request: web.Request) -> web.Response:
     text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, atomic_write_text, path, text)
-    problems = await loop.run_in_executor(None, validate_doc, doc, _registry(request))
-    return _json({"path": relative(request.app[ROOT], path), "problems": problems})
+    problems, warnings = await loop.run_in_executor(None, check_doc, doc, _registry(request))
+    return _json({"path": relative(request.app[ROOT], path), "problems": problems, "warnings": warnings})
 
 
 async def _close_runs(app: web.Application) -> None:

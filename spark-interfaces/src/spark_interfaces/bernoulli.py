@@ -33,7 +33,8 @@ class BernoulliEncoder(spark.Encoder):
 
     name = "bernoulli"
     Params = BernoulliEncoderParams
-    inputs = {"data": spark.Port(spark.Signal, "spike probability per step in [0, 1] (times max_prob)")}
+    inputs = {"data": spark.Port(spark.Signal, "spike probability per step in [0, 1] (times max_prob)",
+                                 warn_unconnected=True)}
     outputs = {"spikes": spark.Port(spark.Spikes, "Bernoulli spikes")}
     stochastic = True
 

@@ -32,7 +32,7 @@ class CurrentEncoder(spark.Encoder):
 
     name = "current"
     Params = CurrentEncoderParams
-    inputs = {"data": spark.Port(spark.Signal, "values to inject (times gain, plus offset)")}
+    inputs = {"data": spark.Port(spark.Signal, "values to inject (times gain, plus offset)", warn_unconnected=True)}
     outputs = {"i": spark.Port(spark.Current, "injected current (pA)")}
 
     def __init__(self, shape, *, params=None, rngs=None, dt=None, **values):

@@ -46,7 +46,7 @@ class DeltaEncoder(spark.Encoder):
 
     name = "delta"
     Params = DeltaEncoderParams
-    inputs = {"data": spark.Port(spark.Signal, "the signal (any finite numbers)")}
+    inputs = {"data": spark.Port(spark.Signal, "the signal (any finite numbers)", warn_unconnected=True)}
     outputs = {
         "on": spark.Port(spark.Spikes, "ON spikes: the data rose by threshold"),
         "off": spark.Port(spark.Spikes, "OFF spikes: the data fell by threshold"),

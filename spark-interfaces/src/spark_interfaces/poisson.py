@@ -41,7 +41,7 @@ class PoissonEncoder(spark.Encoder):
 
     name = "poisson"
     Params = PoissonEncoderParams
-    inputs = {"data": spark.Port(spark.Signal, "intensity in [0, 1] (1 = max_rate)")}
+    inputs = {"data": spark.Port(spark.Signal, "intensity in [0, 1] (1 = max_rate)", warn_unconnected=True)}
     outputs = {"spikes": spark.Port(spark.Spikes, "Poisson spikes")}
     stochastic = True
 

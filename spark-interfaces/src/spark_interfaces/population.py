@@ -63,7 +63,8 @@ class PopulationEncoder(spark.Encoder):
 
     name = "population"
     Params = PopulationEncoderParams
-    inputs = {"data": spark.Port(spark.Signal, "values to encode; the last axis indexes the dimensions")}
+    inputs = {"data": spark.Port(spark.Signal, "values to encode; the last axis indexes the dimensions",
+                                 warn_unconnected=True)}
     outputs = {
         "activation": spark.Port(spark.Signal, "receptive-field responses in (0, 1]"),
         "spikes": spark.Port(spark.Spikes, "Poisson spikes at max_rate * activation"),

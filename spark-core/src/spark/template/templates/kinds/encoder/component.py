@@ -36,7 +36,7 @@ class {{ cookiecutter.class_name }}(spark.Encoder):
 
     name = "{{ cookiecutter.component_name }}"
     Params = {{ cookiecutter.class_name }}Params
-    inputs = {"data": spark.Port(spark.Signal, "values in [0, 1] (1 spikes first)")}
+    inputs = {"data": spark.Port(spark.Signal, "values in [0, 1] (1 spikes first)", warn_unconnected=True)}
     outputs = {"spikes": spark.Port(spark.Spikes, "latency-coded spikes")}
 
     def __init__(self, shape, *, params=None, rngs=None, dt=None, **values):
