@@ -198,6 +198,15 @@ def test_the_rendered_test_suites_pass(packs):
     (["--name", "spark-ok", "--module", "json"], "would shadow a standard-library module"),
     (["--name", "spark-ok", "--module", "spark"], "would shadow spark-core"),
     (["--name", "spark-ok", "--module", "pytest"], "module name 'pytest' is already importable here"),
+    # the module name derived from the pack name (no --module) is checked the same way
+    (["--name", "2fast"], "module name '2fast' (from --name '2fast') is not an importable Python name"),
+    (["--name", "9-lives"], "module name '9_lives' (from --name '9-lives') is not an importable Python name"),
+    (["--name", "class"], "module name 'class' (from --name 'class') is a Python keyword"),
+    (["--name", "For"], "module name 'for' (from --name 'For') is a Python keyword"),
+    (["--name", "spark-ok", "--module", "None"], "module name 'None' is a Python keyword"),
+    (["--name", "spark-ok", "--module", "_2fast.x"], "module name '_2fast.x' is not an importable Python name"),
+    (["--name", "spark-ok", "--component", "2fast"], "component name '2fast' must be lower case letters"),
+    (["--name", "spark-ok", "--component", "for"], "component name 'for' must be lower case letters"),
     (["--name", "spark-ok", "--component", "Resonate-Fire"], "e.g. 'resonate_fire'"),
     (["--name", "spark-ok", "--component", "plugin"], "component name 'plugin' is taken"),
 ])
@@ -206,6 +215,20 @@ def test_an_invalid_name_is_refused_before_anything_is_written(tmp_path, args, w
     assert result.exit_code == 2, result.output
     assert "cannot create the pack" in result.output and words in result.output, result.output
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["2fast", "class", "spark-ok"])
+def test_a_refused_derived_module_name_says_how_to_choose_another(tmp_path, name):
+    result = new_plugin("--no-input", "--output-dir", str(tmp_path), "--name", name, "--module", "def")
+    assert result.exit_code == 2 and "module name 'def' is a Python keyword" in result.output, result.output
+    assert "(from --name" not in result.output, "an explicit --module is reported as given"
+    if name != "spark-ok":
+        result = new_plugin("--no-input", "--output-dir", str(tmp_path), "--name", name)
+        assert result.exit_code == 2 and "give --module" in result.output, result.output
+        ok = new_plugin("--no-input", "--output-dir", str(tmp_path), "--name", name, "--module", "spark_fine_x")
+        assert ok.exit_code == 0, ok.output
+        assert (tmp_path / name / "src" / "spark_fine_x" / "plugin.py").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ([] if name == "spark-ok" else [name])
 
 
 def test_every_problem_is_listed_at_once(tmp_path):
@@ -239,9 +262,11 @@ def test_plain_cookiecutter_runs_the_same_name_checks(tmp_path):
     from cookiecutter.main import cookiecutter
 
     config = {"cookiecutters_dir": str(tmp_path / "cc"), "replay_dir": str(tmp_path / "replay")}
-    with pytest.raises(FailedHookException):
-        cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(tmp_path / "out"), default_config=config,
-                     extra_context={"distribution": "spark-ok", "module_name": "class"})
+    for bad in ({"module_name": "class"}, {"module_name": "2fast"}, {"module_name": "json"},
+                {"component_name": "for"}, {"component_name": "2fast"}):
+        with pytest.raises(FailedHookException):
+            cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(tmp_path / "out"), default_config=config,
+                         extra_context={"distribution": "spark-ok", **bad})
     assert not (tmp_path / "out" / "spark-ok").exists()
     out = cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(tmp_path / "out"), default_config=config,
                        extra_context={"distribution": "spark-plain", "kind": "decoder"})

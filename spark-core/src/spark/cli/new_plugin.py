@@ -80,22 +80,26 @@ def distribution_problem(name: str) -> str | None:
     return None
 
 
-def module_problem(name: str) -> str | None:
+def module_problem(name: str, *, derived_from: str | None = None) -> str | None:
+    """Why ``name`` cannot be the pack's import name, or None. ``derived_from``: the distribution name it was made
+    from (no ``--module`` given), named in the message with how to choose another."""
+    what = f"module name {name!r}" + (f" (from --name {derived_from!r})" if derived_from is not None else "")
+    fix = "; or give --module NAME" if derived_from is not None else ""
     if not name.isidentifier() or not name.isascii():
         suggestion = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "my_pack"
         suggestion = suggestion if suggestion[0].isalpha() else "pack_" + suggestion
-        return (f"module name {name!r} is not an importable Python name: use ASCII letters, digits and '_', not "
-                f"starting with a digit, e.g. {suggestion!r}")
+        return (f"{what} is not an importable Python name: use ASCII letters, digits and '_', not "
+                f"starting with a digit, e.g. {suggestion!r}{fix}")
     if keyword.iskeyword(name):
-        return f"module name {name!r} is a Python keyword; choose another, e.g. '{name}_pack'"
+        return f"{what} is a Python keyword; choose another, e.g. '{name}_pack'{fix}"
     if name == "spark" or name in sys.stdlib_module_names:
         shadowed = "spark-core" if name == "spark" else "a standard-library module"
-        return f"module name {name!r} would shadow {shadowed}; choose another, e.g. 'spark_{name}'"
+        return f"{what} would shadow {shadowed}; choose another, e.g. 'spark_{name}'{fix}"
     spec = importlib.util.find_spec(name)
     if spec is not None:
         where = spec.origin or (list(spec.submodule_search_locations or []) or ["?"])[0]
-        return (f"module name {name!r} is already importable here (from {where}); choose another so neither hides "
-                "the other")
+        return (f"{what} is already importable here (from {where}); choose another so neither hides "
+                f"the other{fix}")
     return None
 
 
@@ -110,9 +114,11 @@ def component_problem(name: str) -> str | None:
     return None
 
 
-def check_names(distribution: str, module: str, component: str) -> list[str]:
-    """Every problem with the names of a new pack (empty when they are fine)."""
-    return [p for p in (distribution_problem(distribution), module_problem(module), component_problem(component)) if p]
+def check_names(distribution: str, module: str, component: str, *, module_derived: bool = False) -> list[str]:
+    """Every problem with the names of a new pack (empty when they are fine). ``module_derived``: ``module`` was
+    made from ``distribution`` (no ``--module`` given), which the message then says."""
+    mod = module_problem(module, derived_from=distribution if module_derived else None)
+    return [p for p in (distribution_problem(distribution), mod, component_problem(component)) if p]
 
 
 def _plain(text: str) -> str:
@@ -180,9 +186,11 @@ def new_plugin(kind, distribution, module, component, description, author, email
     component = value(component, DEFAULT_COMPONENT[kind], "Registered name of the component", component_problem)
     distribution = value(distribution, "spark-" + component.replace("_", "-"), "Distribution name (pip install ...)",
                          distribution_problem)
+    module_given = module
     module = value(module, default_module(distribution), "Import name of the package", module_problem)
     # every name is checked here, before anything is written (given on the command line or with --no-input)
-    problems = check_names(distribution, module, component)
+    problems = check_names(distribution, module, component,
+                           module_derived=module_given is None and module == default_module(distribution))
     target = Path(output_dir) / distribution
     if target.exists():
         problems.append(f"{target} already exists; choose another --output-dir or --name, or remove it")
