@@ -113,6 +113,20 @@ def test_every_rule_is_registered_as_a_documented_learning_rule():
     assert RewardSTDP.port_shapes(RewardSTDP.Params(), (7, 3)) == {"pre": (7,), "post": (3,), "modulator": (1,)}
 
 
+def test_every_rule_with_weight_bounds_refuses_w_min_above_w_max():
+    """Issue 14: ``pair_stdp(w_min=10, w_max=5)`` was accepted. Every registered learning rule with ``w_min`` and
+    ``w_max`` (found through the registry, so a new rule is covered too) refuses ``w_min > w_max`` with a
+    ParamError naming the rule, the field and both values."""
+    reg = isolated_registry(installed=["spark-components"])
+    bounded = [e.cls for e in reg.entries() if e.kind == "learning_rule"
+               and {"w_min", "w_max"} <= set(e.cls.describe()["params_schema"]["properties"])]
+    assert "pair_stdp" in {cls.name for cls in bounded} and len(bounded) >= 8
+    for cls in bounded:
+        with pytest.raises(spark.ParamError) as info:
+            cls((2, 2), w_min=10.0, w_max=5.0)
+        for needle in (cls.name, "'w_min'", "10.0", "'w_max' = 5.0"):
+            assert needle in str(info.value), (cls.name, needle, str(info.value))
+
 # ----- several rules on one synapse, through a Brain ---------------------------------------------------------
 
 

@@ -24,10 +24,29 @@ def rk4(f: Callable[[tuple], tuple], y: Sequence[jax.Array], h: float) -> tuple:
     return tuple(a + (h / 6.0) * (p + 2.0 * q + 2.0 * r + s) for a, p, q, r, s in zip(y, k1, k2, k3, k4, strict=True))
 
 
+EXP_MAX = 80.0
+"""Largest argument :func:`exp` passes on: ``exp(80) = 5.5e34``, finite in float32 (largest 3.4e38) with room for
+the products and sums it enters; ``exp(-80) = 1.8e-35`` is still a normal float32 (no denormals)."""
+
+
+def exp(x: jax.Array) -> jax.Array:
+    """``exp(x)`` with ``x`` clipped to ``[-EXP_MAX, EXP_MAX]``: every exponential of a state variable goes through it.
+
+    float32 overflows above ``exp(88.7)``: a potential of -1840 mV makes Hodgkin-Huxley's ``beta_m`` infinite (and
+    ``alpha / (alpha + beta)`` NaN), an AdEx with a small ``delta_t`` overflows its spike term below ``v_peak``. The
+    clip changes nothing where the value is representable and meaningful (``|x| <= 80``); beyond, the terms are
+    either negligible next to the others or dominate them anyway.
+    """
+    return jnp.exp(jnp.clip(x, -EXP_MAX, EXP_MAX))
+
+
 def exprel(x: jax.Array) -> jax.Array:
-    """``(exp(x) - 1) / x``, equal to 1 at ``x = 0`` and accurate near it (float32: series for ``|x| < 1e-3``)."""
+    """``(exp(x) - 1) / x``, equal to 1 at ``x = 0`` and accurate near it (float32: series for ``|x| < 1e-3``).
+
+    Finite for every finite ``x``: ``x`` is clipped at ``EXP_MAX`` (where the result exceeds 1e32) as in :func:`exp`.
+    """
     small = jnp.abs(x) < 1e-3
-    safe = jnp.where(small, 1.0, x)
+    safe = jnp.where(small, 1.0, jnp.minimum(x, EXP_MAX))
     return jnp.where(small, 1.0 + x * (0.5 + x / 6.0), jnp.expm1(safe) / safe)
 
 
@@ -43,7 +62,7 @@ def conductance_v(v: jax.Array, g_exc: jax.Array, g_inh: jax.Array, i: jax.Array
     g_leak = p.c_m / p.tau_m
     g_tot = g_leak + g_exc + g_inh
     v_inf = (g_leak * p.v_rest + g_exc * p.e_exc + g_inh * p.e_inh + i) / g_tot
-    return v_inf + (v - v_inf) * jnp.exp(-dt * g_tot / p.c_m)
+    return v_inf + (v - v_inf) * exp(-dt * g_tot / p.c_m)
 
 
 def fire(v: jax.Array, threshold, v_reset: float, refractory: jax.Array, n_ref: int) -> tuple:

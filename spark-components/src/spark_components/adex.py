@@ -6,7 +6,7 @@ import jax.numpy as jnp
 
 import spark
 
-from ._ode import fire, ref_steps, rk4
+from ._ode import exp, fire, ref_steps, rk4
 
 
 @spark.params
@@ -73,7 +73,7 @@ class AdEx(spark.Soma):
         def rhs(y):
             v, w = y
             v = jnp.minimum(v, p.v_peak)
-            dv = (-p.g_l * (v - p.e_l) + p.g_l * p.delta_t * jnp.exp((v - p.v_t) / p.delta_t) - w + i_ext) / p.c_m
+            dv = (-p.g_l * (v - p.e_l) + p.g_l * p.delta_t * exp((v - p.v_t) / p.delta_t) - w + i_ext) / p.c_m
             dw = (p.a * (v - p.e_l) - w) / p.tau_w
             return jnp.where(active, dv, 0.0), dw
 

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 
 import spark
 
-from ._ode import fire, ref_steps, rk4
+from ._ode import exp, fire, ref_steps, rk4
 
 
 @spark.params
@@ -64,7 +64,7 @@ class ExpIF(spark.Soma):
         def rhs(y):
             (v,) = y
             v = jnp.minimum(v, p.v_peak)
-            return ((-p.g_l * (v - p.e_l) + p.g_l * p.delta_t * jnp.exp((v - p.v_t) / p.delta_t) + i_ext) / p.c_m,)
+            return ((-p.g_l * (v - p.e_l) + p.g_l * p.delta_t * exp((v - p.v_t) / p.delta_t) + i_ext) / p.c_m,)
 
         active = self.refractory[...] == 0
         (v,) = rk4(rhs, (self.v[...],), dt)

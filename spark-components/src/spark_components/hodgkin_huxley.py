@@ -9,7 +9,7 @@ import jax.numpy as jnp
 
 import spark
 
-from ._ode import exprel
+from ._ode import exp, exprel
 
 
 @spark.params
@@ -22,7 +22,9 @@ class HodgkinHuxleyParams:
     e_k: float = spark.param(-77.0, unit="mV", doc="potassium reversal potential")
     e_l: float = spark.param(-54.387, unit="mV", doc="leak reversal potential")
     v_spike: float = spark.param(0.0, unit="mV", doc="a spike is emitted when v rises through v_spike")
-    substeps: int = spark.param(1, doc="exponential-Euler sub-steps per time step dt", ge=1, le=1000)
+    substeps: int | None = spark.param(None, doc="exponential-Euler sub-steps per time step dt (default: the "
+                                       "fewest that make each at most 0.01 ms: 10 at dt = 0.1 ms, 1 at 0.01 ms)",
+                                       ge=1, le=1000)
     v_init: float = spark.param(-65.0, unit="mV", doc="initial potential (m, h, n start at their steady state)")
     i_bias: float = spark.param(0.0, unit="pA", doc="constant bias current")
 
@@ -30,19 +32,33 @@ class HodgkinHuxleyParams:
 def rates(v):
     """Opening and closing rates (1/ms) of the gates m, h, n at potential ``v`` (mV), Hodgkin & Huxley (1952).
 
-    In the modern convention (rest near -65 mV), i.e. the 1952 formulas with ``V = -(v + 65)``.
+    In the modern convention (rest near -65 mV), i.e. the 1952 formulas with ``V = -(v + 65)``. Every exponential
+    goes through :func:`~spark_components._ode.exp` (argument clipped at +-80), so the rates stay finite in float32
+    at any potential (``beta_m`` and ``alpha_h`` overflow below about -1840 mV otherwise): beyond the clip the
+    gates are at their limits anyway (``m, n -> 0``, ``h -> 1`` far below rest).
     """
     am = 1.0 / exprel(-(v + 40.0) / 10.0)  # = 0.1 (v + 40) / (1 - exp(-(v + 40) / 10))
-    bm = 4.0 * jnp.exp(-(v + 65.0) / 18.0)
-    ah = 0.07 * jnp.exp(-(v + 65.0) / 20.0)
-    bh = 1.0 / (1.0 + jnp.exp(-(v + 35.0) / 10.0))
+    bm = 4.0 * exp(-(v + 65.0) / 18.0)
+    ah = 0.07 * exp(-(v + 65.0) / 20.0)
+    bh = 1.0 / (1.0 + exp(-(v + 35.0) / 10.0))
     an = 0.1 / exprel(-(v + 55.0) / 10.0)  # = 0.01 (v + 55) / (1 - exp(-(v + 55) / 10))
-    bn = 0.125 * jnp.exp(-(v + 65.0) / 80.0)
+    bn = 0.125 * exp(-(v + 65.0) / 80.0)
     return am, bm, ah, bh, an, bn
 
 
+H_MAX = 0.01
+"""Longest exponential-Euler sub-step (ms) of the default ``substeps``: the step at which the spike times match
+Brian2's reference (``spark-components/tests/reference``) within 0.1 ms."""
+
+
+def default_substeps(dt: float) -> int:
+    """The default ``substeps`` at ``dt`` (ms): the fewest sub-steps of at most :data:`H_MAX` (10 at 0.1 ms)."""
+    return max(1, math.ceil(round(dt / H_MAX, 6)))
+
+
 def _steady_state(v: float) -> tuple[float, float, float]:
-    """``m, h, n`` at rest at ``v`` (float64)."""
+    """``m, h, n`` at rest at ``v`` (float64; potentials clipped to +-1000 mV, where the gates are at their limits)."""
+    v = min(max(v, -1000.0), 1000.0)
     am = 0.1 * (v + 40.0) / -math.expm1(-(v + 40.0) / 10.0) if v != -40.0 else 1.0
     bm = 4.0 * math.exp(-(v + 65.0) / 18.0)
     ah = 0.07 * math.exp(-(v + 65.0) / 20.0)
@@ -65,9 +81,11 @@ class HodgkinHuxley(spark.Soma):
     variable when the others are held at their values at the start of the (sub-)step, so each is advanced exactly:
     ``x <- x_inf + (x - x_inf) exp(-h / tau_x)``. The scheme is stable for any step (every factor is a decaying
     exponential, which float32 handles well), but the spike shape needs small steps: each ``dt`` is split into
-    ``substeps`` sub-steps of ``h = dt / substeps`` with the input held constant. Use ``h <= 0.01`` ms for
-    reference accuracy (``dt = 0.1, substeps = 10`` or ``dt = 0.01, substeps = 1``); checked against Brian2 at
-    ``h = 0.01`` ms (``spark-components/tests/reference``).
+    ``substeps`` sub-steps of ``h = dt / substeps`` with the input held constant. The default (``substeps=None``) is
+    the fewest sub-steps with ``h <= 0.01`` ms (:data:`H_MAX`; 10 at ``dt = 0.1``, 1 at ``dt = 0.01``), the
+    accuracy of Brian2's reference at ``h = 0.01`` ms (``spark-components/tests/reference``: spikes within 0.1 ms).
+    An explicit ``substeps`` overrides it; ``dt = 0.1, substeps = 1`` moves spikes by up to 10 ms and changes spike
+    counts.
 
     There is no reset: a spike is emitted when ``v`` rises through ``v_spike`` (checked after every sub-step); the
     neuron can spike again only after ``v`` has fallen back below it (Brian2: ``threshold='v > v_spike',
@@ -101,7 +119,8 @@ class HodgkinHuxley(spark.Soma):
 
     def __call__(self, *, dt, i_syn):
         p = self.params
-        h_step = dt / p.substeps
+        substeps = default_substeps(dt) if p.substeps is None else p.substeps
+        h_step = dt / substeps
         i_ext = i_syn + p.i_bias
 
         def substep(_, y):
@@ -121,7 +140,7 @@ class HodgkinHuxley(spark.Soma):
 
         above = self.above[...]
         y = (self.v[...], self.m[...], self.h[...], self.n[...], above, jnp.zeros_like(above))
-        y = substep(0, y) if p.substeps == 1 else jax.lax.fori_loop(0, p.substeps, substep, y)
+        y = substep(0, y) if substeps == 1 else jax.lax.fori_loop(0, substeps, substep, y)
         v, m, h, n, above, spikes = y
         self.v[...], self.m[...], self.h[...], self.n[...] = v, m, h, n
         self.above[...] = above

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 
 import spark
 
-from ._learning import POST_SPIKES, PRE_SPIKES
+from ._learning import POST_SPIKES, PRE_SPIKES, check_bounds
 
 
 @spark.params
@@ -18,7 +18,7 @@ class PairSTDPParams:
     a_plus: float = spark.param(0.01, unit="pA", doc="potentiation per pre-before-post pair at zero lag", ge=0)
     a_minus: float = spark.param(0.0105, unit="pA", doc="depression per post-before-pre pair at zero lag", ge=0)
     w_min: float = spark.param(0.0, unit="pA", doc="lower weight bound")
-    w_max: float = spark.param(100.0, unit="pA", doc="upper weight bound")
+    w_max: float = spark.param(100.0, unit="pA", doc="upper weight bound (>= w_min)")
 
 
 class PairSTDP(spark.LearningRule):
@@ -45,6 +45,7 @@ class PairSTDP(spark.LearningRule):
 
     def __init__(self, shape, *, params=None, rngs=None, **values):
         super().__init__(shape, params=params, rngs=rngs, **values)
+        check_bounds(self.name, self.params.w_min, self.params.w_max, strict=False)
         n_pre, n_post = self.shape
         self.x_pre = spark.State(jnp.zeros((n_pre,), jnp.float32))
         self.x_post = spark.State(jnp.zeros((n_post,), jnp.float32))
