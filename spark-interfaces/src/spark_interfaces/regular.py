@@ -9,6 +9,9 @@ import spark
 from ._common import UNIT_RANGE_HINT, expect_shape, range_problem
 
 
+PHASE_TOL = 1e-6  # periods: a crossing this close to a step's end counts as in that step (float32 rounding)
+
+
 @spark.params
 class RegularEncoderParams:
     max_rate: float = spark.param(100.0, unit="Hz", ge=0, doc="firing rate for an input value of 1")
@@ -24,15 +27,15 @@ class RegularEncoder(spark.Encoder):
     ``n`` steps (up to time ``n dt``) is exactly ``floor(phase + n x max_rate dt)``: with ``phase = 0`` the ``j``-th
     spike is stamped ``j / (x max_rate)``, rounded up to the step grid (docs/time.md: step ``k`` is stamped
     ``(k + 1) dt``), so at 100 Hz and ``dt = 1`` ms the spikes are at 10, 20, 30, ... ms. The interval between
-    spikes is ``1 / (x max_rate)`` to within one step (in exact arithmetic; float32 accumulation can move a spike by
-    one step over long runs).
+    spikes is ``1 / (x max_rate)`` to within one step. The sum is compensated (Kahan) and a phase within ``1e-6`` of
+    1 counts as 1, so float32 rounding does not move a spike that is due exactly at a step's end.
     At most one spike per step: rates above ``1 / dt`` saturate (a spike every step; the phase left after a spike is
     capped at 1). Data: any shape, constant or one value per step; trials through ``Brain.run(..., batched=True)``.
 
     Declared range: ``[0, 1]``. Inside a step values outside are clipped and NaN reads as 0; ``check_input``
     refuses them on the host.
 
-    State: ``phi`` (periods).
+    State: ``phi`` (periods), ``phi_err`` (the compensated sum's running error, periods).
 
     Ports:
         data (in, Signal): intensities in [0, 1] (1 = max_rate), shape ``shape``.
@@ -47,6 +50,7 @@ class RegularEncoder(spark.Encoder):
     def __init__(self, shape, *, params=None, rngs=None, dt=None, **values):
         super().__init__(shape, params=params, rngs=rngs, dt=dt, **values)
         self.phi = spark.State(jnp.full(self.shape, self.params.phase, jnp.float32))
+        self.phi_err = spark.State(jnp.zeros(self.shape, jnp.float32))  # compensated-sum error of phi (periods)
 
     def check_input(self, port, value):
         """The problem with host data ``value`` (any leading step / trial axes) for ``port``, or None."""
@@ -55,7 +59,11 @@ class RegularEncoder(spark.Encoder):
     def __call__(self, *, dt, data):
         expect_shape(self.name, "data", data, self.shape)
         x = jnp.nan_to_num(jnp.clip(data, 0.0, 1.0), nan=0.0)
-        phi = self.phi[...] + x * (self.params.max_rate * dt * 1e-3)
-        spikes = phi >= 1.0
+        # compensated (Kahan) sum: phi stays within ~1e-7 periods of the exact sum over any number of steps, so a
+        # period that is a whole number of steps (100 Hz at dt 1, 50 Hz at dt 0.5) ends exactly on its step
+        y = x * (self.params.max_rate * dt * 1e-3) - self.phi_err[...]
+        phi = self.phi[...] + y
+        self.phi_err[...] = (phi - self.phi[...]) - y
+        spikes = phi >= 1.0 - PHASE_TOL
         self.phi[...] = jnp.minimum(jnp.where(spikes, phi - 1.0, phi), 1.0)
         return {"spikes": spikes}
