@@ -8,6 +8,7 @@ about once in 16,000 runs; the keys are fixed, so in practice never).
 from __future__ import annotations
 
 import math
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -76,11 +77,39 @@ def test_trains_are_bernoulli_not_regular():
 
 def test_probability_is_capped_at_one():
     enc = PoissonEncoder((4,), max_rate=2000.0)  # x = 1 at dt = 1 ms would be p = 2
-    spikes = encode(enc, 1.0, jnp.array([1.0, 0.75, 0.25, 0.0]), 4000, jax.random.key(2))
+    with pytest.warns(spark.ModelWarning, match="capped at 1"):
+        spikes = encode(enc, 1.0, jnp.array([1.0, 0.75, 0.25, 0.0]), 4000, jax.random.key(2))
     assert spikes[:, 0].all() and spikes[:, 1].all()  # p = 2 and 1.5 -> 1
     within_binomial(int(spikes[:, 2].sum()), 4000, 0.5)
     assert not spikes[:, 3].any()
 
+
+
+@pytest.mark.parametrize(("max_rate", "dt", "warns"), [(20_000.0, 0.1, True), (10_000.0, 0.1, False),
+                                                      (1_001.0, 1.0, True), (1_000.0, 1.0, False),
+                                                      (500.0, 2.5, True), (100.0, 0.1, False)])
+def test_a_rate_above_one_per_step_is_reported_at_build(max_rate, dt, warns):
+    """Issue 14: a rate above 1 / dt was capped silently. Building for such a dt (as a Brain does) warns, naming
+    the rate, the dt, the cap 1 / dt and the fix; max_rate * dt = 1 exactly is representable (p = 1) and silent."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        PoissonEncoder((3,), max_rate=max_rate, dt=dt)
+    found = [w for w in caught if issubclass(w.category, spark.ModelWarning)]
+    assert bool(found) is warns, [str(w.message) for w in caught]
+    if warns:
+        msg = str(found[0].message)
+        for needle in (f"max_rate = {max_rate:g} Hz", f"dt = {dt:g} ms", f"at most {1e3 / dt:g} Hz",
+                       "lower max_rate"):
+            assert needle in msg, (needle, msg)
+
+
+def test_a_brain_build_reports_the_rate_cap():
+    brain = (spark.Brain(dt=0.1).add("enc", "poisson", shape=(2,), max_rate=50_000.0)
+             .add("n", "lif", shape=(2,)).add("syn", "exp_synapse", weight=100.0)
+             .connect("enc.spikes", "syn.pre").connect("syn.i", "n.i_syn")
+             .input("x", "enc.data").output("s", "n.spikes"))
+    with pytest.warns(spark.ModelWarning, match="max_rate = 50000 Hz is more than one spike per step at dt = 0.1 ms"):
+        brain.build()
 
 def test_out_of_range_and_nan_are_clipped():
     """Values < 0, -inf and NaN read as 0; values > 1 and +inf as 1 (same key: the very same trains)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -23,6 +24,10 @@ class PoissonEncoder(spark.Encoder):
 
     Each step, element ``k`` spikes with probability ``clip(data[k], 0, 1) * max_rate * dt``
     (``dt`` in s; the probability is capped at 1), independently of every other element and step.
+    At most one spike fits in a step, so rates above ``1 / dt`` (10 kHz at ``dt = 0.1`` ms) cannot be represented:
+    a ``max_rate`` above ``1 / dt`` saturates every value above ``1 / (max_rate dt)``. The encoder says so with a
+    :class:`spark.ModelWarning` (see :func:`rate_cap_problem`) when it is built for such a ``dt`` (a Brain build), or
+    when a step is traced with one if it was built without ``dt``.
     The data may be anything of the node's shape (a vector, an image) and may change every step (a time series);
     many trials at once are ``Brain.run(..., batched=True)``.
 
@@ -45,15 +50,41 @@ class PoissonEncoder(spark.Encoder):
     outputs = {"spikes": spark.Port(spark.Spikes, "Poisson spikes")}
     stochastic = True
 
+    def __init__(self, shape, *, params=None, rngs=None, dt=None, **values):
+        super().__init__(shape, params=params, rngs=rngs, dt=dt, **values)
+        if self.dt is not None:
+            _warn_rate_cap(self.params.max_rate, self.dt)
+
     def check_input(self, port, value):
         """The problem with host data ``value`` (any leading step / trial axes) for ``port``, or None."""
         return range_problem(self.name, port, value, 0.0, 1.0, UNIT_RANGE_HINT)
 
     def __call__(self, *, dt, data, key):
         expect_shape(self.name, "data", data, self.shape)
+        if self.dt is None:  # built without dt: say it once per trace, where the step's dt is known
+            _warn_rate_cap(self.params.max_rate, dt)
         x = jnp.nan_to_num(jnp.clip(data, 0.0, 1.0), nan=0.0)
         p = jnp.minimum(x * (self.params.max_rate * dt * 1e-3), 1.0)
         return {"spikes": threefry_uniform(key, self.shape) < p}
+
+
+def rate_cap_problem(max_rate: float, dt: float) -> str | None:
+    """Why ``max_rate`` (Hz) cannot be encoded at ``dt`` (ms), or None: one spike per step at most, so the spike
+    probability ``x max_rate dt`` is capped at 1 and rates above ``1 / dt`` are lost."""
+    p = max_rate * dt * 1e-3
+    if p <= 1.0 + 1e-9:
+        return None
+    limit = 1e3 / dt
+    return (f"poisson: max_rate = {max_rate:g} Hz is more than one spike per step at dt = {dt:g} ms "
+            f"(max_rate * dt = {p:g}): the spike probability is capped at 1, so the encoder fires at most "
+            f"{limit:g} Hz (1 / dt) and every input above {1.0 / p:.4g} gives that same rate; lower max_rate to "
+            f"<= {limit:g} Hz or run with dt <= {1e3 / max_rate:g} ms")
+
+
+def _warn_rate_cap(max_rate: float, dt: float) -> None:
+    problem = rate_cap_problem(max_rate, dt)
+    if problem:
+        warnings.warn(problem, spark.ModelWarning, stacklevel=3)
 
 
 _ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
