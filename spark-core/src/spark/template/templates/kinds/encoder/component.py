@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 import jax.numpy as jnp
 
 import spark
+from spark.timing import step_at, to_steps
 
 
 @spark.params
@@ -20,12 +19,14 @@ class {{ cookiecutter.class_name }}Params:
 class {{ cookiecutter.class_name }}(spark.Encoder):
     """Latency code: each value spikes once per presentation period, the larger the earlier.
 
-    Values are clipped to [0, 1] (NaN reads as 0). Element ``k`` spikes in step
+    Values are clipped to [0, 1] (NaN reads as 0). Element ``k`` spikes at its latency ``t_k = (1 - x_k) t_max``
+    after the start of each period: in the step that ends then, step
 
-        n_k = round((1 - x_k) t_max / dt)        (rounded half up; latency (1 - x_k) t_max)
+        n_k = max(round(t_k / dt) - 1, 0)        (rounded half up: spark.timing.step_at)
 
     counted from the start of each period of ``round(period / dt)`` steps, the first period starting with the first
-    step; values ``<= threshold`` stay silent. The code is deterministic: one spike per element and period, carrying
+    step, so by Spark's rule of time (step ``n`` is stamped ``(n + 1) dt``) the spike is stamped ``t_k``; values
+    ``<= threshold`` stay silent. The code is deterministic: one spike per element and period, carrying
     the value in its timing (Thorpe, Delorme & Van Rullen 2001, Neural Networks 14:715). The value is read in the
     step the spike is due, so hold the data constant over a period for a clean code.
 
@@ -45,9 +46,9 @@ class {{ cookiecutter.class_name }}(spark.Encoder):
 
     def __call__(self, *, dt, data):
         p = self.params
-        n_period = max(1, math.floor(round(p.period / dt, 6) + 0.5))
+        n_period = max(1, to_steps(p.period, dt))
         x = jnp.clip(jnp.nan_to_num(data, nan=0.0), 0.0, 1.0)
-        due = jnp.floor((1.0 - x) * (p.t_max / dt) + 0.5).astype(jnp.int32)
+        due = jnp.maximum(step_at((1.0 - x) * p.t_max, dt), 0).astype(jnp.int32)
         phase = self.phase[...]
         spikes = (x > p.threshold) & (due == phase)
         self.phase[...] = (phase + 1) % n_period

@@ -1,5 +1,6 @@
-"""{{ cookiecutter.class_name }} against the closed form of the latency code: value ``x`` spikes once per period, in
-step ``round((1 - x) t_max / dt)`` of the period, and never when ``x <= threshold``."""
+"""{{ cookiecutter.class_name }} against the closed form of the latency code: value ``x`` spikes once per period, at
+``(1 - x) t_max`` after the period's start: in step ``round((1 - x) t_max / dt) - 1`` of the period (at least 0),
+which Spark stamps ``(step + 1) dt`` (docs/time.md), and never when ``x <= threshold``."""
 
 import math
 
@@ -39,14 +40,14 @@ def test_each_value_spikes_once_per_period_at_its_latency(dt):
     spikes = simulate(encoder, dt, np.broadcast_to(x, (3 * n_period, len(x))))
 
     xc = np.clip(x, 0.0, 1.0)
-    due = np.floor((1.0 - xc) * t_max / dt + 0.5).astype(int)
+    due = np.maximum(np.floor((1.0 - xc) * t_max / dt + 0.5).astype(int) - 1, 0)
     for k in range(len(x)):
         times = np.nonzero(spikes[:, k])[0]
         if xc[k] <= 0.0:
             assert len(times) == 0
         else:
             np.testing.assert_array_equal(times, due[k] + n_period * np.arange(3))
-    assert math.isclose(due[1] * dt, (1 - 0.83) * t_max, abs_tol=dt / 2)  # latency (1 - x) t_max, to the step
+    assert math.isclose((due[1] + 1) * dt, (1 - 0.83) * t_max, abs_tol=dt / 2)  # stamped (1 - x) t_max, to the step
 
 
 def test_larger_values_spike_earlier_and_the_threshold_silences():
