@@ -10,7 +10,8 @@ Identical to Spark's network (``benchmarks/models.py``; every number is read fro
 - the spikes of the previous step go through ``EventCSRLinear`` (``events @ CSR``: only the rows of the neurons that
   spiked are visited) into the synaptic variables, which decay first: ``g <- g exp(-dt / tau) + W s``;
 - the membrane integrates exactly with that input held over the step (``v <- v_inf + (v - v_inf) exp(-dt / tau)``,
-  for COBA with ``g_tot = g_L + g_e + g_i`` in the exponent), is clamped at ``v_reset`` for ``t_ref`` (50 steps),
+  for COBA with ``g_tot = g_L + g_e + g_i`` in the exponent), is clamped at ``v_reset`` during ``[t*, t* + t_ref)`` (the
+  spike's step and the 49 after it),
   spikes at ``v >= v_thresh`` and resets;
 - pair STDP on exc -> exc (when asked) with the same spikes the synapse saw: ``x_pre <- x_pre d + s``; a pre spike
   depresses by ``a_minus x_post`` (trace before this step's post spikes), a post spike potentiates by
@@ -105,7 +106,7 @@ def build(s: Spec, bp, bm, jnp, np, net: dict | None = None, raster: bool = Fals
             v = jnp.where(active, v_inf + (self.v.value - v_inf) * decay, v_reset)
             spikes = active & (v >= v_th)
             self.v.value = jnp.where(spikes, v_reset, v)
-            self.ref.value = jnp.where(spikes, n_ref, jnp.maximum(self.ref.value - 1, 0))
+            self.ref.value = jnp.where(spikes, max(n_ref - 1, 0), jnp.maximum(self.ref.value - 1, 0))
             self.spike.value = spikes
             if s.stdp is not None:
                 st = s.stdp

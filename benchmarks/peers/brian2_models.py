@@ -13,8 +13,8 @@ Identical to Spark's network (``benchmarks/models.py``; every number is read fro
 - then the synaptic variables decay by ``exp(-dt / tau)`` (``run_regularly`` right after the state update), and the
   spikes of this step add their weights (``on_pre``, no delay), so they act from the next step on — as in Spark,
   where a spike crosses its edge in one step and the synapse decays and adds before the soma integrates;
-- threshold ``v >= v_thresh``, reset to ``v_reset``, ``v`` clamped for the ``t_ref / dt`` (50) steps after the
-  spike's step (Brian2's ``refractory=5*ms`` clamps for 49: it stamps a spike with the start of its step);
+- threshold ``v >= v_thresh``, reset to ``v_reset``, ``v`` clamped during ``[t*, t* + t_ref)``: the spike's step and
+  the 49 after it, Brian2's own ``refractory=5*ms`` (written in steps, so that it is Spark's rounding);
 - initial ``v`` uniform in ``[v_init, v_init + v_init_jitter]``; each pair connected with probability ``p`` and no
   autapses; pair STDP on exc -> exc with all-to-all traces, potentiation on post, depression on pre (``on_pre``
   runs before ``on_post``, so simultaneous spikes potentiate), weights clipped to ``[w_min, w_max]``.
@@ -63,11 +63,11 @@ def build(s: Spec, b2, net: dict | None = None, raster: bool = False):
         """
         wunit = nS
     ns.update(w_e=s.w_e * wunit, w_i=s.w_i * wunit, p=s.p, n_e=s.n_e)
-    # Refractory for the n_ref steps after the spike's step, as Spark: Brian2 stamps a spike with the start of its
-    # step, so `refractory=5*ms` would clamp v for 49 steps and integrate again in the 50th (4.9 ms after the spike)
+    # Refractory during [t*, t* + t_ref) as Spark (and Brian2's `refractory=t_ref`): clamped in the n_ref - 1 steps
+    # after the spike's, integrating again n_ref steps after it
     ns["n_ref"] = s.n_ref_steps
     P = b2.NeuronGroup(s.n, eqs, threshold="v >= v_thresh", reset="v = v_reset",
-                       refractory="timestep(t - lastspike, dt) <= n_ref", method="exact", namespace=ns, name="P")
+                       refractory="timestep(t - lastspike, dt) < n_ref", method="exact", namespace=ns, name="P")
     if net is None:
         lo, hi = s.v_init_range
         P.v = f"{lo}*mV + rand() * {hi - lo}*mV"

@@ -36,7 +36,8 @@ class Spec:
 
     @property
     def n_ref_steps(self) -> int:
-        """Refractory steps, rounded half-up as Spark does."""
+        """Steps of the refractory period ``[t*, t* + t_ref)``, the spike's step included, rounded half-up as Spark
+        does: ``v`` is held for the ``n_ref - 1`` steps after the spike's."""
         return math.floor(round(self.soma["t_ref"] / self.dt, 6) + 0.5)
 
     @property

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
+
+from spark.timing import to_steps
 
 
 def rk4(f: Callable[[tuple], tuple], y: Sequence[jax.Array], h: float) -> tuple:
@@ -51,8 +52,9 @@ def exprel(x: jax.Array) -> jax.Array:
 
 
 def ref_steps(t_ref: float, dt: float) -> int:
-    """Whole steps of a refractory period: ``t_ref / dt`` rounded half-up (as LIF and edge delays round)."""
-    return math.floor(round(t_ref / dt, 6) + 0.5)
+    """Whole steps of a refractory period, the spike's own step included: ``t_ref / dt`` rounded half-up
+    (:func:`spark.timing.to_steps`, as edge delays round), so 0.25 ms at ``dt = 0.1`` is 3 steps, 0.35 ms is 4."""
+    return to_steps(t_ref, dt)
 
 
 def conductance_v(v: jax.Array, g_exc: jax.Array, g_inh: jax.Array, i: jax.Array, p, dt: float) -> jax.Array:
@@ -66,11 +68,15 @@ def conductance_v(v: jax.Array, g_exc: jax.Array, g_inh: jax.Array, i: jax.Array
 
 
 def fire(v: jax.Array, threshold, v_reset: float, refractory: jax.Array, n_ref: int) -> tuple:
-    """Threshold, reset and refractoriness, shared by the somas.
+    """Threshold, reset and refractoriness, shared by every soma with a refractory period.
 
-    A neuron with no refractory steps left whose ``v`` reaches ``threshold`` (mV) spikes: its ``v`` goes to
-    ``v_reset`` and it starts ``n_ref`` refractory steps; the others count theirs down. Returns
-    ``(spikes, v, refractory)``.
+    A neuron with no refractory steps left whose ``v`` reaches ``threshold`` (mV, ``v >= threshold``, as NEST's
+    ``V_m >= theta`` and Brian2's ``v >= v_th``) spikes: its ``v`` goes to ``v_reset``. The refractory period is
+    NEST's and Brian2's ``[t*, t* + t_ref)``: ``n_ref`` (:func:`ref_steps`) steps counted from the spike's own step,
+    so ``v`` is held at ``v_reset`` for the ``n_ref - 1`` steps after it and the neuron can spike again ``n_ref``
+    steps after the spike at the earliest (every step when ``n_ref`` is 0 or 1). ``refractory`` is the number of
+    steps still to be held; the others count theirs down. Returns ``(spikes, v, refractory)``.
     """
     spikes = (refractory == 0) & (v >= threshold)
-    return spikes, jnp.where(spikes, v_reset, v), jnp.where(spikes, n_ref, jnp.maximum(refractory - 1, 0))
+    held = max(int(n_ref) - 1, 0)
+    return spikes, jnp.where(spikes, v_reset, v), jnp.where(spikes, held, jnp.maximum(refractory - 1, 0))

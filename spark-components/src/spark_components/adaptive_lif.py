@@ -52,10 +52,11 @@ class AdaptiveLIF(spark.Soma):
     """Leaky integrate-and-fire neurons whose threshold jumps at each spike and relaxes back.
 
     ``tau_m dv/dt = -(v - v_rest) + tau_m (i_syn + i_bias) / c_m`` and ``tau_theta dtheta/dt = -theta``. The neuron
-    spikes when ``v >= v_thresh + theta``; then ``v`` is set to ``v_reset`` and held there for ``round(t_ref / dt)``
-    steps, and ``theta`` increases by ``theta_plus``. Both equations are linear and are integrated exactly for input
-    held constant over a step: ``v <- v_inf + (v - v_inf) exp(-dt / tau_m)``, ``theta <- theta exp(-dt / tau_theta)``;
-    the threshold a step is compared with is the decayed ``theta`` of that step, before this step's jump.
+    spikes when ``v >= v_thresh + theta``; then ``v`` is set to ``v_reset`` and held there
+    during ``[t*, t* + t_ref)`` (``t_ref / dt`` steps rounded half-up, the spike's step included), and ``theta``
+    increases by ``theta_plus``. Both equations are linear and are integrated exactly for input held constant over a
+    step: ``v <- v_inf + (v - v_inf) exp(-dt / tau_m)``, ``theta <- theta exp(-dt / tau_theta)``; the threshold a
+    step is compared with is the decayed ``theta`` of that step, before this step's jump.
     With ``theta_plus = 0`` this is :class:`~spark_components.LIF`. References: Gerstner et al., *Neuronal Dynamics*
     (2014), ch. 6.1 (adaptation); Diehl & Cook (2015), *Front. Comput. Neurosci.* 9:99 (adaptive threshold theta).
 

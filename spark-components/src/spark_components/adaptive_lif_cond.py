@@ -42,9 +42,10 @@ class AdaptiveLIFCond(spark.Soma):
     ``c_m dv/dt = g_L (v_rest - v) + g_exc (e_exc - v) + g_inh (e_inh - v) + i_syn + i_bias``, ``g_L = c_m / tau_m``,
     and ``tau_theta dtheta/dt = -theta``. With the conductances held over a step both are linear and are integrated
     exactly (as ``lif_cond`` and ``adaptive_lif``). The neuron spikes when ``v >= v_thresh + theta``; then ``v`` is
-    set to ``v_reset`` and held there for ``round(t_ref / dt)`` steps, and ``theta`` increases by ``theta_plus``.
-    The threshold a step is compared with is the decayed ``theta`` of that step, before this step's jump. With
-    ``theta_plus = 0`` this is ``lif_cond``.
+    set to ``v_reset`` and held there
+    during ``[t*, t* + t_ref)`` (``t_ref / dt`` steps rounded half-up, the spike's step included), and ``theta``
+    increases by ``theta_plus``. The threshold a step is compared with is the decayed ``theta`` of that step, before
+    this step's jump. With ``theta_plus = 0`` this is ``lif_cond``.
 
     State: ``v`` (mV), ``refractory`` (steps left), ``theta`` (mV, a :class:`spark.Learned` variable: kept with the
     weights when dynamic state is reset, held when learning is off).

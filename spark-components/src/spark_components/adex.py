@@ -33,8 +33,9 @@ class AdEx(spark.Soma):
 
     ``c_m dv/dt = -g_l (v - e_l) + g_l delta_t exp((v - v_t) / delta_t) - w + i_syn + i_bias`` and
     ``tau_w dw/dt = a (v - e_l) - w``. When ``v >= v_peak`` the neuron spikes, ``v`` is set to ``v_reset`` and
-    ``w`` increases by ``b``; for ``round(t_ref / dt)`` steps after a spike ``v`` stays at ``v_reset`` while ``w``
-    keeps evolving.
+    ``w`` increases by ``b``; ``v`` stays at ``v_reset``
+    during ``[t*, t* + t_ref)`` (``t_ref / dt`` steps rounded half-up, the spike's step included) while ``w`` keeps
+    evolving.
 
     Integration: one classical Runge-Kutta (RK4) step per ``dt``, input held constant over the step (as Brian2's
     ``method='rk4'``). The right-hand side is evaluated at ``min(v, v_peak)`` (as NEST's ``aeif`` models do): this

@@ -28,7 +28,8 @@ class ExpIF(spark.Soma):
     """Exponential integrate-and-fire neurons (Fourcaud-Trocmé et al. 2003, *J. Neurosci.* 23:11628).
 
     ``c_m dv/dt = -g_l (v - e_l) + g_l delta_t exp((v - v_t) / delta_t) + i_syn + i_bias``. When ``v >= v_peak``
-    the neuron spikes, ``v`` is set to ``v_reset`` and held there for ``round(t_ref / dt)`` steps.
+    the neuron spikes, ``v`` is set to ``v_reset`` and held there
+    during ``[t*, t* + t_ref)`` (``t_ref / dt`` steps rounded half-up, the spike's step included).
     It is :class:`~spark_components.AdEx` without adaptation (``a = b = 0``).
 
     Integration: one classical Runge-Kutta (RK4) step per ``dt``, input held constant over the step (as Brian2's

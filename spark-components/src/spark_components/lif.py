@@ -41,8 +41,9 @@ class LIF(spark.Soma):
     """Leaky integrate-and-fire neurons.
 
     ``tau_m dv/dt = -(v - v_rest) + tau_m (i_syn + i_bias) / c_m``, integrated exactly for input held constant
-    over a step. When ``v >= v_thresh`` the neuron spikes, ``v`` is set to ``v_reset`` and held there for
-    ``round(t_ref / dt)`` steps. Reference: Gerstner et al., *Neuronal Dynamics* (2014), ch. 1.3.
+    over a step. When ``v >= v_thresh`` the neuron spikes, ``v`` is set to ``v_reset`` and held there
+    during ``[t*, t* + t_ref)`` (``t_ref / dt`` steps rounded half-up, the spike's step included). Reference:
+    Gerstner et al., *Neuronal Dynamics* (2014), ch. 1.3.
 
     Ports:
         i_syn (in, Current, pA): summed synaptic / injected current, shape ``shape``.

@@ -30,7 +30,8 @@ class QIF(spark.Soma):
     ``tau_m dv/dt = a0 (v - v_rest) (v - v_c) + tau_m (i_syn + i_bias) / c_m`` (Gerstner et al., *Neuronal
     Dynamics* (2014), eq. 5.16; Latham et al. 2000, *J. Neurophysiol.* 83:808). Without input ``v_rest`` is stable
     and ``v_c`` the threshold; the rheobase current is ``c_m a0 (v_c - v_rest)^2 / (4 tau_m)``. When ``v >= v_peak``
-    the neuron spikes, ``v`` is set to ``v_reset`` and held there for ``round(t_ref / dt)`` steps.
+    the neuron spikes, ``v`` is set to ``v_reset`` and held there
+    during ``[t*, t* + t_ref)`` (``t_ref / dt`` steps rounded half-up, the spike's step included).
 
     Integration: one classical Runge-Kutta (RK4) step per ``dt``, input held constant over the step (as Brian2's
     ``method='rk4'``), with the right-hand side evaluated at ``min(v, v_peak)``, which changes nothing below

@@ -55,11 +55,12 @@ class TwoCompartmentLIF(spark.Soma):
 
     ``c_m dv/dt = -g_l (v - e_l) + g_c (v_dend - v) + i_soma`` and
     ``c_dend dv_dend/dt = -g_dend (v_dend - e_dend) + g_c (v - v_dend) + i_dend``. When ``v >= v_thresh`` the neuron
-    spikes, ``v`` is set to ``v_reset`` and held there for ``round(t_ref / dt)`` steps, while the dendrite keeps
-    integrating (against the clamped soma); the dendrite is not reset. Synapses onto the dendrite reach the soma
-    only through the coupling ``g_c``, attenuated and low-pass filtered. References: Rall (1967); Pinsky & Rinzel
-    (1994), *J. Comput. Neurosci.* 1:39 (two-compartment reduction); Gerstner et al., *Neuronal Dynamics* (2014),
-    ch. 3.2.
+    spikes, ``v`` is set to ``v_reset`` and held there
+    during ``[t*, t* + t_ref)`` (``t_ref / dt`` steps rounded half-up, the spike's step included), while the
+    dendrite keeps integrating (against the clamped soma); the dendrite is not reset. Synapses onto the dendrite
+    reach the soma only through the coupling ``g_c``, attenuated and low-pass filtered. References: Rall (1967);
+    Pinsky & Rinzel (1994), *J. Comput. Neurosci.* 1:39 (two-compartment reduction); Gerstner et al., *Neuronal
+    Dynamics* (2014), ch. 3.2.
 
     Integration: exact for input held constant over a step. The system is linear, ``dx/dt = M x + c``, so
     ``x <- x* + P (x - x*)`` with ``P = expm(M dt)`` and the fixed point ``x* = -M^-1 c``, coefficients computed once

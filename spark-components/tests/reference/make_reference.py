@@ -15,8 +15,8 @@ Conventions shared by both simulators:
   a ``run_regularly`` at the start of step ``k`` (so that RK4's intermediate stages see the same value).
 - ``v[k]`` is the state after step ``k`` (after threshold and reset), i.e. Brian2's StateMonitor at ``when='end'``;
   this is Spark's output ``k``. A spike in Brian2's step ``k`` (``t = k dt``) is Spark's ``spikes[k]``.
-- Refractoriness: Spark holds ``v`` for ``n = round(t_ref / dt)`` whole steps after the spike step; Brian2 counts
-  its refractory period from the start of the spike step, so ``refractory = t_ref + dt`` is the same clamp.
+- Refractoriness: both hold ``v`` during ``[t*, t* + t_ref)``, counted from the spike's own step (NEST's and
+  Brian2's definition), so Brian2's ``refractory = t_ref`` is Spark's ``t_ref`` (multiples of ``dt`` here).
 - RK4 models evaluate their right-hand side at ``min(v, v_peak)`` in both simulators (a Brian2 subexpression
   ``vc = clip(v, -1 V, v_peak)``).
 
@@ -184,7 +184,7 @@ def adex():
     out = {}
     for case, (p, i) in cases.items():
         res = run_brian(ADEX_EQS, namespace(p), {"i_syn": i}, dt, threshold="v >= v_peak", reset="v = v_reset; w += b",
-                        refractory=(p["t_ref"] + dt) * ms, method="rk4", record=["v", "w"],
+                        refractory=p["t_ref"] * ms, method="rk4", record=["v", "w"],
                         init={"v": p["e_l"] * mV, "w": 0 * amp})
         out[case] = dict(params=p, i=i, v=res["v"] * 1e3, w=res["w"] * 1e12, spikes=res)
     return dict(dt=dt, method="rk4", cases=out)
@@ -202,7 +202,7 @@ def exp_if():
     out = {}
     for case, (p, i) in cases.items():
         res = run_brian(EXP_IF_EQS, namespace(p), {"i_syn": i}, dt, threshold="v >= v_peak", reset="v = v_reset",
-                        refractory=(p["t_ref"] + dt) * ms, method="rk4", record=["v"], init={"v": p["e_l"] * mV})
+                        refractory=p["t_ref"] * ms, method="rk4", record=["v"], init={"v": p["e_l"] * mV})
         out[case] = dict(params=p, i=i, v=res["v"] * 1e3, spikes=res)
     return dict(dt=dt, method="rk4", cases=out)
 
@@ -218,7 +218,7 @@ def qif():
     out = {}
     for case, (p, i) in cases.items():
         res = run_brian(QIF_EQS, namespace(p), {"i_syn": i}, dt, threshold="v >= v_peak", reset="v = v_reset",
-                        refractory=(p["t_ref"] + dt) * ms, method="rk4", record=["v"], init={"v": p["v_rest"] * mV})
+                        refractory=p["t_ref"] * ms, method="rk4", record=["v"], init={"v": p["v_rest"] * mV})
         out[case] = dict(params=p, i=i, v=res["v"] * 1e3, spikes=res)
     return dict(dt=dt, method="rk4", cases=out)
 
@@ -284,7 +284,7 @@ def two_compartment_lif():
     out = {}
     for case, (q, i_s, i_d) in cases.items():
         res = run_brian(TWO_COMPARTMENT_EQS, namespace(q), {"i_soma": i_s, "i_dend": i_d}, dt,
-                        threshold="v >= v_thresh", reset="v = v_reset", refractory=(q["t_ref"] + dt) * ms,
+                        threshold="v >= v_thresh", reset="v = v_reset", refractory=q["t_ref"] * ms,
                         method="exact", record=["v", "v_dend"], init={"v": q["e_l"] * mV, "v_dend": q["e_dend"] * mV})
         out[case] = dict(params=q, i_soma=i_s, i_dend=i_d, v=res["v"] * 1e3, v_dend=res["v_dend"] * 1e3, spikes=res)
     return dict(dt=dt, method="exact", cases=out)
