@@ -42,6 +42,25 @@ def _cache_dir() -> Path:
     return Path(os.environ.get("SPARK_NATIVE_CACHE") or Path.home() / ".cache" / "spark" / "native")
 
 
+def enabled() -> bool:
+    """False when the environment says ``SPARK_NATIVE=0``: then nothing is compiled or loaded."""
+    return os.environ.get("SPARK_NATIVE", "1").strip() != "0"
+
+
+def cache_key(compiler: str, flags: list[str]) -> str:
+    """The name of the built library: a hash of everything that changes it (every source and header file, in
+    order and with its name, the compiler, the flags and JAX's version), so no edit reuses a stale build."""
+    import jax
+
+    h = hashlib.sha256()
+    for f in _SOURCES + _HEADERS:
+        data = f.read_bytes()
+        h.update(f"{f.name}\0{len(data)}\0".encode())
+        h.update(data)
+    h.update("\0".join([jax.__version__, compiler, *flags]).encode())
+    return h.hexdigest()[:16]
+
+
 def _build() -> Path | None:
     import jax
 
@@ -50,9 +69,7 @@ def _build() -> Path | None:
         return None
     include = jax.ffi.include_dir()
     flags = ["-O3", "-std=c++17", "-shared", "-fPIC", f"-I{include}"]
-    text = b"".join(f.read_bytes() for f in _SOURCES + _HEADERS)
-    key = hashlib.sha256(text + " ".join([jax.__version__, compiler, *flags]).encode()).hexdigest()[:16]
-    target = _cache_dir() / f"spark_kernels_{key}.so"
+    target = _cache_dir() / f"spark_kernels_{cache_key(compiler, flags)}.so"
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -74,7 +91,7 @@ def kernels() -> bool:
     if "ok" in _state:
         return _state["ok"]
     ok = False
-    if os.environ.get("SPARK_NATIVE", "1") != "0":
+    if enabled():
         try:
             import jax
 
