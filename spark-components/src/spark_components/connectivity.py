@@ -23,7 +23,8 @@ def connect(rule: str, n_pre: int, n_post: int, rng: np.random.Generator, *, p: 
         rule: one of :data:`RULES`.
         p: connection probability of each pair (``fixed_probability``).
         degree: synapses per postsynaptic neuron (``fixed_indegree``) or per presynaptic neuron (``fixed_outdegree``).
-        autapses: keep ``i -> i`` pairs (only meaningful when ``n_pre == n_post``).
+        autapses: keep ``i -> i`` pairs (only meaningful when ``n_pre == n_post``; the caller decides whether they
+            are autapses, i.e. whether pre and post are one population).
         pre, post: the pairs of ``explicit`` connectivity.
     """
     square = n_pre == n_post

@@ -47,7 +47,11 @@ class ProjectionParams:
                                    "(fixed_probability; 1 = all-to-all)")
     degree: int = spark.param(1, ge=0, doc="synapses per postsynaptic (fixed_indegree) or presynaptic "
                               "(fixed_outdegree) neuron")
-    autapses: bool = spark.param(True, doc="allow i -> i synapses (matters when pre and post are one population)")
+    autapses: bool = spark.param(True, doc="allow i -> i synapses when pre and post are one population (the node "
+                                 "feeding `pre` receives the output); between two populations every pair may connect")
+    exclude_diagonal: bool = spark.param(False, doc="drop every i -> i pair (same index in pre and post, which must "
+                                         "be as many) whatever the populations, e.g. lateral inhibition that spares "
+                                         "the neuron driving it (Diehl & Cook 2015)")
     pre: tuple[int, ...] = spark.param((), doc="explicit connectivity: presynaptic index of each synapse", ge=0)
     post: tuple[int, ...] = spark.param((), doc="explicit connectivity: postsynaptic index of each synapse", ge=0)
     weights: tuple[float, ...] = spark.param((), unit="pA", doc="explicit connectivity: weight of each synapse "
@@ -77,11 +81,17 @@ class Projection(spark.Synapse):
         super().__init__(shape, params=params, rngs=rngs, dt=dt, **values)
         p = self.params
         n_pre, n_post = self.shape
+        if p.exclude_diagonal and n_pre != n_post:
+            raise ValueError(f"{self.name}: exclude_diagonal drops the pairs i -> i, so it needs as many pre as post "
+                             f"neurons (got {n_pre} and {n_post}); leave it false")
+        # autapses exist only within one population (NEST's allow_autapses, PyNN's allow_self_connections); built
+        # outside a Brain (same_population None), a square synapse is taken to be recurrent
+        no_diagonal = p.exclude_diagonal or (not p.autapses and self.same_population is not False)
         self.updated_in_place = False  # a rule writes the weights after delivery (see pass_weights_through)
         key = (rngs if rngs is not None else nnx.Rngs(0)).params()
         rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel().tolist())
         pre, post = conn.connect(p.connectivity, n_pre, n_post, rng, p=p.p_connect, degree=p.degree,
-                                 autapses=p.autapses, pre=p.pre, post=p.post, who=self.name)
+                                 autapses=not no_diagonal, pre=p.pre, post=p.post, who=self.name)
         if p.connectivity == "explicit" and p.weights:
             if len(p.weights) != len(pre):
                 raise ValueError(f"{self.name}: explicit `weights` has {len(p.weights)} values for {len(pre)} synapses")

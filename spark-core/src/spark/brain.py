@@ -28,7 +28,7 @@ from . import inputs as _inputs
 from . import monitors as _mon
 from . import recording as _recording
 from . import sparkfile
-from .component import Component
+from .component import Component, Synapse
 from .errors import GraphError, ModelWarning, SparkError, SparkFileError
 from .monitors import Monitor, as_monitors
 from .progress import Progress
@@ -213,8 +213,9 @@ class Brain(nnx.Module):
         nodes, problems = {}, []
         for n in plan.nodes.values():  # a component may refuse its params or shape only when built: say where
             try:
+                extra = {"same_population": _same_population(plan, n.id)} if issubclass(n.cls, Synapse) else {}
                 nodes[n.id] = n.cls(n.shape, params=n.params, dt=plan.dt,
-                                    rngs=nnx.Rngs(jax.random.fold_in(base, zlib.crc32(n.id.encode()))))
+                                    rngs=nnx.Rngs(jax.random.fold_in(base, zlib.crc32(n.id.encode()))), **extra)
             except (SparkError, ValueError) as exc:
                 problems.append(sparkfile.Problem(f"$.nodes[{n.index}]", f"node {n.id!r} ({n.entry.id}): {exc}",
                                                   node=n.id))
@@ -774,6 +775,15 @@ class Brain(nnx.Module):
 def _variable(brain: Brain, ref: str) -> nnx.Variable:
     nid, name = ref.split(".", 1)
     return getattr(brain.nodes[nid], name)
+
+
+def _same_population(plan: _graph.Plan, node: str) -> bool:
+    """Whether synapse ``node`` joins a population to itself: a node feeds its presynaptic port and receives one of
+    its outputs (so ``i -> i`` is an autapse). Two different nodes are two populations, whatever their sizes."""
+    pre_ports = plan.nodes[node].cls.pre_ports
+    pre = {e.src for e in plan.edges if e.dst == node and e.dst_port in pre_ports}
+    post = {e.dst for e in plan.edges if e.src == node}
+    return bool(pre & post)
 
 
 def _zeros(plan: _graph.Plan, ref: str, depth: int) -> jax.Array:

@@ -178,9 +178,19 @@ class Synapse(_Projection):
     """A projection from ``n_pre`` to ``n_post`` neurons that owns its weights (``self.weight``, a Weight).
 
     Dense storage holds ``weight`` as ``(n_pre, n_post)``; other storage overrides :meth:`outer`.
+
+    ``same_population``: whether the presynaptic and postsynaptic neurons are one population, i.e. the node that
+    feeds the synapse's presynaptic port also receives its output (a recurrent edge from a node to itself), so that
+    ``i -> i`` is an autapse. A :class:`spark.Brain` tells every synapse when it builds it; ``None`` when the synapse
+    is built on its own. Kept as ``self.same_population``.
     """
 
     kind: ClassVar[str] = "synapse"
+
+    def __init__(self, shape: Any, *, params: Any = None, rngs: nnx.Rngs | None = None, dt: float | None = None,
+                 same_population: bool | None = None, **values: Any):
+        super().__init__(shape, params=params, rngs=rngs, dt=dt, **values)
+        self.same_population = same_population
 
     def outer(self, a_pre: jax.Array, b_post: jax.Array) -> jax.Array:
         """``a_pre[i] * b_post[j]`` for every synapse (i, j), shaped like ``self.weight``."""
