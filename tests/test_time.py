@@ -14,8 +14,8 @@ import pytest
 
 import spark
 
-I, TAU_M, C_M, E_L, DT = 250.0, 10.0, 250.0, -65.0, 0.1  # pA, ms, pF, mV (lif's v_rest), ms
-R_I = TAU_M / C_M * I  # 10 mV: v_inf = -55 mV, below lif's threshold of -50 mV
+I_IN, TAU_M, C_M, E_L, DT = 250.0, 10.0, 250.0, -65.0, 0.1  # pA, ms, pF, mV (lif's v_rest), ms
+R_I = TAU_M / C_M * I_IN  # 10 mV: v_inf = -55 mV, below lif's threshold of -50 mV
 STEPS = 300
 
 
@@ -27,7 +27,7 @@ def closed_form(t_ms):
 def lif_run():
     brain = (spark.Brain(dt=DT, seed=0).add("n", "lif", shape=1, tau_m=TAU_M, c_m=C_M, v_rest=E_L)
              .input("i", "n.i_syn").build())
-    return brain.run({"i": np.full((STEPS, 1), I, np.float32)}, record=["n.v", "n.v@10", "n.spikes"])
+    return brain.run({"i": np.full((STEPS, 1), I_IN, np.float32)}, record=["n.v", "n.v@10", "n.spikes"])
 
 
 def test_first_sample_is_stamped_dt_and_equals_the_closed_form_there(lif_run):
@@ -67,8 +67,8 @@ def test_a_second_run_continues_the_clock(lif_run):
     """A run on a brain that has already stepped n times stamps its first sample (n + 1) dt."""
     brain = (spark.Brain(dt=DT, seed=0).add("n", "lif", shape=1, tau_m=TAU_M, c_m=C_M, v_rest=E_L)
              .input("i", "n.i_syn").build())
-    brain.run({"i": np.full((100, 1), I, np.float32)})
-    rec = brain.run({"i": np.full((50, 1), I, np.float32)}, record=["n.v"])
+    brain.run({"i": np.full((100, 1), I_IN, np.float32)})
+    rec = brain.run({"i": np.full((50, 1), I_IN, np.float32)}, record=["n.v"])
     np.testing.assert_allclose(rec.times("n.v"), DT * np.arange(101, 151), rtol=1e-12)
     assert rec.t_start == pytest.approx(100 * DT)
     np.testing.assert_allclose(rec["n.v"][:, 0], closed_form(rec.times("n.v")), atol=2e-4)

@@ -8,7 +8,6 @@ import spark
 
 from ._common import UNIT_RANGE_HINT, expect_shape, range_problem
 
-
 PHASE_TOL = 1e-6  # periods: a crossing this close to a step's end counts as in that step (float32 rounding)
 
 
