@@ -35,9 +35,9 @@ class LatencyEncoder(spark.Encoder):
         linear:  t(x) = t_max (1 - x)                              (x = 1 spikes at once, x -> 0+ at t_max)
         log:     t(x) = min(tau ln(x / (x - threshold)), t_max)    (an RC membrane charged by x reaching threshold)
 
-    So a larger ``x`` never spikes later (strictly earlier when their times differ by a step or more), and inputs
-    ``<= threshold`` stay silent. ``t(x)`` is evaluated with the data of the current step, so a time series works
-    (an element fires the first time the elapsed time reaches the latency of its current value).
+    So a larger ``x`` never spikes later (strictly earlier when their stamps, ``t(x)`` on the grid and at least ``dt``,
+    differ), and inputs ``<= threshold`` stay silent. ``t(x)`` is evaluated with the data of the current step, so a
+    time series works (an element fires the first time the elapsed time reaches the latency of its current value).
     Data: any shape; trials through ``Brain.run(..., batched=True)``.
 
     Declared range: ``[0, 1]``. Inside a step values outside are clipped and NaN reads as 0; ``check_input``
