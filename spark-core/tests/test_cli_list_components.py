@@ -82,8 +82,13 @@ def test_table_has_a_header_and_one_row_per_component_with_the_first_doc_line(re
 
 
 def test_table_says_when_a_kind_has_no_component(registry):
-    _, out, _ = run("list-components", "--kind", "delay")
-    assert "(no components of kind 'delay' installed)" in out
+    """A core kind that no installed pack provides lists nothing, and says so; a kind nothing has is an error that
+    lists the kinds (a typo must not look like an empty catalogue)."""
+    code, out, _ = run("list-components", "--kind", "learning_rule")
+    assert code == 0 and "(no components of kind 'learning_rule' installed)" in out
+    code, out, err = run("list-components", "--kind", "delay")
+    assert code == 2 and "no installed component is of kind 'delay'" in out + err
+    assert "kinds: decoder, encoder, learning_rule, soma, synapse" in out + err
 
 
 def test_broken_pack_goes_to_stderr_and_json_and_exit_stays_zero(broken):

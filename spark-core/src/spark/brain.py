@@ -32,6 +32,7 @@ from .component import Component, Synapse
 from .errors import GraphError, ModelWarning, SparkError, SparkFileError
 from .monitors import Monitor, as_monitors
 from .progress import Progress
+from .timing import to_steps
 from .recording import Recording, RecordingMemoryError
 from .variables import Const, Learned, State, Weight, _fixing_weights
 
@@ -386,9 +387,10 @@ class Brain(nnx.Module):
 
     # ----- whole runs ---------------------------------------------------------------------------------------------
 
-    def run(self, inputs: Mapping[str, Any] | None = None, steps: int | None = None, record: Iterable[Any] = (),
-            *, batched: bool = False, progress: bool | None = None, chunk: int | None = None,
-            out: str | os.PathLike | None = None, on_chunk: Callable[[Recording], Any] | None = None,
+    def run(self, inputs: Mapping[str, Any] | None = None, steps: int | None = None,
+            record: Iterable[Any] | None = None, *, duration: float | None = None, batched: bool = False,
+            progress: bool | None = None, chunk: int | None = None, out: str | os.PathLike | None = None,
+            on_chunk: Callable[[Recording], Any] | None = None,
             learn: bool | Mapping[str, bool] = True) -> Recording:
         """Run many steps as compiled ``lax.scan`` programs and return what was recorded.
 
@@ -396,11 +398,15 @@ class Brain(nnx.Module):
             inputs: input name -> array. Each is either one value for every step (the port's shape, or a scalar)
                 or one value per step (``(steps, *port_shape)``). With ``batched=True`` each has a leading
                 trial axis ``B`` first.
-            steps: number of steps (default: the length of the time-series inputs).
+            steps: number of steps (default: the length of the time-series inputs, or ``duration``).
             record: what to record: strings in the short form of :class:`spark.Monitor` (``"node.port"``,
                 ``"node.variable"``, ``"exc.v[0:10]"``, ``"exc.spikes:rate"``, ``"syn.weight@100"``) or
                 :class:`spark.Monitor` objects. Each comes back under its key as ``(samples, *shape)``
-                (``(B, samples, *shape)`` batched); ``samples`` is ``steps // every``.
+                (``(B, samples, *shape)`` batched); ``samples`` is ``steps // every``. Default (``None``): the
+                model's declared outputs, every step, each under its output name (what ``brain(**inputs)``
+                returns, stacked over steps); ``record=[]`` records nothing.
+            duration: how long to run, in ms, instead of ``steps`` (converted by :func:`spark.timing.to_steps`,
+                rounded half-up to whole steps); giving both is an error.
             batched: run ``B`` independent trials in one call (``vmap``). Each trial starts from the brain's
                 current state and draws its own random numbers; the brain's own state is left unchanged.
             progress: draw a progress bar on stderr (steps, simulated time, wall time, speed, ETA). ``None``:
@@ -426,7 +432,8 @@ class Brain(nnx.Module):
                 ``out``, on the disk); the message has the estimate. Nothing has run then.
         """
         job = self._job(inputs, steps, record, batched, chunk, progress,
-                        chunked=chunk is not None or out is not None or on_chunk is not None, learn=learn)
+                        chunked=chunk is not None or out is not None or on_chunk is not None, learn=learn,
+                        duration=duration)
         chunk_bytes = job.chunk_bytes
         if out is None:
             self._check_memory(job, job.estimate.bytes + (2 * chunk_bytes if len(job.chunks) > 1 else 0))
@@ -514,8 +521,9 @@ class Brain(nnx.Module):
                               resume=resume)
 
     def run_iter(self, inputs: Mapping[str, Any] | None = None, steps: int | None = None,
-                 record: Iterable[Any] = (), *, chunk: int = 1000, batched: bool = False,
-                 progress: bool | None = False, learn: bool | Mapping[str, bool] = True) -> Iterator[Recording]:
+                 record: Iterable[Any] | None = None, *, duration: float | None = None, chunk: int = 1000,
+                 batched: bool = False, progress: bool | None = False,
+                 learn: bool | Mapping[str, bool] = True) -> Iterator[Recording]:
         """Run like :meth:`run`, yielding each chunk's :class:`spark.Recording` as soon as it is computed.
 
         ``chunk`` steps at a time (the last chunk may be shorter); each yielded recording has ``start`` (its
@@ -526,7 +534,8 @@ class Brain(nnx.Module):
         from there. Arguments are checked when this is called, before any step; do not change or run the brain
         while iterating.
         """
-        job = self._job(inputs, steps, record, batched, chunk, progress, chunked=True, learn=learn)
+        job = self._job(inputs, steps, record, batched, chunk, progress, chunked=True, learn=learn,
+                        duration=duration)
         self._check_memory(job, 3 * job.chunk_bytes)
         return self._iterate(job)
 
@@ -599,10 +608,22 @@ class Brain(nnx.Module):
             bounds.append(_mon.bind(m, raw, sources[m.target], port.payload if port else None, dt))
         return tuple(bounds)
 
-    def _job(self, inputs, steps, record, batched, chunk, progress, *, chunked: bool, learn=True) -> _Job:
+    def _job(self, inputs, steps, record, batched, chunk, progress, *, chunked: bool, learn=True,
+             duration=None) -> _Job:
         """Check everything a run needs (before any step) and plan its chunks."""
         sched = self._built()
         frozen = self.frozen(learn)
+        if duration is not None:
+            if steps is not None:
+                raise GraphError(f"give steps={steps!r} or duration={duration!r} (ms), not both")
+            if isinstance(duration, bool) or not isinstance(duration, (int, float, np.integer, np.floating)) \
+                    or not math.isfinite(duration) or duration <= 0:
+                raise GraphError(f"duration={duration!r} must be a finite number of ms > 0")
+            steps = to_steps(float(duration), sched.dt)
+            if steps < 1:
+                raise GraphError(f"duration={duration} ms is less than half a step of dt = {sched.dt} ms; run longer")
+        if record is None:  # the declared outputs, under their names
+            record = [Monitor(ref, name=name) for name, ref in sched.outputs]
         bounds = self._bind(as_monitors(record))
         series, consts, steps, n_batch = self._prepare_inputs(inputs or {}, steps, batched)
         align = math.lcm(*(b.every for b in bounds)) if bounds else 1

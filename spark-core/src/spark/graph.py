@@ -266,7 +266,8 @@ def _plan_edges(doc: dict, nodes: dict[str, NodePlan], dt: float, problems: list
             continue
         src, dst = _split_ref(spec.get("from")), _split_ref(spec.get("to"))
         if src is None or dst is None:
-            continue  # schema reported it
+            _explain_bare_nodes(spec, i, nodes, problems)  # the schema reported it; name the ports if it can
+            continue
         ok = True
         for key, (nid, port), direction in (("from", src, "out"), ("to", dst, "in")):
             path = json_path(["edges", i, key])
@@ -293,6 +294,36 @@ def _plan_edges(doc: dict, nodes: dict[str, NodePlan], dt: float, problems: list
             continue  # schema reported it
         edges.append(EdgePlan(i, src[0], src[1], dst[0], dst[1], delay_steps(float(spec.get("delay", 0.0)), dt, pa), pa))
     return edges
+
+
+def _explain_bare_nodes(spec: dict, i: int, nodes: dict[str, NodePlan], problems: list[Problem]) -> None:
+    """An edge end written as a node id (``connect("inp", "syn")``): say which ports both nodes have, and the
+    edges whose payload types match."""
+    ends = {}
+    for key, direction in (("from", "out"), ("to", "in")):
+        value = spec.get(key)
+        ref = _split_ref(value)
+        nid = value if isinstance(value, str) and value in nodes else (ref[0] if ref else None)
+        if nid in nodes:
+            ends[key] = (nid, value == nid, nodes[nid].cls.outputs if direction == "out" else nodes[nid].cls.inputs)
+    if "from" in ends and "to" in ends:
+        (a, _, outs), (b, _, ins) = ends["from"], ends["to"]
+        pairs = [f'"{a}.{o}" -> "{b}.{n}"' for o, po in outs.items() for n, pn in ins.items()
+                 if po.payload.name == pn.payload.name]
+        match = (f"; edges of matching payload type: {', '.join(pairs)}" if pairs
+                 else "; no output of the one matches an input of the other in payload type")
+    else:
+        match = ""
+    for key, (nid, bare, ports) in ends.items():
+        if not bare:
+            continue
+        kind = "outputs" if key == "from" else "inputs"
+        listed = ", ".join(f"{n} ({p.payload.name})" for n, p in ports.items()) or "(none)"
+        message = (f"{nid!r} is a node, not a port reference; write it as \"node.port\" (\"{nid}.PORT\"); node "
+                   f"{nid!r} ({nodes[nid].entry.id}) has {kind}: {listed}" + match)
+        path = json_path(["edges", i, key])
+        problems[:] = [p for p in problems if p.path != path]
+        problems.append(Problem(path, message, node=nid, edge=i))
 
 
 def _plan_io(doc: dict, nodes: dict[str, NodePlan], problems: list[Problem]):

@@ -207,6 +207,12 @@ def from_dict(cls: type, values: dict) -> Any:
             close = difflib.get_close_matches(k, names, n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"known parameters: {', '.join(names)}"
             problems.append((k, f"{owner_name(cls)} has no parameter {k!r}; {hint}"))
+        try:  # every problem at once: the known names are checked too (an out-of-bounds value is not hidden)
+            cls(**{k: v for k, v in values.items() if k in names})
+        except ParamError as exc:
+            problems += getattr(exc, "problems", [(None, str(exc))])
+        except (TypeError, ValueError):
+            pass
         err = ParamError("; ".join(p for _, p in problems))
         err.problems = problems
         raise err

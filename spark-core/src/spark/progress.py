@@ -2,6 +2,10 @@
 
 Drawn on ``stderr`` between compiled chunks (never inside one), at most ``min_interval`` seconds apart, so the
 simulation runs at full speed. ``enabled=None`` shows it only when the stream is a terminal.
+
+Why not tqdm: what a run needs shown is its own (a compiling phase before the first step, simulated ms beside
+steps, a speed and ETA that leave compilation out), this file is all of it, and a bar should cost no dependency.
+So there is no ``[progress]`` extra.
 """
 
 from __future__ import annotations

@@ -271,9 +271,21 @@ class Registry:
         broken = [p for p in self.packs if dist and p.distribution == canonicalize_name(dist) and p.status != "ok"]
         if broken:
             return msg + f"; its pack {broken[0].distribution} is installed but {broken[0].status}: {broken[0].error}"
+        close = self._close_names(name)
+        if close:
+            msg += f" (did you mean {' or '.join(repr(c) for c in close)}?)"
         if dist:
             return msg + f"; install the pack that provides it (pip install {dist}) or run `spark list-components`"
         return msg + "; run `spark list-components` to see what is installed"
+
+    def _close_names(self, name: str) -> list[str]:
+        """Short names like ``name``: the same but for case first (``'LIF'`` -> ``'lif'``), else difflib's."""
+        names = sorted({e.name for e in self._entries.values()})
+        same_case = [n for n in names if n.lower() == name.lower()]
+        if same_case:
+            return same_case
+        lower = {n.lower(): n for n in names}
+        return [lower[n] for n in difflib.get_close_matches(name.lower(), list(lower), n=3, cutoff=0.6)]
 
     def payload(self, name: str) -> PayloadType:
         return self.payloads[name]

@@ -37,6 +37,18 @@ class _SparkGroup(click.Group):
             self._load_plugins()
         return super().get_command(ctx, name)
 
+    def resolve_command(self, ctx, args):
+        name = args[0] if args else None
+        if name in _PACK_COMMANDS and self.get_command(ctx, name) is None:
+            dist, extra = _PACK_COMMANDS[name]
+            ctx.fail(f"`spark {name}` comes with {dist}, which is not installed; install it: "
+                     f"pip install {dist}{extra} (or, from a checkout: pip install -e ./{dist})")
+        return super().resolve_command(ctx, args)
+
+
+# commands that Spark's own packs add (spark_cli_commands hook): when missing, say which pack to install
+_PACK_COMMANDS = {"editor": ("spark-editor", ""), "digits": ("spark-interfaces", "[digits]")}
+
 
 def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if not value or ctx.resilient_parsing:
@@ -50,11 +62,15 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     ctx.exit()
 
 
-@click.group(cls=_SparkGroup)
+@click.group(cls=_SparkGroup, invoke_without_command=True)
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
               help="Show spark-core's version and every installed pack's, then exit.")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Spark: modular spiking neural networks on JAX."""
+    if ctx.invoked_subcommand is None:  # bare `spark`: the help, and success
+        click.echo(ctx.get_help())
+        ctx.exit(0)
 
 
 from . import list_components as _list_components  # noqa: E402,F401  (each module registers its command)

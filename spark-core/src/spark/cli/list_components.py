@@ -21,6 +21,14 @@ def list_components(kind: str | None, fmt: str, strict: bool) -> None:
     from ..registry import default_registry
 
     reg = default_registry()
+    if kind is not None:
+        from ..component import Decoder, Encoder, LearningRule, Soma, Synapse
+
+        core = (Soma, Synapse, LearningRule, Encoder, Decoder)
+        kinds = sorted({e.kind for e in reg.entries()} | {c.kind for c in core})
+        if kind not in kinds:
+            raise click.BadParameter(f"no installed component is of kind {kind!r}; kinds: {', '.join(kinds)} (packs "
+                                     "may add kinds of their own: see `spark list-components`)", param_hint="--kind")
     if fmt == "json":
         click.echo(json.dumps(reg.to_json(kind), indent=2, sort_keys=False))
     else:

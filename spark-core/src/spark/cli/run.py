@@ -17,6 +17,7 @@ import numpy as np
 
 from ..timing import to_ms, to_steps
 from . import main
+from ._resolve import resolve_model
 
 TRACE_NEURONS = 5  # neurons per population whose voltage `--plot voltage` records
 EVOLUTION_SAMPLES = 200  # samples of weights over a run for `--plot weight-evolution`
@@ -25,19 +26,7 @@ MAX_DENSE_WEIGHTS = 25_000_000  # larger synapses get no final weight matrix (it
 
 
 def _resolve_model(model: str | None) -> Path:
-    from ..registry import default_registry
-
-    reg = default_registry()
-    name = model or "balanced"
-    path = Path(name)
-    if path.suffix == ".spark" or path.exists():
-        if not path.exists():
-            raise click.ClickException(f"{path}: file not found")
-        return path
-    if name in reg.examples:
-        return Path(reg.examples[name])
-    known = ", ".join(sorted(reg.examples)) or "none (install spark-components for the bundled examples)"
-    raise click.ClickException(f"{name!r} is neither a .spark file nor a bundled example; examples: {known}")
+    return resolve_model(model or "balanced")
 
 
 def plot_kinds(plots, default=("raster",)) -> tuple[list[str], set[str]]:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import click
 
 from . import main
+from ._resolve import resolve_model
 
 
 @main.command("validate")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file")
 def validate(file: str) -> None:
-    """Check a .spark FILE; print every problem with its JSON path and exit 1 if there is any.
+    """Check a .spark FILE (or a bundled example, e.g. balanced); print every problem with its JSON path and exit 1
+    if there is any.
 
     A valid model that would run silently (an encoder fed by nothing, no declared outputs) is valid (exit 0), with
     a warning per finding on stderr.
@@ -19,8 +21,9 @@ def validate(file: str) -> None:
     from ..errors import SparkFileError
 
     warnings = []
+    path = resolve_model(file)
     try:
-        doc = sparkfile.read(file)
+        doc = sparkfile.read(path)
         problems, warnings = sparkfile.check(doc)
     except SparkFileError as exc:
         problems = exc.problems
