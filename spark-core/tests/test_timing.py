@@ -92,3 +92,17 @@ def test_chunks_and_batches_share_the_stamps(reg):
     values = np.concatenate([c["c.step@4"] for c in chunks])
     np.testing.assert_allclose(times, values * dt, rtol=1e-9)
     np.testing.assert_allclose(times, np.arange(1, 11) * 4 * dt, rtol=1e-9)
+
+
+@pytest.mark.parametrize("delay, dt, d", [(0.0, 0.1, 0), (1.0, 0.1, 10), (0.35, 0.1, 4), (2.0, 0.5, 4)])
+def test_a_spike_over_a_delayed_edge_first_shows_at_its_stamp_plus_dt_plus_the_delay(reg, delay, dt, d):
+    """A spike stamped t* over an edge of ``delay`` d is read by the target in the step that ends at t* + dt + d
+    (d on the step grid, half-up): one step of axonal delay, then the edge's own."""
+    brain = (spark.Brain(dt=dt, registry=reg).add("clk", "clock", shape=1, period=1000, phase=3)
+             .add("syn", "linear", weight=1.0).add("out", "relay", shape=1)
+             .connect("clk.spikes", "syn.pre", delay=delay).connect("syn.i", "out.x").build())
+    rec = brain.run({}, steps=60, record=["clk.spikes", "out.y"])
+    t_spike = rec.times("clk.spikes")[np.flatnonzero(rec["clk.spikes"][:, 0])]
+    t_seen = rec.times("out.y")[np.flatnonzero(rec["out.y"][:, 0])]
+    np.testing.assert_allclose(t_spike, [4 * dt])  # phase 3: step 3, stamped 4 dt
+    np.testing.assert_allclose(t_seen, [t_spike[0] + dt + d * dt])  # d: the delay in steps, half-up (0.35 ms: 4)
