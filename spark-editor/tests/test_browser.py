@@ -304,6 +304,21 @@ def test_problem_click_selects_the_node(open_editor, tmp_path, make_model):
     expect(page.get_by_test_id("problems-none")).to_be_visible()
 
 
+def test_a_silent_model_is_valid_with_a_warning(open_editor, tmp_path, make_model):
+    """A model without outputs is valid (it runs) but the Problems tab warns that it returns nothing."""
+    model = make_model()
+    model["outputs"] = []
+    (tmp_path / "silent.spark").write_text(json.dumps(model))
+    page = open_editor(initial_file="silent.spark")
+    expect = sync_api.expect
+    warning = page.get_by_test_id("warning")
+    expect(warning).to_have_count(1)
+    expect(warning).to_contain_text("$.outputs")
+    expect(warning).to_contain_text("declares no outputs")
+    expect(page.get_by_test_id("problems-none")).to_be_visible()
+    expect(page.get_by_test_id("validity")).to_have_text("valid")
+
+
 def test_open_dialog_and_unsaved_changes_warning(open_editor, tmp_path, make_model):
     (tmp_path / "a.spark").write_text(json.dumps(make_model()))
     page = open_editor()

@@ -50,6 +50,7 @@ function Editor() {
   const [filePath, setFilePath] = useState<string | null>(null);
   const [savedJson, setSavedJson] = useState<string | null>(null);
   const [problems, setProblems] = useState<Problem[]>([]);
+  const [warnings, setWarnings] = useState<Problem[]>([]);
   const [checking, setChecking] = useState(false);
   const [toast, setToast] = useState<Toast>(null);
   const [tab, setTab] = useState<"problems" | "run">("problems");
@@ -128,6 +129,7 @@ function Editor() {
     setSavedJson(docJsonOf(next, cat));
     history.current = { undo: [], redo: [] };
     setProblems([]);
+    setWarnings([]);
     bump();
   }, []);
 
@@ -136,6 +138,7 @@ function Editor() {
       const r = await api.open(path);
       load(r.doc, r.path, cat);
       setProblems(r.problems);
+      setWarnings(r.warnings ?? []);
       say(`Opened ${r.path}`);
     } catch (e) {
       say(`Cannot open ${path}: ${(e as Error).message}`, "error");
@@ -178,6 +181,7 @@ function Editor() {
       setFilePath(r.path);
       setSavedJson(json);
       setProblems(r.problems);
+      setWarnings(r.warnings ?? []);
       say(r.problems.length ? `Saved ${r.path} (${r.problems.length} problem(s) to fix before it runs)` : `Saved ${r.path}`);
       return true;
     } catch (e) {
@@ -230,7 +234,10 @@ function Editor() {
     const t = setTimeout(async () => {
       try {
         const r = await api.validate(doc);
-        if (seq === validation.current) setProblems(r.problems);
+        if (seq === validation.current) {
+          setProblems(r.problems);
+          setWarnings(r.warnings ?? []);
+        }
       } catch (e) {
         if (seq === validation.current) setProblems([{ path: "$", message: (e as Error).message, node: null, edge: null }]);
       } finally {
@@ -528,7 +535,7 @@ function Editor() {
                 data-testid="tab-run">Run</button>
             </div>
             <div className="tab-body" hidden={tab !== "problems"}>
-              <ProblemsPanel problems={problems} checking={checking} onSelect={selectProblem} />
+              <ProblemsPanel problems={problems} warnings={warnings} checking={checking} onSelect={selectProblem} />
             </div>
             <div className="tab-body" hidden={tab !== "run"}>
               <RunPanel doc={doc} onProblems={(p) => { setProblems(p); setTab("problems"); }} />

@@ -51,10 +51,10 @@ export const api = {
   refreshCatalogue: () => request<Catalogue>("POST", "/api/catalogue/refresh", {}),
   checkParams: (component: string, params: Record<string, unknown>) =>
     request<ParamCheck>("POST", "/api/params/check", { component, params }),
-  validate: (doc: SparkDoc) => request<{ problems: Problem[] }>("POST", "/api/validate", { doc }),
+  validate: (doc: SparkDoc) => request<{ problems: Problem[]; warnings?: Problem[] }>("POST", "/api/validate", { doc }),
   files: () => request<{ root: string; files: string[] }>("GET", "/api/files"),
   open: (path: string) =>
-    request<{ path: string; doc: SparkDoc; problems: Problem[] }>("GET", `/api/open?path=${encodeURIComponent(path)}`),
+    request<{ path: string; doc: SparkDoc; problems: Problem[]; warnings?: Problem[] }>("GET", `/api/open?path=${encodeURIComponent(path)}`),
   save: (path: string, doc: SparkDoc, overwrite: boolean) =>
-    request<{ path: string; problems: Problem[] }>("POST", "/api/save", { path, doc, overwrite }),
+    request<{ path: string; problems: Problem[]; warnings?: Problem[] }>("POST", "/api/save", { path, doc, overwrite }),
 };

@@ -69,6 +69,8 @@ export interface Problem {
   message: string;
   node: string | null;
   edge: number | null;
+  /** "warning": the model is valid and runs, but probably not as meant (an encoder fed by nothing, no outputs) */
+  severity?: "error" | "warning";
 }
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
