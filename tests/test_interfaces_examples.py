@@ -154,7 +154,9 @@ def test_run_experiment_writes_the_curve_throughput_and_the_plot(tmp_path):
     saved = json.loads((tmp_path / "summary.json").read_text())
     assert saved["n_train"] == 6 and saved["n_test"] == 2 and saved["weights_changed"] is True
     assert [p["n_train"] for p in saved["curve"]] == [2, 4, 6]
-    assert 0.0 <= saved["test_accuracy"] <= 1.0 and saved["test_accuracy"] == saved["curve"][-1]["test_accuracy"]
+    last = saved["curve"][-1]
+    assert saved["test_accuracy"] == last["test_accuracy"] == last[f"test_accuracy_{saved['vote']}"]
+    assert last["test_accuracy"] in (0.0, 0.5, 1.0), "two test images: a fraction of two"
     assert saved["train_images_per_s"] > 0 and saved["inference_images_per_s"] > 0
     assert len(saved["theta_mean_mV_per_250"]) == 1 and saved["silent_fraction_per_250"][0] <= 1.0
     assert summary["test_accuracy"] == saved["test_accuracy"]
@@ -165,6 +167,27 @@ def test_run_experiment_writes_the_curve_throughput_and_the_plot(tmp_path):
     np.testing.assert_array_equal(np.asarray(again.nodes["exc"].theta[...]), summary["learner"].theta)
     if importlib.util.find_spec("matplotlib"):
         assert (tmp_path / "receptive_fields.png").stat().st_size > 5_000
+
+
+def test_a_tiny_network_tells_the_two_bars_apart_well_above_chance():
+    """Trained on 8 noisy bars (4 vertical, 4 horizontal) and labelled with them, 4 neurons classify 8 new bars:
+    chance is 50 %, and so is the same network untrained (measured: 50 % / 37.5 % by the two votes); trained, it
+    gives 100 % on seeds 0, 1 and 2 of the images (measured), so 7 of 8 must be right, by both votes."""
+    n = 8
+    x, y = tiny_digits(n_per_class=n, seed=0)
+    order = np.arange(2 * n).reshape(2, n).T.ravel()  # classes alternate: train and test sets hold 4 of each
+    x, y = x[order], y[order]
+    data = ex.Digits(x[:n], y[:n], x[n:], y[n:])
+    summary = ex.run_experiment(data, n_train=n, n_assign=n, n_test=n, echo=lambda _: None, n_neurons=4,
+                                t_image=100.0, dt=1.0, batch=8, min_spikes=2, max_repeats=3)
+    assert np.bincount(data.y_test).tolist() == [4, 4]
+    for key in ("test_accuracy", "test_accuracy_proportion", "test_accuracy_assignment"):
+        assert summary[key] >= 7 / 8, (key, summary[key])
+        assert summary[key] * n == round(summary[key] * n), "a whole number of the 8 test images"
+    point = summary["curve"][-1]
+    assert point["no_vote_fraction"] == 0.0
+    assert all(k >= 1 for k in point["neurons_per_class"][:2]), "each bar has a neuron of its own"
+    assert {0, 1} <= set(summary["learner"].assignment.tolist())
 
 
 def test_silent_fraction():
