@@ -378,7 +378,8 @@ def bind(monitor: Monitor, raw: jax.ShapeDtypeStruct, source: str, payload: Any,
             bad = [i for i in ids if not -size <= i < size]
             if bad:
                 raise GraphError(f"monitor {m.key!r}: neuron index {bad[0]} is out of range for {m.target}, which "
-                                 f"has {size} elements (flat indices 0..{size - 1}, or -{size}..-1 counting from the end)")
+                                 f"has {size} elements (flat indices 0..{size - 1}, or -{size}..-1 counting from "
+                                 "the end)")
             if not ids:
                 raise GraphError(f"monitor {m.key!r}: the selection is empty; choose at least one neuron")
             ids = tuple(i % size for i in ids)
