@@ -125,7 +125,9 @@ class Monitor:
         target: ``"node.port"`` (an output port), ``"node.variable"`` (a state variable such as ``"syn.weight"``)
             or ``"node.method"`` (a method of the node taking no arguments, e.g. ``"syn.dense_weights"``).
         neurons: record only these elements of the value, indexed flat (C order): a ``slice``, a ``range``, a list
-            of indices or a boolean mask of the value's size. The result has shape ``(samples, n_selected)``.
+            of indices or a boolean mask of the value's size; a negative index counts from the end, as in numpy
+            (``-1`` is the last element; the metadata saves it as its flat index). The result has shape
+            ``(samples, n_selected)``.
         index: instead of ``neurons``, a numpy-style index on the value's own shape, e.g. ``np.s_[:, :10]``
             for the synapses onto the first ten postsynaptic neurons of an ``(n_pre, n_post)`` weight.
         reduce: one of ``"sum"``, ``"mean"``, ``"rate"``, ``"max"``, ``"min"``, over the (selected) elements, so
