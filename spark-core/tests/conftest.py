@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib
 import itertools
-import os
 import sys
 import textwrap
 import types
@@ -15,25 +14,13 @@ import types
 import pytest
 
 import spark
+from spark.testing.require import require_for_ci
 
 _counter = itertools.count()
 
 
-def _require(env: str, modules: dict[str, str]) -> None:
-    """Where CI sets ``env=1`` (.ci/run), a missing optional dependency fails the run instead of skipping the tests
-    that need it. ``modules``: import name -> what to install."""
-    if os.environ.get(env) != "1":
-        return
-    for module, install in modules.items():
-        try:
-            importlib.import_module(module)
-        except ImportError as exc:
-            raise pytest.UsageError(f"{env}=1 but {module} cannot be imported ({exc}), so the tests that need it "
-                                    f"would be skipped; install {install} or unset {env}") from None
-
-
 def pytest_sessionstart(session):
-    _require("SPARK_REQUIRE_PLOT", {"matplotlib": "spark-core[plot]"})  # test_viz.py
+    require_for_ci("SPARK_REQUIRE_PLOT", {"matplotlib": "spark-core[plot]"})  # test_viz.py
 
 
 @pytest.fixture

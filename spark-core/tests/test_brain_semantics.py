@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import spark
+import brain_parts
 from brain_parts import ALL
 from spark.testing import isolated_registry
 
@@ -102,3 +103,33 @@ def test_unconnected_optional_input_reads_zeros_and_default_inputs_apply(reg):
     r = b.run(steps=3, record=["a.y", "z.y"])
     np.testing.assert_allclose(r["a.y"], 2.5)
     np.testing.assert_allclose(r["z.y"], 0.0)
+
+
+class FixedSignatureSynapse(spark.Synapse):
+    """A pack's synapse written before the Brain told synapses whether pre and post are one population: its
+    ``__init__`` takes no ``**values``."""
+
+    name = "fixed_signature"
+    Params = brain_parts.LinearParams
+    inputs = {"pre": spark.Port(spark.Spikes, optional=False)}
+    outputs = {"i": spark.Port(spark.Current)}
+
+    def __init__(self, shape, *, params=None, rngs=None, dt=None):
+        super().__init__(shape, params=params, rngs=rngs, dt=dt)
+        self.weight = spark.Weight(np.full(self.shape, self.params.weight, np.float32))
+
+    def __call__(self, *, dt, pre):
+        return {"i": pre.astype(np.float32) @ self.weight[...]}
+
+
+def test_synapses_learn_whether_pre_and_post_are_one_population():
+    reg = isolated_registry(*ALL, FixedSignatureSynapse)
+    b = spark.Brain(dt=0.5, registry=reg)
+    b.add("a", "threshold", shape=3).add("b", "threshold", shape=3)
+    b.add("rec", "linear").add("ff", "linear").add("old", "fixed_signature")
+    b.connect("a.spikes", "rec.pre").connect("rec.i", "a.x")  # a -> a: recurrent
+    b.connect("a.spikes", "ff.pre").connect("ff.i", "b.x")  # a -> b: two populations
+    b.connect("b.spikes", "old.pre").connect("old.i", "b.x")
+    b.build()
+    assert b.nodes["rec"].same_population is True and b.nodes["ff"].same_population is False
+    assert b.nodes["old"].same_population is None  # not told (it cannot take the keyword), and it still builds

@@ -8,6 +8,7 @@ step, in topological order. Learning rules run at the end of the step, after eve
 from __future__ import annotations
 
 import io
+import inspect
 import json
 import math
 import os
@@ -214,7 +215,8 @@ class Brain(nnx.Module):
         nodes, problems = {}, []
         for n in plan.nodes.values():  # a component may refuse its params or shape only when built: say where
             try:
-                extra = {"same_population": _same_population(plan, n.id)} if issubclass(n.cls, Synapse) else {}
+                extra = ({"same_population": _same_population(plan, n.id)}
+                         if issubclass(n.cls, Synapse) and _accepts(n.cls, "same_population") else {})
                 nodes[n.id] = n.cls(n.shape, params=n.params, dt=plan.dt,
                                     rngs=nnx.Rngs(jax.random.fold_in(base, zlib.crc32(n.id.encode()))), **extra)
             except (SparkError, ValueError) as exc:
@@ -796,6 +798,16 @@ class Brain(nnx.Module):
 def _variable(brain: Brain, ref: str) -> nnx.Variable:
     nid, name = ref.split(".", 1)
     return getattr(brain.nodes[nid], name)
+
+
+def _accepts(cls: type, name: str) -> bool:
+    """Whether ``cls(...)`` takes the keyword ``name`` (by name or through ``**kwargs``): a pack's synapse written
+    before the Brain passed ``same_population`` keeps building (it then guesses from its shape, as built alone)."""
+    try:
+        params = inspect.signature(cls.__init__).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == name or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
 
 
 def _same_population(plan: _graph.Plan, node: str) -> bool:
