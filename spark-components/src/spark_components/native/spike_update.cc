@@ -241,64 +241,40 @@ ffi::Error SpikeUpdateDenseBatch(ffi::Buffer<ffi::PRED> pre, ffi::Buffer<ffi::PR
 
 }  // namespace
 
+// pre, post, on_pre, on_post, pre_gain, post_gain (per lane in the batched kernels: leading axis B)
+#define SPARK_SPIKE_ARGS                  \
+  Arg<ffi::Buffer<ffi::PRED>>()           \
+      .Arg<ffi::Buffer<ffi::PRED>>()      \
+      .Arg<ffi::Buffer<ffi::F32>>()       \
+      .Arg<ffi::Buffer<ffi::F32>>()       \
+      .Arg<ffi::Buffer<ffi::F32>>()       \
+      .Arg<ffi::Buffer<ffi::F32>>()
+
+// sparse storage: post_index, mask, col_ptr, col_syn, weight; then the bounds
+#define SPARK_SPARSE_UPDATE_ARGS          \
+  Arg<ffi::Buffer<ffi::S32>>()            \
+      .Arg<ffi::Buffer<ffi::PRED>>()      \
+      .Arg<ffi::Buffer<ffi::S32>>()       \
+      .Arg<ffi::Buffer<ffi::S32>>()       \
+      .Arg<ffi::Buffer<ffi::F32>>()       \
+      .Attr<float>("w_min")               \
+      .Attr<float>("w_max")
+
+// dense storage: mask, weight; then the bounds
+#define SPARK_DENSE_UPDATE_ARGS           \
+  Arg<ffi::Buffer<ffi::PRED>>()           \
+      .Arg<ffi::Buffer<ffi::F32>>()       \
+      .Attr<float>("w_min")               \
+      .Attr<float>("w_max")
+
 XLA_FFI_DEFINE_HANDLER_SYMBOL(SparkSpikeUpdate, SpikeUpdate,
-                              ffi::Ffi::Bind()
-                                  .Arg<ffi::Buffer<ffi::PRED>>()   // pre
-                                  .Arg<ffi::Buffer<ffi::PRED>>()   // post
-                                  .Arg<ffi::Buffer<ffi::F32>>()    // on_pre
-                                  .Arg<ffi::Buffer<ffi::F32>>()    // on_post
-                                  .Arg<ffi::Buffer<ffi::F32>>()    // pre_gain
-                                  .Arg<ffi::Buffer<ffi::F32>>()    // post_gain
-                                  .Arg<ffi::Buffer<ffi::S32>>()    // post_index
-                                  .Arg<ffi::Buffer<ffi::PRED>>()   // mask
-                                  .Arg<ffi::Buffer<ffi::S32>>()    // col_ptr
-                                  .Arg<ffi::Buffer<ffi::S32>>()    // col_syn
-                                  .Arg<ffi::Buffer<ffi::F32>>()    // weight
-                                  .Attr<float>("w_min")
-                                  .Attr<float>("w_max")
-                                  .Ret<ffi::Buffer<ffi::F32>>());
+                              ffi::Ffi::Bind().SPARK_SPIKE_ARGS.SPARK_SPARSE_UPDATE_ARGS.Ret<ffi::Buffer<ffi::F32>>());
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(SparkSpikeUpdateDense, SpikeUpdateDense,
-                              ffi::Ffi::Bind()
-                                  .Arg<ffi::Buffer<ffi::PRED>>()   // pre
-                                  .Arg<ffi::Buffer<ffi::PRED>>()   // post
-                                  .Arg<ffi::Buffer<ffi::F32>>()    // on_pre
-                                  .Arg<ffi::Buffer<ffi::F32>>()    // on_post
-                                  .Arg<ffi::Buffer<ffi::F32>>()    // pre_gain
-                                  .Arg<ffi::Buffer<ffi::F32>>()    // post_gain
-                                  .Arg<ffi::Buffer<ffi::PRED>>()   // mask
-                                  .Arg<ffi::Buffer<ffi::F32>>()    // weight
-                                  .Attr<float>("w_min")
-                                  .Attr<float>("w_max")
-                                  .Ret<ffi::Buffer<ffi::F32>>());
+                              ffi::Ffi::Bind().SPARK_SPIKE_ARGS.SPARK_DENSE_UPDATE_ARGS.Ret<ffi::Buffer<ffi::F32>>());
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(SparkSpikeUpdateBatch, SpikeUpdateBatch,
-                              ffi::Ffi::Bind()
-                                  .Arg<ffi::Buffer<ffi::PRED>>()   // pre (B, n_pre)
-                                  .Arg<ffi::Buffer<ffi::PRED>>()   // post (B, n_post)
-                                  .Arg<ffi::Buffer<ffi::F32>>()    // on_pre (B, n_post)
-                                  .Arg<ffi::Buffer<ffi::F32>>()    // on_post (B, n_pre)
-                                  .Arg<ffi::Buffer<ffi::F32>>()    // pre_gain
-                                  .Arg<ffi::Buffer<ffi::F32>>()    // post_gain
-                                  .Arg<ffi::Buffer<ffi::S32>>()    // post_index
-                                  .Arg<ffi::Buffer<ffi::PRED>>()   // mask
-                                  .Arg<ffi::Buffer<ffi::S32>>()    // col_ptr
-                                  .Arg<ffi::Buffer<ffi::S32>>()    // col_syn
-                                  .Arg<ffi::Buffer<ffi::F32>>()    // weight (B, n_pre, K)
-                                  .Attr<float>("w_min")
-                                  .Attr<float>("w_max")
-                                  .Ret<ffi::Buffer<ffi::F32>>());
+                              ffi::Ffi::Bind().SPARK_SPIKE_ARGS.SPARK_SPARSE_UPDATE_ARGS.Ret<ffi::Buffer<ffi::F32>>());
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(SparkSpikeUpdateDenseBatch, SpikeUpdateDenseBatch,
-                              ffi::Ffi::Bind()
-                                  .Arg<ffi::Buffer<ffi::PRED>>()   // pre (B, n_pre)
-                                  .Arg<ffi::Buffer<ffi::PRED>>()   // post (B, n_post)
-                                  .Arg<ffi::Buffer<ffi::F32>>()    // on_pre (B, n_post)
-                                  .Arg<ffi::Buffer<ffi::F32>>()    // on_post (B, n_pre)
-                                  .Arg<ffi::Buffer<ffi::F32>>()    // pre_gain
-                                  .Arg<ffi::Buffer<ffi::F32>>()    // post_gain
-                                  .Arg<ffi::Buffer<ffi::PRED>>()   // mask
-                                  .Arg<ffi::Buffer<ffi::F32>>()    // weight (B, n_pre, n_post)
-                                  .Attr<float>("w_min")
-                                  .Attr<float>("w_max")
-                                  .Ret<ffi::Buffer<ffi::F32>>());
+                              ffi::Ffi::Bind().SPARK_SPIKE_ARGS.SPARK_DENSE_UPDATE_ARGS.Ret<ffi::Buffer<ffi::F32>>());
