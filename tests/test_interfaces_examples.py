@@ -273,3 +273,13 @@ def test_bad_labels_and_empty_sets_are_refused_before_any_presentation(learner):
         ex.run_experiment(ex.Digits(x[:0], y[:0], x, y), n_train=1)
     with pytest.raises(spark.GraphError, match="no sample"):
         learner.train(x[:0])
+
+
+def test_digits_lateral_inhibition_spares_the_neuron_that_drives_it():
+    """The Diehl & Cook model: inh[i] inhibits every exc neuron but exc[i] (two populations: exclude_diagonal)."""
+    brain = spark.Brain.from_file(ex.MODEL)
+    syn = brain.nodes["inh_exc"]
+    assert syn.same_population is False
+    m = np.asarray(syn.mask[...])
+    n = m.shape[0]
+    assert m.shape == (n, n) and m.sum() == n * n - n and not np.diag(m).any()

@@ -8,8 +8,6 @@ checked against the number of pairs, never against the code under test.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from flax import nnx
@@ -89,16 +87,3 @@ def test_built_alone_a_square_synapse_is_taken_as_recurrent_unless_told():
 def test_exclude_diagonal_needs_as_many_pre_as_post():
     with pytest.raises(ValueError, match="exclude_diagonal"):
         ExpSynapse((N, N + 1), exclude_diagonal=True, rngs=nnx.Rngs(0))
-
-
-def test_digits_lateral_inhibition_spares_the_neuron_that_drives_it():
-    """The Diehl & Cook model: inh[i] inhibits every exc neuron but exc[i] (two populations: exclude_diagonal)."""
-    import spark_interfaces
-
-    path = Path(spark_interfaces.__file__).parent / "examples" / "digits.spark"
-    brain = spark.Brain.from_file(path)
-    syn = brain.nodes["inh_exc"]
-    assert syn.same_population is False
-    m = np.asarray(syn.mask[...])
-    n = m.shape[0]
-    assert m.shape == (n, n) and m.sum() == n * n - n and not np.diag(m).any()

@@ -104,12 +104,11 @@ def test_a_rate_above_one_per_step_is_reported_at_build(max_rate, dt, warns):
 
 
 def test_a_brain_build_reports_the_rate_cap():
-    brain = (spark.Brain(dt=0.1).add("enc", "poisson", shape=(2,), max_rate=50_000.0)
-             .add("n", "lif", shape=(2,)).add("syn", "exp_synapse", weight=100.0)
-             .connect("enc.spikes", "syn.pre").connect("syn.i", "n.i_syn")
-             .input("x", "enc.data").output("s", "n.spikes"))
+    brain = (spark.Brain(dt=0.1).add("enc", "poisson", shape=(2,), max_rate=50_000.0)  # this pack's parts only
+             .input("x", "enc.data").output("s", "enc.spikes"))
     with pytest.warns(spark.ModelWarning, match="max_rate = 50000 Hz is more than one spike per step at dt = 0.1 ms"):
         brain.build()
+
 
 def test_out_of_range_and_nan_are_clipped():
     """Values < 0, -inf and NaN read as 0; values > 1 and +inf as 1 (same key: the very same trains)."""
