@@ -99,7 +99,9 @@ function lines(canvas: HTMLCanvasElement, run: RunData, series: { color: string;
     let pen = false;
     s.values.forEach((v, t) => {
       if (v === null) { pen = false; return; }
-      const x = PAD.l + (t / T) * pw, y = PAD.t + (1 - (v - lo) / (hi - lo)) * ph;
+      // the value of step t is the state at its end, (t + 1) dt (docs/time.md); a spike of step t is drawn over
+      // the step, [t dt, (t + 1) dt], ending at its stamp
+      const x = PAD.l + ((t + 1) / T) * pw, y = PAD.t + (1 - (v - lo) / (hi - lo)) * ph;
       if (pen) ctx.lineTo(x, y); else ctx.moveTo(x, y);
       pen = true;
     });
