@@ -15,6 +15,8 @@ import sys
 import time
 from typing import TextIO
 
+from .timing import to_ms
+
 
 def _fmt_s(s: float) -> str:
     if s < 60:
@@ -93,7 +95,7 @@ class Progress:
         head = f"{self.label}: " if self.label else ""
         tail = f" {self.done:,}/{self.steps:,} {self.unit}"
         if self.dt is not None:
-            tail += f" | {_fmt_ms(self.done * self.dt)}/{_fmt_ms(self.steps * self.dt)} simulated"
+            tail += f" | {_fmt_ms(to_ms(self.done, self.dt))}/{_fmt_ms(to_ms(self.steps, self.dt))} simulated"
         tail += f" | wall {_fmt_s(wall)}"
         if speed is not None:
             tail += f" | {speed:,.0f} {self.unit}/s" if speed >= 10 else f" | {speed:,.2f} {self.unit}/s"
