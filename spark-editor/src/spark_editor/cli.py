@@ -10,6 +10,8 @@ from pathlib import Path
 
 import click
 
+HEADER_TIMEOUT = 15.0  # seconds a connection may stay idle or take to send a request's headers
+
 
 @click.command("editor")
 @click.argument("file", required=False)
@@ -44,9 +46,13 @@ async def serve(root: Path, *, port: int = 0, initial_file: str | None = None, o
     from .server import create_app
 
     app = create_app(root, initial_file=initial_file)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    # keepalive_timeout also bounds how long a connection may take to send its request headers (aiohttp closes a
+    # connection whose request is still incomplete when it expires), so slow-header clients cannot pile up
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, keepalive_timeout=HEADER_TIMEOUT)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port, reuse_address=False)
+    # reuse_address: after a crash the port can be bound again at once (not after TIME_WAIT); Linux still refuses a
+    # port another process listens on
+    site = web.TCPSite(runner, "127.0.0.1", port, reuse_address=True)
     try:
         await site.start()
     except OSError as exc:

@@ -14,7 +14,11 @@ server -> browser
     ``{"type": "done" | "stopped", "steps": steps_run, "elapsed_s"}``  or ``{"type": "error", "message"}``
 
 The brain is built once (``spark.Brain.from_dict``) and advanced chunk by chunk with ``brain.run``, which keeps
-its state between calls, so what streams is one continuous run. JAX work runs in a worker thread.
+its state between calls, so what streams is one continuous run. JAX work runs in the server's worker pool.
+
+Limits: at most :data:`spark_editor.server.MAX_RUNS` runs at once per server (a further ``start`` gets an
+``error`` saying so); a chunk is at most :data:`MAX_CHUNK` steps, and a run stops after the chunk in progress when
+its websocket closes (or on ``stop``), so a closed tab never leaves a run going.
 Recorded: every output port carrying ``Spikes`` (raster, rates) and every ``Voltage`` port (traces).
 """
 
@@ -29,6 +33,7 @@ import numpy as np
 from aiohttp import WSMsgType, web
 
 MAX_STEPS = 10_000_000
+MAX_CHUNK = 10_000  # steps per chunk at most (a larger request is clamped): stop is seen at least this often
 DEFAULT_CHUNK = 100
 DEFAULT_RASTER_MAX = 200  # neurons per population drawn in the raster
 MAX_TRACES = 16  # voltage traces per population
@@ -79,9 +84,10 @@ def summarise(t0: int, dt: float, out: dict, pops: list, volts: list) -> dict:
 
 
 class _Run:
-    def __init__(self, ws: web.WebSocketResponse, registry: Any):
+    def __init__(self, ws: web.WebSocketResponse, registry: Any, pool: Any = None):
         self.ws = ws
         self.registry = registry
+        self.pool = pool
         self.stop = asyncio.Event()
 
     async def go(self, req: dict) -> None:
@@ -90,13 +96,15 @@ class _Run:
         from .server import validate_doc
 
         loop = asyncio.get_running_loop()
+        pool = self.pool
         doc = req.get("doc")
         steps, chunk = req.get("steps", 1000), req.get("chunk", DEFAULT_CHUNK)
         if not all(isinstance(x, int) and not isinstance(x, bool) and 0 < x <= MAX_STEPS for x in (steps, chunk)):
             await self.ws.send_json({"type": "error", "message": f"steps and chunk must be whole numbers in "
                                                                    f"1..{MAX_STEPS}, got {steps!r} and {chunk!r}"})
             return
-        problems = await loop.run_in_executor(None, validate_doc, doc, self.registry)
+        chunk = min(chunk, MAX_CHUNK)
+        problems = await loop.run_in_executor(pool, validate_doc, doc, self.registry)
         if problems:
             await self.ws.send_json({"type": "problems", "problems": problems})
             return
@@ -106,17 +114,17 @@ class _Run:
         record = [p["key"] for p in pops] + [v["key"] for v in volts]
         started = time.perf_counter()
         try:
-            brain = await loop.run_in_executor(None, lambda: spark.Brain.from_dict(doc, registry=self.registry))
+            brain = await loop.run_in_executor(pool, lambda: spark.Brain.from_dict(doc, registry=self.registry))
         except Exception as exc:
             await self.ws.send_json({"type": "error", "message": f"cannot build the model: {exc}"})
             return
         dt = float(doc.get("dt", 0.1))
         done = 0
         first = True
-        while done < steps and not self.stop.is_set():
+        while done < steps and not self.stop.is_set() and not self.ws.closed:
             n = min(chunk, steps - done)
             try:
-                out = await loop.run_in_executor(None, lambda n=n: brain.run(steps=n, record=record))
+                out = await loop.run_in_executor(pool, lambda n=n: brain.run(steps=n, record=record))
                 if first:
                     for pop in pops:
                         size = int(np.prod(np.asarray(out[pop["key"]]).shape[1:]))
@@ -139,8 +147,8 @@ class _Run:
 
 
 async def run_socket(request: web.Request) -> web.WebSocketResponse:
-    """The ``/api/run`` websocket; one run at a time per connection."""
-    from .server import REGISTRY, RUNS, parse_json
+    """The ``/api/run`` websocket; one run at a time per connection, at most ``MAX_RUNS`` per server."""
+    from .server import LIMITS, MAX_RUNS, POOL, REGISTRY, RUNS, parse_json
 
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=32 * 1024 * 1024)
     await ws.prepare(request)
@@ -164,8 +172,16 @@ async def run_socket(request: web.Request) -> web.WebSocketResponse:
                 if task is not None and not task.done():
                     await ws.send_json({"type": "error", "message": "a run is already in progress; stop it first"})
                     continue
-                current = _Run(ws, request.app[REGISTRY](False))
+                limits = request.app[LIMITS]
+                if limits.runs >= MAX_RUNS:
+                    await ws.send_json({"type": "error", "message": f"the editor is already running {limits.runs} "
+                                        f"models, the most it runs at once; stop one (or wait for it to finish) "
+                                        f"and start again"})
+                    continue
+                limits.runs += 1
+                current = _Run(ws, request.app[REGISTRY](False), request.app[POOL])
                 task = asyncio.create_task(_guarded(current, req))
+                task.add_done_callback(lambda _t, limits=limits: setattr(limits, "runs", limits.runs - 1))
             else:
                 await ws.send_json({"type": "error", "message": f"unknown message type {kind!r}; "
                                                                 "send 'start' or 'stop'"})

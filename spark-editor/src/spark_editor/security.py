@@ -21,10 +21,20 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
 SAFE_METHODS = frozenset({"GET", "HEAD"})
+MAX_NAME_BYTES = 255  # one file or folder name (the limit of ext4, APFS, NTFS)
+MAX_PATH_BYTES = 4096
 
 
 class PathError(ValueError):
     """A path from the browser that the editor refuses to touch. The message says why."""
+
+    status = 403  # the HTTP status the server answers with
+
+
+class PathNameError(PathError):
+    """A path no file system can hold (too long, a lone surrogate): a malformed request, not a forbidden one."""
+
+    status = 400
 
 
 def allowed_hosts(port: int) -> frozenset[str]:
@@ -59,7 +69,8 @@ def check_request(method: str, headers, port: int) -> str | None:
 def confine(root: Path, path: object, *, suffix: str | None = ".spark") -> Path:
     """The real path of ``path`` (relative to ``root``, or absolute inside it), refusing anything that escapes.
 
-    Refused: non-strings, empty or NUL-containing paths, any ``..`` component, absolute paths outside
+    Refused: non-strings, empty or NUL-containing paths, names of more than 255 bytes (paths of more than 4096),
+    characters a file name cannot hold (lone surrogates), any ``..`` component, absolute paths outside
     ``root``, and paths that leave ``root`` through a symbolic link (checked on the fully resolved path).
     ``suffix``: the required file extension (None: any).
 
@@ -70,6 +81,17 @@ def confine(root: Path, path: object, *, suffix: str | None = ".spark") -> Path:
         raise PathError(f"a file path must be a non-empty string, got {path!r}")
     if "\x00" in path:
         raise PathError("a file path must not contain NUL characters")
+    try:
+        encoded = os.fsencode(path)
+    except UnicodeError:
+        raise PathNameError(f"{path!r} contains a character no file name can hold (a lone surrogate); "
+                        "rename it using ordinary characters") from None
+    if len(encoded) > MAX_PATH_BYTES:
+        raise PathNameError(f"the path is {len(encoded)} bytes long; at most {MAX_PATH_BYTES} are allowed")
+    for part in PurePosixPath(path).parts:
+        if len(os.fsencode(part)) > MAX_NAME_BYTES:
+            raise PathNameError(f"the name {part[:40]!r}... is {len(os.fsencode(part))} bytes long; a file or folder "
+                            f"name may have at most {MAX_NAME_BYTES} bytes")
     parts = set(PurePosixPath(path).parts) | set(PureWindowsPath(path).parts)
     if ".." in parts:
         raise PathError(f"{path!r} contains '..'; give a path inside {root} without '..'")

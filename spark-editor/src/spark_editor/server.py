@@ -17,15 +17,25 @@ Routes (all JSON unless said otherwise):
 =========================  ==================================================================================
 
 Every request passes :func:`spark_editor.security.check_request`; every path :func:`spark_editor.security.confine`.
+
+Load limits: CPU-bound work (JSON parsing of large bodies, params checks, validation, builds, runs) runs in a
+bounded thread pool, never on the event loop, so one large request cannot stall the others. At most
+:data:`MAX_VALIDATIONS` validations run at once (up to :data:`MAX_QUEUED` more wait; beyond that: 429) and at most
+:data:`MAX_RUNS` runs (a further start is refused with an ``error`` message); the pool keeps spare workers so
+``/api/open`` and ``/api/save`` are answered while validations and runs are busy. Every error is a JSON object
+``{"error": message}`` with a 4xx status (507 for a full disk), and every response, errors included, carries the
+security headers (:func:`_security_headers`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import math
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -38,6 +48,11 @@ from .security import PathError, atomic_write_text, check_request, confine, rela
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 32 * 1024 * 1024  # bytes; a large model with layout is well under this
 MAX_FILE = 64 * 1024 * 1024
+MAX_PARAMS_BODY = 256 * 1024  # bytes; a component's params are a few numbers and short lists
+MAX_VALIDATIONS = 2  # validations running at once (each in a worker thread)
+MAX_QUEUED = 8  # validations waiting for a slot; beyond that the request gets 429
+MAX_RUNS = 2  # runs at once per server (each builds and steps a brain in a worker thread)
+WORKERS = MAX_VALIDATIONS + MAX_RUNS + 4  # spare workers keep open / save / params checks responsive
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox", ".mypy_cache"}
 
 RegistryProvider = Callable[[bool], Any]
@@ -46,6 +61,17 @@ ROOT = web.AppKey("root", Path)
 REGISTRY = web.AppKey("registry", object)
 INITIAL_FILE = web.AppKey("initial_file", object)
 RUNS = web.AppKey("runs", set)
+POOL = web.AppKey("pool", ThreadPoolExecutor)
+LIMITS = web.AppKey("limits", object)
+
+
+class Limits:
+    """The counters behind the caps on concurrent validations and runs (one per app, used on its loop only)."""
+
+    def __init__(self) -> None:
+        self.validations = asyncio.Semaphore(MAX_VALIDATIONS)
+        self.waiting = 0
+        self.runs = 0
 
 
 def _default_registry(refresh: bool = False):
@@ -68,6 +94,9 @@ def create_app(root: str | os.PathLike, *, registry: RegistryProvider | None = N
     app[REGISTRY] = registry or _default_registry
     app[INITIAL_FILE] = initial_file
     app[RUNS] = set()
+    app[POOL] = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="spark-editor")
+    app[LIMITS] = Limits()
+    app.on_response_prepare.append(_security_headers)
     app.router.add_get("/", index)
     app.router.add_get("/api/session", session)
     app.router.add_get("/api/catalogue", catalogue)
@@ -83,7 +112,17 @@ def create_app(root: str | os.PathLike, *, registry: RegistryProvider | None = N
     app.router.add_get("/api/run", run_socket)
     app.router.add_static("/static", STATIC, follow_symlinks=False, append_version=False)
     app.on_shutdown.append(_close_runs)
+    app.on_cleanup.append(_stop_pool)
     return app
+
+
+async def offload(request: web.Request, fn: Callable, *args: Any) -> Any:
+    """``fn(*args)`` in the app's bounded worker pool (never on the event loop)."""
+    return await asyncio.get_running_loop().run_in_executor(request.app[POOL], fn, *args)
+
+
+async def _stop_pool(app: web.Application) -> None:
+    app[POOL].shutdown(wait=False, cancel_futures=True)
 
 
 # ----- middlewares ----------------------------------------------------------------------------------------------
@@ -99,16 +138,23 @@ async def _guard(request: web.Request, handler):
     problem = check_request(request.method, request.headers, _server_port(request))
     if problem:
         return web.json_response({"error": problem}, status=403)
-    response = await handler(request)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault("Cache-Control", "no-store")
-    response.headers.setdefault(
-        "Content-Security-Policy",
+    return await handler(request)
+
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
         "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
-    )
-    return response
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"),
+}
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Every response as it is sent (errors, 404s of the router and websocket handshakes included)."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
 
 
 @web.middleware
@@ -116,11 +162,18 @@ async def _errors(request: web.Request, handler):
     """Turn unexpected failures into a JSON error; the server keeps running."""
     try:
         return await handler(request)
-    except web.HTTPException:
-        raise
+    except web.HTTPException as exc:
+        if exc.status < 400 or exc.content_type == "application/json":
+            raise
+        message = exc.text or exc.reason  # aiohttp's own (404, 405, 413, ...): the same as JSON
+        return web.json_response({"error": message}, status=exc.status, headers=_kept_headers(exc))
     except Exception as exc:  # a bug (ours or a pack's): report it, never crash the server
         request.app.logger.exception("error while handling %s %s", request.method, request.path)
         return web.json_response({"error": f"internal error: {type(exc).__name__}: {exc}"}, status=500)
+
+
+def _kept_headers(exc: web.HTTPException) -> dict:
+    return {k: v for k, v in exc.headers.items() if k.lower() in ("allow", "retry-after")}
 
 
 # ----- helpers --------------------------------------------------------------------------------------------------
@@ -145,18 +198,37 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not valid JSON; use a finite number")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is too large for a 64-bit float; use a finite number")
+    return value
+
+
 def parse_json(text: str) -> Any:
-    """Strict JSON: no NaN / Infinity literals. Raises ValueError."""
+    """Strict JSON: no NaN / Infinity literals, no number that overflows to infinity (``1e400``). Raises
+    ValueError."""
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except RecursionError:
         raise ValueError("the JSON is nested too deeply") from None
 
 
-async def _body(request: web.Request) -> dict:
-    """The request's JSON object body; raises HTTPBadRequest with a problem list otherwise."""
+async def _body(request: web.Request, limit: int = MAX_BODY) -> dict:
+    """The request's JSON object body (at most ``limit`` bytes, parsed in the worker pool); raises an HTTP error
+    with a problem list otherwise."""
+    if request.content_length is not None and request.content_length > limit:
+        raise _bad(f"the request body is {request.content_length} bytes; at most {limit} are accepted here",
+                   status=413)
     try:
-        data = parse_json(await request.text())
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise _bad(f"the request body is larger than {MAX_BODY} bytes, the most the editor accepts",
+                   status=413) from None
+    if len(raw) > limit:
+        raise _bad(f"the request body is {len(raw)} bytes; at most {limit} are accepted here", status=413)
+    try:
+        data = await offload(request, _decode_json, raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise _bad(f"the request body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
@@ -164,11 +236,17 @@ async def _body(request: web.Request) -> dict:
     return data
 
 
+def _decode_json(raw: bytes) -> Any:
+    return parse_json(raw.decode("utf-8"))
+
+
 def _bad(message: str, status: int = 400, **extra) -> web.HTTPException:
     cls = {400: web.HTTPBadRequest, 403: web.HTTPForbidden, 404: web.HTTPNotFound, 409: web.HTTPConflict,
-           422: web.HTTPUnprocessableEntity}[status]
+           413: web.HTTPRequestEntityTooLarge, 422: web.HTTPUnprocessableEntity, 429: web.HTTPTooManyRequests,
+           500: web.HTTPInternalServerError, 507: web.HTTPInsufficientStorage}[status]
     body = {"error": message, "problems": [{"path": "$", "message": message, "node": None, "edge": None}], **extra}
-    return cls(text=json.dumps(body), content_type="application/json")
+    kwargs = {"max_size": 0} if status == 413 else {}
+    return cls(text=json.dumps(body), content_type="application/json", **kwargs)
 
 
 def _problem_json(p: Any) -> dict:
@@ -216,7 +294,7 @@ def _path_param(request: web.Request, value: Any, *, suffix: str | None = ".spar
     try:
         return confine(request.app[ROOT], value, suffix=suffix)
     except PathError as exc:
-        raise _bad(str(exc), status=403) from None
+        raise _bad(str(exc), status=exc.status) from None
 
 
 # ----- handlers -------------------------------------------------------------------------------------------------
@@ -276,36 +354,59 @@ async def catalogue(request: web.Request) -> web.Response:
 
 
 async def refresh_catalogue(request: web.Request) -> web.Response:
-    loop = asyncio.get_running_loop()
-    reg = await loop.run_in_executor(None, _registry, request, True)
+    reg = await offload(request, _registry, request, True)
     return _json(reg.to_json())
 
 
-async def check_params(request: web.Request) -> web.Response:
-    """Build a component's Params from values, as the core does; its ParamError message is the answer."""
+def _check_params(registry: Any, component: Any, values: Any) -> dict:
+    """The answer of ``/api/params/check`` (runs in the worker pool)."""
     import spark
     from spark import parameters as sparams
 
-    body = await _body(request)
     try:
-        entry = _registry(request).resolve(body.get("component"))
+        entry = registry.resolve(component)
     except spark.SparkError as exc:
-        return _json({"ok": False, "message": str(exc), "problems": []})
-    values = body.get("params", {})
+        return {"ok": False, "message": str(exc), "problems": []}
     try:
         built = sparams.from_dict(entry.cls.Params, values)
     except spark.ParamError as exc:
         problems = [{"param": name, "message": msg} for name, msg in getattr(exc, "problems", [])]
-        return _json({"ok": False, "message": str(exc), "problems": problems})
+        return {"ok": False, "message": str(exc), "problems": problems}
     except Exception as exc:  # e.g. a value of a type the params class cannot take
-        return _json({"ok": False, "message": f"{type(exc).__name__}: {exc}", "problems": []})
-    return _json({"ok": True, "params": sparams.to_dict(built)})
+        return {"ok": False, "message": f"{type(exc).__name__}: {exc}", "problems": []}
+    return {"ok": True, "params": sparams.to_dict(built)}
+
+
+async def check_params(request: web.Request) -> web.Response:
+    """Build a component's Params from values, as the core does; its ParamError message is the answer.
+
+    The body is at most :data:`MAX_PARAMS_BODY` bytes (413 otherwise) and the check runs in the worker pool."""
+    body = await _body(request, MAX_PARAMS_BODY)
+    return _json(await offload(request, _check_params, _registry(request), body.get("component"),
+                               body.get("params", {})))
+
+
+async def checked(request: web.Request, doc: Any) -> tuple[list[dict], list[dict]]:
+    """``check_doc(doc)`` in the worker pool, at most :data:`MAX_VALIDATIONS` at once and :data:`MAX_QUEUED`
+    waiting; raises 429 beyond that."""
+    limits = request.app[LIMITS]
+    if limits.validations.locked() and limits.waiting >= MAX_QUEUED:
+        raise _bad(f"the editor is busy: {MAX_VALIDATIONS} validations are running and {MAX_QUEUED} are waiting; "
+                   "try again when they finish", status=429)
+    limits.waiting += 1
+    try:
+        await limits.validations.acquire()
+    finally:
+        limits.waiting -= 1
+    try:
+        return await offload(request, check_doc, doc, _registry(request))
+    finally:
+        limits.validations.release()
 
 
 async def validate(request: web.Request) -> web.Response:
     body = await _body(request)
-    loop = asyncio.get_running_loop()
-    problems, warnings = await loop.run_in_executor(None, check_doc, body.get("doc"), _registry(request))
+    problems, warnings = await checked(request, body.get("doc"))
     return _json({"problems": problems, "warnings": warnings})
 
 
@@ -353,12 +454,15 @@ def _read_model(path: Path) -> tuple[Any, list[dict]]:
 
 async def open_file(request: web.Request) -> web.Response:
     path = _path_param(request, request.query.get("path"))
-    loop = asyncio.get_running_loop()
-    doc, problems = await loop.run_in_executor(None, _read_model, path)
+    try:
+        doc, problems = await offload(request, _read_model, path)
+    except OSError as exc:
+        raise _os_error(request, exc, path, "read") from None
     rel = relative(request.app[ROOT], path)
     if doc is None:
         return _json({"path": rel, "error": problems[0]["message"], "problems": problems}, status=422)
-    more, warnings = await loop.run_in_executor(None, check_doc, doc, _registry(request))
+    # not behind the validation cap: opening a file must not wait for others' validations (the pool has room)
+    more, warnings = await offload(request, check_doc, doc, _registry(request))
     return _json({"path": rel, "doc": doc, "problems": problems + more, "warnings": warnings})
 
 
@@ -368,18 +472,53 @@ async def save_file(request: web.Request) -> web.Response:
     doc = body.get("doc")
     if not isinstance(doc, dict):
         raise _bad(f"the model to save must be a JSON object, got {type(doc).__name__}", status=422)
+    overwrite = body.get("overwrite", False)
+    if not isinstance(overwrite, bool):
+        raise _bad(f"overwrite must be true or false (a JSON boolean), got {overwrite!r}")
     if path.is_dir():
         raise _bad(f"{relative(request.app[ROOT], path)} is a folder; give a file name", status=422)
-    if path.exists() and not body.get("overwrite", False):
+    if path.exists() and not overwrite:
         raise _bad(f"{relative(request.app[ROOT], path)} already exists; confirm to overwrite it", status=409,
                    exists=True)
     if not path.parent.is_dir():
         raise _bad(f"folder {relative(request.app[ROOT], path.parent)} does not exist", status=422)
-    text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    loop = asyncio.get_running_loop()
-    await loop.run_in_executor(None, atomic_write_text, path, text)
-    problems, warnings = await loop.run_in_executor(None, check_doc, doc, _registry(request))
+    try:
+        text = await offload(request, _model_text, doc)
+    except ValueError as exc:
+        raise _bad(f"the model cannot be saved: {exc}", status=422) from None
+    try:
+        await offload(request, atomic_write_text, path, text)
+    except OSError as exc:
+        raise _os_error(request, exc, path, "save") from None
+    problems, warnings = await offload(request, check_doc, doc, _registry(request))
     return _json({"path": relative(request.app[ROOT], path), "problems": problems, "warnings": warnings})
+
+
+def _model_text(doc: dict) -> str:
+    """The file text of ``doc``; ValueError if it holds something a UTF-8 JSON file cannot (a lone surrogate)."""
+    text = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = text[exc.start:exc.end]
+        near = text[max(0, exc.start - 30):exc.start]
+        raise ValueError(f"it contains the lone surrogate {bad!r} (after {near!r}), which UTF-8 cannot store; "
+                         "remove it or write the character it was meant to pair with") from None
+    return text
+
+
+def _os_error(request: web.Request, exc: OSError, path: Path, verb: str) -> web.HTTPException:
+    """A JSON error for a failed read or write: 507 for a full disk or quota, 403 for no permission or a
+    read-only file system, 400 for a name the file system refuses, 500 otherwise."""
+    rel = relative(request.app[ROOT], path)
+    reason = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return _bad(f"cannot {verb} {rel}: the disk is full ({reason}); free some space and try again", status=507)
+    if isinstance(exc, PermissionError) or exc.errno == errno.EROFS:
+        return _bad(f"cannot {verb} {rel}: {reason}", status=403)
+    if exc.errno in (errno.ENAMETOOLONG, errno.EINVAL, errno.EILSEQ):
+        return _bad(f"cannot {verb} {rel}: the file system refuses this name ({reason})", status=400)
+    return _bad(f"cannot {verb} {rel}: {reason}", status=500)
 
 
 async def _close_runs(app: web.Application) -> None:
