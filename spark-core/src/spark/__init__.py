@@ -9,6 +9,7 @@ from .component import Soma as Soma
 from .component import Synapse as Synapse
 from .errors import (
     AmbiguousComponentError as AmbiguousComponentError,
+    ComponentStepError as ComponentStepError,
     GraphError as GraphError,
     ModelWarning as ModelWarning,
     ParamError as ParamError,

@@ -7,6 +7,7 @@ step, in topological order. Learning rules run at the end of the step, after eve
 
 from __future__ import annotations
 
+import contextlib
 import io
 import inspect
 import json
@@ -30,7 +31,7 @@ from . import monitors as _mon
 from . import recording as _recording
 from . import sparkfile
 from .component import Component, Synapse
-from .errors import GraphError, ModelWarning, SparkError, SparkFileError
+from .errors import ComponentStepError, GraphError, ModelWarning, SparkError, SparkFileError
 from .monitors import Monitor, as_monitors
 from .progress import Progress
 from .timing import to_steps
@@ -222,6 +223,12 @@ class Brain(nnx.Module):
             except (SparkError, ValueError) as exc:
                 problems.append(sparkfile.Problem(f"$.nodes[{n.index}]", f"node {n.id!r} ({n.entry.id}): {exc}",
                                                   node=n.id))
+            except Exception as exc:  # a bug in the component: name the node, the component and its pack
+                problems.append(sparkfile.Problem(
+                    f"$.nodes[{n.index}]",
+                    f"node {n.id!r}: component {n.entry.id} (pack {n.entry.distribution} {n.entry.version}) failed "
+                    f"to build: {n.cls.__qualname__}.__init__ raised {type(exc).__name__}: {exc}; this is a bug in "
+                    f"that pack (report it to its authors) or a parameter it does not check", node=n.id))
         if problems:
             raise SparkFileError(self.name or "<brain>", problems)
         self.nodes = nnx.Dict(nodes)
@@ -366,7 +373,8 @@ class Brain(nnx.Module):
             kwargs = gather(call.inputs)
             if call.stochastic:
                 kwargs["key"] = jax.random.fold_in(step_key, call.key_index)
-            outs = self.nodes[call.node](dt=sched.dt, **kwargs)
+            with _component_errors(self, call.node):
+                outs = self.nodes[call.node](dt=sched.dt, **kwargs)
             for port, value in outs.items():
                 now[f"{call.node}.{port}"] = value
         for call in sched.rules:
@@ -376,7 +384,8 @@ class Brain(nnx.Module):
             if call.stochastic:
                 kwargs["key"] = jax.random.fold_in(step_key, call.key_index)
             synapse = self.nodes[call.attach]
-            synapse.weight[...] = self.nodes[call.node](synapse, dt=sched.dt, **kwargs)
+            with _component_errors(self, call.node):
+                synapse.weight[...] = self.nodes[call.node](synapse, dt=sched.dt, **kwargs)
         for ref, depth in sched.buffers:  # a one-step buffer is replaced whole: no index arithmetic in the loop
             buf = self.buffers[ref]
             value = jnp.asarray(now[ref], buf.dtype)
@@ -793,6 +802,25 @@ class Brain(nnx.Module):
         new = [(p, v.replace(jnp.asarray(saved["/".join(map(str, p))], dtype=v.get_value().dtype))) for p, v in flat]
         nnx.update(self, nnx.from_flat_state(new))
         return self
+
+
+@contextlib.contextmanager
+def _component_errors(brain: Brain, node: str):
+    """Turn an exception raised by node ``node``'s step into a :class:`ComponentStepError` that names it."""
+    try:
+        yield
+    except SparkError:
+        raise
+    except Exception as exc:
+        cls = type(brain.nodes[node])
+        try:
+            entry = next(e for e in brain._registry_or_default() if e.cls is cls)
+            what = f"component {entry.id} (pack {entry.distribution} {entry.version})"
+        except Exception:
+            what = f"component {cls.__module__}.{cls.__qualname__}"
+        raise ComponentStepError(
+            f"node {node!r}: {what} failed in its step: {type(exc).__name__}: {exc}; this is a bug in that pack "
+            "(report it to its authors) or an input or parameter it does not check") from exc
 
 
 def _variable(brain: Brain, ref: str) -> nnx.Variable:

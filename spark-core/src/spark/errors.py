@@ -38,6 +38,11 @@ class PluginError(SparkError):
     """A pack failed to load or to register its components."""
 
 
+class ComponentStepError(SparkError):
+    """A component's step raised something that is not a SparkError: the message names the node, the component
+    and its pack; the original exception is the ``__cause__``."""
+
+
 class GraphError(SparkError, ValueError):
     """A Brain graph is malformed (missing node, zero-delay cycle, shape mismatch...)."""
 

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import difflib
 import importlib.metadata as md
+import json
+import logging
+import os
+import time
 import traceback
 from typing import Any, Iterable
 
@@ -26,6 +30,23 @@ from .payloads import CORE_PAYLOADS, PayloadType
 
 ENTRY_POINT_GROUP = "spark"
 CORE_DISTRIBUTION = "spark-core"
+SLOW_IMPORT_S = 2.0  # a pack whose import takes longer is named on stderr (override: SPARK_SLOW_IMPORT_S)
+
+_log = logging.getLogger("spark")
+
+
+def _slow_import_threshold() -> float:
+    try:
+        return float(os.environ.get("SPARK_SLOW_IMPORT_S", SLOW_IMPORT_S))
+    except ValueError:
+        return SLOW_IMPORT_S
+
+
+def _describe_exit(exc: BaseException) -> str:
+    """``exc`` as text; a ``SystemExit`` says that the pack tried to end the process."""
+    if isinstance(exc, SystemExit):
+        return f"SystemExit: it called sys.exit({exc.code!r}); a pack must raise an exception, not end the process"
+    return f"{type(exc).__name__}: {exc}"
 
 
 @attrs.define
@@ -42,9 +63,10 @@ class PackInfo:
     error: str | None = None
     requires_spark_core: str | None = None
     components: list[str] = attrs.field(factory=list)
+    import_seconds: float = 0.0  # how long importing the pack's entry point took (not in the catalogue)
 
     def to_json(self) -> dict:
-        return attrs.asdict(self)
+        return attrs.asdict(self, filter=lambda a, _v: a.name != "import_seconds")
 
 
 @attrs.frozen
@@ -92,6 +114,7 @@ class Registry:
         self.editor_assets: list[dict] = []
         self.examples: dict[str, str] = {}  # name -> path of a bundled .spark file
         self.problems: list[str] = []  # registration problems not tied to a whole pack
+        self.slow_imports: list[str] = []  # a note for each pack whose import took longer than SLOW_IMPORT_S
         self._pm = pluggy.PluginManager(hookspecs.PROJECT)
         self._pm.add_hookspecs(hookspecs)
 
@@ -129,7 +152,9 @@ class Registry:
             return self._fail(info, "; ".join(unknown))
         try:
             self._pm.register(module, name=f"{info.distribution}:{entry_point}")
-        except Exception as exc:  # pluggy validates hook signatures
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # pluggy validates hook signatures
             return self._fail(info, f"invalid hook implementations: {exc}")
         added: list[str] = []
         payloads_before = dict(self.payloads)
@@ -149,17 +174,28 @@ class Registry:
                 raise DuplicateComponentError(f"example name(s) {taken} are already provided by another pack")
             for payload in payloads:
                 self.register_payload(payload, distribution=info.distribution)
+            skipped: list[str] = []
             for obj in components:
                 problem = component_problem(obj)
                 if problem:
                     raise TypeError(f"spark_components returned {problem}")
+                unlisted = _catalogue_problem(obj)
+                if unlisted:  # this component only: the pack's others still work
+                    skipped.append(f"component {obj.name!r} ({obj.__module__}.{obj.__qualname__}) is broken and "
+                                   f"was not registered: {unlisted}")
+                    continue
                 added.append(self.register(obj, distribution=info.distribution, version=version).id)
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # a hook that calls sys.exit must not end every spark command
             for cid in added:  # all or nothing per pack
                 self._entries.pop(cid, None)
             self.payloads = payloads_before
             self._pm.unregister(module)
-            return self._fail(info, f"{type(exc).__name__}: {exc}")
+            return self._fail(info, _describe_exit(exc))
+        if skipped:
+            info.error = "; ".join(skipped)
+            self.problems += [f"pack {info.distribution} {version}: {s}" for s in skipped]
         self.cli_commands += [(info.distribution, c) for c in commands]
         if assets:
             self.editor_assets.append({"distribution": info.distribution, **assets})
@@ -213,15 +249,31 @@ class Registry:
                 f"install a version of {dist} built for spark-core {__version__} or a matching spark-core",
                 status="incompatible",
             )
+        start = time.perf_counter()
         try:
             module = ep.load()
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # SystemExit too: a pack that exits at import must not end the command
             last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
             where = f" ({last[0].filename}:{last[0].lineno})" if last else ""
-            return self._fail(info, f"cannot import {ep.value!r}: {type(exc).__name__}: {exc}{where}")
+            info.import_seconds = time.perf_counter() - start
+            self._note_if_slow(info)
+            return self._fail(info, f"cannot import {ep.value!r}: {_describe_exit(exc)}{where}")
+        info.import_seconds = time.perf_counter() - start
+        self._note_if_slow(info)
         loaded = self.load_plugin(module, distribution=dist, version=version, entry_point=info.entry_point)
         loaded.requires_spark_core = info.requires_spark_core
+        loaded.import_seconds = info.import_seconds
         return loaded
+
+    def _note_if_slow(self, info: PackInfo) -> None:
+        """Name a pack whose import is slow, on stderr (logger ``spark``): it delays every ``spark`` command."""
+        if info.import_seconds > _slow_import_threshold():
+            note = (f"pack {info.distribution} {info.version} took {info.import_seconds:.1f} s to import; it "
+                    f"delays every spark command (uninstall it, or ask its authors to import lazily)")
+            self.slow_imports.append(note)
+            _log.warning("spark: note: %s", note)
 
     # ----- lookup -------------------------------------------------------------------------------------------------
 
@@ -300,6 +352,18 @@ class Registry:
             "payload_types": [p.to_json() for p in self.payloads.values()],
             "components": [e.to_json() for e in self.entries(kind)],
         }
+
+
+def _catalogue_problem(cls: type) -> str | None:
+    """Why ``cls``'s catalogue entry cannot be written as JSON (e.g. a parameter default that is not JSON), or None."""
+    try:
+        json.dumps(cls.describe())
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
+        return (f"its catalogue entry is not JSON ({type(exc).__name__}: {exc}); every parameter default must be a "
+                "JSON value (number, string, bool, list or null)")
+    return None
 
 
 def _unknown_hooks(module: Any) -> list[str]:

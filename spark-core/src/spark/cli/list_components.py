@@ -44,5 +44,7 @@ def list_components(kind: str | None, fmt: str, strict: bool) -> None:
     bad = [p for p in reg.packs if p.status != "ok"]
     for p in bad:
         click.echo(f"spark: pack {p.distribution} {p.version} is {p.status}: {p.error}", err=True)
-    if strict and bad:
+    for problem in reg.problems:  # a broken component of a pack that otherwise works
+        click.echo(f"spark: {problem}", err=True)
+    if strict and (bad or reg.problems):
         raise SystemExit(1)
