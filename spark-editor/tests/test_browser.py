@@ -39,13 +39,13 @@ EXPECTED_HTTP_ERROR = "Failed to load resource: the server responded with a stat
 class EditorServer:
     """The editor app served from a background thread on a free port of 127.0.0.1."""
 
-    def __init__(self, root: Path, registry, initial_file: str | None = None):
+    def __init__(self, root: Path, registry, initial_file: str | None = None, token: str | None = None):
         from aiohttp import web
 
         from spark_editor.server import create_app
 
         self.loop = asyncio.new_event_loop()
-        self.app = create_app(root, registry=lambda refresh=False: registry, initial_file=initial_file)
+        self.app = create_app(root, registry=lambda refresh=False: registry, initial_file=initial_file, token=token)
         self.runner = web.AppRunner(self.app, access_log=None)
         ready = threading.Event()
 
@@ -61,7 +61,7 @@ class EditorServer:
         self.thread = threading.Thread(target=serve, daemon=True)
         self.thread.start()
         assert ready.wait(30), "the editor's server did not start"
-        self.url = f"http://127.0.0.1:{self.port}/"
+        self.url = f"http://127.0.0.1:{self.port}/" + (f"?token={token}" if token else "")
 
     def close(self):
         asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(30)
@@ -79,11 +79,12 @@ def browser():
 
 @pytest.fixture
 def open_editor(browser, tmp_path, registry):
-    """``open_editor(initial_file=None) -> page`` with the editor loaded; console errors fail the test."""
+    """``open_editor(initial_file=None, token=None) -> page`` with the editor loaded (through the URL with the
+    session token when one is given, as ``spark editor`` prints it); console errors fail the test."""
     servers, contexts, errors = [], [], []
 
-    def start(initial_file: str | None = None):
-        server = EditorServer(tmp_path, registry, initial_file)
+    def start(initial_file: str | None = None, token: str | None = None):
+        server = EditorServer(tmp_path, registry, initial_file, token)
         servers.append(server)
         ctx = browser.new_context(viewport={"width": 1500, "height": 950})
         contexts.append(ctx)
@@ -249,6 +250,26 @@ def test_run_streams_spikes_into_the_raster(open_editor, tmp_path, make_model):
     shots.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shots / "editor-run.png"), full_page=True)
     assert (shots / "editor-run.png").stat().st_size > 10_000
+
+
+def test_with_a_session_token_the_page_opens_and_runs(open_editor, tmp_path, make_model):
+    """The printed URL (``/?token=...``) sets the cookie; the page's fetches and its run websocket then carry it."""
+    (tmp_path / "chain.spark").write_text(json.dumps(make_model(n=10, rate=300.0)))
+    page = open_editor(initial_file="chain.spark", token="browser-token")
+    expect = sync_api.expect
+    assert page.url.endswith("/") and "token" not in page.url  # redirected: the token left the address bar
+    expect(page.get_by_test_id("node-exc")).to_be_visible()
+    page.get_by_test_id("tab-run").click()
+    page.get_by_test_id("run-steps").fill("100")
+    page.get_by_test_id("run-start").click()
+    expect(page.get_by_test_id("run-status")).to_have_attribute("data-state", "done", timeout=90_000)
+    # a browser without the cookie (another local user's) gets nothing
+    other = page.context.browser.new_context()
+    try:
+        resp = other.new_page().goto(page.url + "api/session")
+        assert resp.status == 403 and "session token" in resp.text()
+    finally:
+        other.close()
 
 
 def test_undo_redo_copy_paste_delete_and_layout(open_editor):

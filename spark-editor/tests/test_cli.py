@@ -50,9 +50,13 @@ async def test_serve_listens_on_localhost_and_prints_the_url(tmp_path, capsys):
             break
         await asyncio.sleep(0.05)
     assert urls and urls[0].startswith("http://127.0.0.1:")
+    base, token = urls[0].split("?token=")
+    assert base.endswith("/") and len(token) >= 40
     async with aiohttp.ClientSession() as session:
-        async with session.get(urls[0] + "api/session") as resp:
+        async with session.get(base + "api/session", params={"token": token}) as resp:
             assert resp.status == 200 and (await resp.json())["root"] == os.path.realpath(tmp_path)
+        async with session.get(base + "api/session") as resp:  # without the printed token: refused
+            assert resp.status == 403 and "session token" in (await resp.json())["error"]
     assert urls[0] in capsys.readouterr().out
     task.cancel()
     with pytest.raises(asyncio.CancelledError):

@@ -144,7 +144,7 @@ async def test_a_huge_chunk_is_clamped_so_stop_is_seen(client, model):
 # ----- the listening socket: header timeout, reusable port ------------------------------------------------------
 
 
-async def _serving(tmp_path, port=0):
+async def _serving(tmp_path, port=0, *, with_token=False):
     urls = []
     task = asyncio.create_task(cli.serve(tmp_path, port=port, open_browser=False, ready=urls.append))
     for _ in range(200):
@@ -153,7 +153,8 @@ async def _serving(tmp_path, port=0):
         await asyncio.sleep(0.05)
     if task.done():
         task.result()
-    return task, urls[0]
+    base, token = urls[0].split("?token=")
+    return (task, base, token) if with_token else (task, base)
 
 
 async def _stop(task):
@@ -177,10 +178,10 @@ async def test_a_connection_slow_to_send_its_headers_is_closed(tmp_path, monkeyp
 
 
 async def test_the_port_can_be_reused_at_once_after_the_server_stops(tmp_path):
-    task, url = await _serving(tmp_path)
+    task, url, token = await _serving(tmp_path, with_token=True)
     port = int(url.rsplit(":", 1)[1].strip("/"))
     async with aiohttp.ClientSession() as session:
-        async with session.get(url + "api/session") as resp:
+        async with session.get(url + "api/session", headers={"Authorization": f"token {token}"}) as resp:
             assert resp.status == 200
         await _stop(task)  # the server closes the kept-alive connection first: its side is left in TIME_WAIT
     task, again = await _serving(tmp_path, port=port)
@@ -254,3 +255,49 @@ async def test_security_headers_are_on_error_responses(client, monkeypatch):
         assert resp.content_type == "application/json" and (await resp.json())["error"], status
         for name, value in server.SECURITY_HEADERS.items():
             assert resp.headers.get(name) == value, (status, name)
+
+
+# ----- the session token ----------------------------------------------------------------------------------------
+
+TOKEN = "s3cret-token"
+
+
+@pytest_asyncio.fixture
+async def guarded(aiohttp_client, tmp_path, provider):
+    return await aiohttp_client(create_app(tmp_path, registry=provider, token=TOKEN))
+
+
+@pytest.mark.parametrize("how", [
+    {}, {"params": {"token": "wrong"}}, {"headers": {"Authorization": "token wrong"}},
+    {"params": {"token": "s3cret-tokeñ"}},
+    {"headers": {"Cookie": f"spark_editor_token_1={TOKEN}"}},  # another port's cookie
+])
+async def test_without_the_token_every_request_is_refused(guarded, model, how):
+    for resp in (await guarded.get("/", **how), await guarded.get("/api/session", **how),
+                 await guarded.get("/api/files", **how),
+                 await post(guarded, "/api/save", {"path": "m.spark", "doc": model}, **how)):
+        message = await error_of(resp, 403)
+        assert message.startswith("refused: this editor needs its session token; open the URL `spark editor` printed")
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await guarded.ws_connect("/api/run", **how)
+    assert refused.value.status == 403
+
+
+async def test_the_token_in_the_url_or_a_header_is_accepted(guarded):
+    assert (await guarded.get("/api/session", params={"token": TOKEN})).status == 200
+    assert (await guarded.get("/api/session", headers={"Authorization": f"token {TOKEN}"})).status == 200
+
+
+async def test_the_printed_url_sets_a_cookie_the_page_then_uses(guarded, model, tmp_path):
+    resp = await guarded.get("/", params={"token": TOKEN}, allow_redirects=False)
+    assert resp.status == 302 and resp.headers["Location"] == "/"  # the token leaves the address bar
+    port = guarded.server.port
+    cookie = resp.cookies[f"spark_editor_token_{port}"]
+    assert cookie.value == TOKEN and cookie["httponly"] and cookie["samesite"] == "Strict" and cookie["path"] == "/"
+    # the browser now sends the cookie: the page, its API calls and the run websocket work without the token
+    assert (await guarded.get("/")).status == 200
+    assert (await post(guarded, "/api/save", {"path": "m.spark", "doc": model})).status == 200
+    ws = await guarded.ws_connect("/api/run")
+    await ws.send_json({"type": "start", "doc": model, "steps": 5, "chunk": 5})
+    assert (await asyncio.wait_for(ws.receive_json(), timeout=60))["type"] == "started"
+    await ws.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import socket
 import webbrowser
 from pathlib import Path
@@ -21,7 +22,8 @@ HEADER_TIMEOUT = 15.0  # seconds a connection may stay idle or take to send a re
 def editor(file: str | None, port: int, no_browser: bool) -> None:
     """Open the graph editor on FILE (a .spark model; created on first save if it does not exist).
 
-    The editor serves http://127.0.0.1:PORT/ and may open and save files only inside the current folder.
+    The editor serves http://127.0.0.1:PORT/ and may open and save files only inside the current folder. Open the
+    URL it prints: it holds this session's token, without which every request is refused.
     """
     from .security import PathError, confine, relative
 
@@ -40,12 +42,14 @@ def editor(file: str | None, port: int, no_browser: bool) -> None:
 
 async def serve(root: Path, *, port: int = 0, initial_file: str | None = None, open_browser: bool = True,
                 ready=None) -> None:
-    """Serve the editor until cancelled. ``ready(url)`` is called once the server listens."""
+    """Serve the editor until cancelled. ``ready(url)`` is called once the server listens, with the URL that
+    holds the session token (``http://127.0.0.1:PORT/?token=...``)."""
     from aiohttp import web
 
     from .server import create_app
 
-    app = create_app(root, initial_file=initial_file)
+    token = secrets.token_urlsafe(32)  # only who can read this terminal can use the editor (see server.py)
+    app = create_app(root, initial_file=initial_file, token=token)
     # keepalive_timeout also bounds how long a connection may take to send its request headers (aiohttp closes a
     # connection whose request is still incomplete when it expires), so slow-header clients cannot pile up
     runner = web.AppRunner(app, handle_signals=False, access_log=None, keepalive_timeout=HEADER_TIMEOUT)
@@ -60,7 +64,7 @@ async def serve(root: Path, *, port: int = 0, initial_file: str | None = None, o
         raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}; "
                                    "choose another --port or leave it out to pick a free one") from None
     bound = _bound_port(site)
-    url = f"http://127.0.0.1:{bound}/"
+    url = f"http://127.0.0.1:{bound}/?token={token}"
     click.echo(f"Spark editor on {url}  (folder: {root}; Ctrl+C to stop)", err=False)
     if ready is not None:
         ready(url)

@@ -18,6 +18,13 @@ Routes (all JSON unless said otherwise):
 
 Every request passes :func:`spark_editor.security.check_request`; every path :func:`spark_editor.security.confine`.
 
+Session token (as Jupyter's): ``spark editor`` starts the app with a random ``token`` and prints the URL
+``http://127.0.0.1:PORT/?token=...``. Any request may present the token as ``?token=`` (a valid one on ``GET /``
+sets an HttpOnly, SameSite=Strict cookie for this port and redirects to ``/``, so the page and its fetches and
+websocket then carry the cookie) or as the header ``Authorization: token ...``; every other request gets 403.
+So another local user (who can reach 127.0.0.1 but cannot read the terminal) can neither read nor write models
+nor start runs. ``create_app(token=None)`` (the default, used by tests) checks no token.
+
 Load limits: CPU-bound work (JSON parsing of large bodies, params checks, validation, builds, runs) runs in a
 bounded thread pool, never on the event loop, so one large request cannot stall the others. At most
 :data:`MAX_VALIDATIONS` validations run at once (up to :data:`MAX_QUEUED` more wait; beyond that: 429) and at most
@@ -31,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import hmac
 import json
 import math
 import os
@@ -62,6 +70,7 @@ REGISTRY = web.AppKey("registry", object)
 INITIAL_FILE = web.AppKey("initial_file", object)
 RUNS = web.AppKey("runs", set)
 POOL = web.AppKey("pool", ThreadPoolExecutor)
+TOKEN = web.AppKey("token", object)
 LIMITS = web.AppKey("limits", object)
 
 
@@ -81,18 +90,20 @@ def _default_registry(refresh: bool = False):
 
 
 def create_app(root: str | os.PathLike, *, registry: RegistryProvider | None = None,
-               initial_file: str | None = None) -> web.Application:
+               initial_file: str | None = None, token: str | None = None) -> web.Application:
     """The editor application serving files under ``root``.
 
     Args:
         root: the folder whose files the editor may open and save (nothing outside it).
         registry: ``provider(refresh: bool) -> spark.Registry``; default :func:`spark.default_registry`.
         initial_file: a path (relative to ``root``) to open when the page loads; it need not exist yet.
+        token: the session token every request must present (see the module's docstring); None: no token.
     """
     app = web.Application(middlewares=[_guard, _errors], client_max_size=MAX_BODY)
     app[ROOT] = Path(os.path.realpath(root))
     app[REGISTRY] = registry or _default_registry
     app[INITIAL_FILE] = initial_file
+    app[TOKEN] = token
     app[RUNS] = set()
     app[POOL] = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="spark-editor")
     app[LIMITS] = Limits()
@@ -138,7 +149,30 @@ async def _guard(request: web.Request, handler):
     problem = check_request(request.method, request.headers, _server_port(request))
     if problem:
         return web.json_response({"error": problem}, status=403)
+    token = request.app[TOKEN]
+    if token is not None:
+        port = _server_port(request)
+        given = request.query.get("token")
+        if given is None and request.headers.get("Authorization", "").startswith("token "):
+            given = request.headers["Authorization"][len("token "):]
+        if given is not None and _same(given, token):
+            if request.method == "GET" and request.path == "/" and "token" in request.query:
+                page = web.HTTPFound("/")  # keep the token out of the address bar; the cookie carries it on
+                page.set_cookie(token_cookie(port), token, httponly=True, samesite="Strict", path="/")
+                raise page
+        elif not _same(request.cookies.get(token_cookie(port), ""), token):
+            return web.json_response({"error": "refused: this editor needs its session token; open the URL "
+                                      "`spark editor` printed (http://127.0.0.1:PORT/?token=...)"}, status=403)
     return await handler(request)
+
+
+def token_cookie(port: int) -> str:
+    """The token cookie's name; one per port, since cookies do not tell ports apart."""
+    return f"spark_editor_token_{port}"
+
+
+def _same(given: str, token: str) -> bool:
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), token.encode("utf-8"))
 
 
 SECURITY_HEADERS = {
