@@ -141,6 +141,19 @@ async def test_a_huge_chunk_is_clamped_so_stop_is_seen(client, model):
     await ws.close()
 
 
+async def test_a_body_slow_to_arrive_is_a_408(client, monkeypatch):
+    monkeypatch.setattr(server, "BODY_TIMEOUT", 0.3)
+    reader, writer = await asyncio.open_connection("127.0.0.1", client.server.port)
+    writer.write(f"POST /api/validate HTTP/1.1\r\nHost: 127.0.0.1:{client.server.port}\r\n"
+                 "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"doc\": ".encode())
+    await writer.drain()
+    try:
+        head = await asyncio.wait_for(reader.read(4096), timeout=5)
+    finally:
+        writer.close()
+    assert head.startswith(b"HTTP/1.1 408") and b"did not arrive within 0.3 s" in head
+
+
 # ----- the listening socket: header timeout, reusable port ------------------------------------------------------
 
 

@@ -159,8 +159,8 @@ async def run_socket(request: web.Request) -> web.WebSocketResponse:
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 continue
-            try:
-                req = parse_json(msg.data)
+            try:  # up to 32 MB: parsed in the worker pool, not on the event loop
+                req = await asyncio.get_running_loop().run_in_executor(request.app[POOL], parse_json, msg.data)
             except ValueError as exc:
                 await ws.send_json({"type": "error", "message": f"message is not valid JSON: {exc}"})
                 continue

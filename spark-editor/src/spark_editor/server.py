@@ -60,6 +60,7 @@ MAX_PARAMS_BODY = 256 * 1024  # bytes; a component's params are a few numbers an
 MAX_VALIDATIONS = 2  # validations running at once (each in a worker thread)
 MAX_QUEUED = 8  # validations waiting for a slot; beyond that the request gets 429
 MAX_RUNS = 2  # runs at once per server (each builds and steps a brain in a worker thread)
+BODY_TIMEOUT = 60.0  # seconds a request body may take to arrive (the header timeout is the runner's, cli.py)
 WORKERS = MAX_VALIDATIONS + MAX_RUNS + 4  # spare workers keep open / save / params checks responsive
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox", ".mypy_cache"}
 
@@ -255,7 +256,10 @@ async def _body(request: web.Request, limit: int = MAX_BODY) -> dict:
         raise _bad(f"the request body is {request.content_length} bytes; at most {limit} are accepted here",
                    status=413)
     try:
-        raw = await request.read()
+        async with asyncio.timeout(BODY_TIMEOUT):
+            raw = await request.read()
+    except TimeoutError:
+        raise _bad(f"the request body did not arrive within {BODY_TIMEOUT:g} s", status=408) from None
     except web.HTTPRequestEntityTooLarge:
         raise _bad(f"the request body is larger than {MAX_BODY} bytes, the most the editor accepts",
                    status=413) from None
@@ -276,7 +280,8 @@ def _decode_json(raw: bytes) -> Any:
 
 def _bad(message: str, status: int = 400, **extra) -> web.HTTPException:
     cls = {400: web.HTTPBadRequest, 403: web.HTTPForbidden, 404: web.HTTPNotFound, 409: web.HTTPConflict,
-           413: web.HTTPRequestEntityTooLarge, 422: web.HTTPUnprocessableEntity, 429: web.HTTPTooManyRequests,
+           408: web.HTTPRequestTimeout, 413: web.HTTPRequestEntityTooLarge, 422: web.HTTPUnprocessableEntity,
+           429: web.HTTPTooManyRequests,
            500: web.HTTPInternalServerError, 507: web.HTTPInsufficientStorage}[status]
     body = {"error": message, "problems": [{"path": "$", "message": message, "node": None, "edge": None}], **extra}
     kwargs = {"max_size": 0} if status == 413 else {}
