@@ -92,6 +92,15 @@ async def test_validations_are_capped_and_open_is_still_answered(client, tmp_pat
     assert (await post(client, "/api/validate", {"doc": model})).status == 200  # slots are given back
 
 
+async def test_listing_a_huge_folder_looks_at_a_bounded_number_of_names(tmp_path):
+    for i in range(30):
+        (tmp_path / f"d{i:02}").mkdir()
+        (tmp_path / f"d{i:02}" / "m.spark").write_text("{}")
+    assert len(server.list_models(tmp_path)) == 30
+    assert server.list_models(tmp_path, max_entries=20) == []  # the top folder alone has 30 names: stop there
+    assert 0 < len(server.list_models(tmp_path, max_entries=45)) < 30
+
+
 # ----- runs: a cap per server, cancelled with their websocket ---------------------------------------------------
 
 

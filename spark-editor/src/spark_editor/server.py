@@ -62,6 +62,7 @@ MAX_QUEUED = 8  # validations waiting for a slot; beyond that the request gets 4
 MAX_RUNS = 2  # runs at once per server (each builds and steps a brain in a worker thread)
 BODY_TIMEOUT = 60.0  # seconds a request body may take to arrive (the header timeout is the runner's, cli.py)
 WORKERS = MAX_VALIDATIONS + MAX_RUNS + 4  # spare workers keep open / save / params checks responsive
+MAX_WALK = 200_000  # names looked at when listing the folder's models
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox", ".mypy_cache"}
 
 RegistryProvider = Callable[[bool], Any]
@@ -451,8 +452,18 @@ async def validate(request: web.Request) -> web.Response:
 
 async def list_files(request: web.Request) -> web.Response:
     root = request.app[ROOT]
+    return _json({"root": str(root), "files": await offload(request, list_models, root)})
+
+
+def list_models(root: Path, max_entries: int = MAX_WALK) -> list[str]:
+    """The ``.spark`` files under ``root`` (at most 1000, 6 folders deep, looking at most at ``max_entries``
+    names, so a huge folder cannot keep a worker busy for long)."""
     found: list[str] = []
+    seen = 0
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        seen += len(dirnames) + len(filenames)
+        if seen > max_entries:
+            break
         depth = len(Path(dirpath).relative_to(root).parts)
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".") and depth < 6)
         for name in sorted(filenames):
@@ -464,7 +475,7 @@ async def list_files(request: web.Request) -> web.Response:
                 found.append(relative(root, Path(dirpath, name)))
         if len(found) >= 1000:
             break
-    return _json({"root": str(root), "files": found})
+    return found
 
 
 def _read_model(path: Path) -> tuple[Any, list[dict]]:
