@@ -30,6 +30,7 @@ from . import inputs as _inputs
 from . import monitors as _mon
 from . import recording as _recording
 from . import sparkfile
+from . import statefile as _statefile
 from .component import Component, Synapse
 from .errors import ComponentStepError, GraphError, ModelWarning, SparkError, SparkFileError
 from .monitors import Monitor, as_monitors
@@ -172,9 +173,10 @@ class Brain(nnx.Module):
                 raise GraphError(f"node id {node_id!r} is already used; give every node a unique id")
             node = {"id": node_id, "component": entry.id}
             if shape is not None:
-                node["shape"] = [shape] if isinstance(shape, int) else list(shape)
+                s = _plain(shape)
+                node["shape"] = [s] if isinstance(s, int) else s if isinstance(s, list) else list(shape)
             if params:
-                node["params"] = dict(params)
+                node["params"] = {k: _plain(v) for k, v in params.items()}
             if attach is not None:
                 node["attach"] = attach
             doc["nodes"].append(node)
@@ -413,7 +415,8 @@ class Brain(nnx.Module):
             record: what to record: strings in the short form of :class:`spark.Monitor` (``"node.port"``,
                 ``"node.variable"``, ``"exc.v[0:10]"``, ``"exc.spikes:rate"``, ``"syn.weight@100"``) or
                 :class:`spark.Monitor` objects. Each comes back under its key as ``(samples, *shape)``
-                (``(B, samples, *shape)`` batched); ``samples`` is ``steps // every``. Default (``None``): the
+                (``(B, samples, *shape)`` batched); ``samples`` is ``steps // every`` (a monitor whose ``every``
+                exceeds ``steps`` is refused: it would hold no sample). Default (``None``): the
                 model's declared outputs, every step, each under its output name (what ``brain(**inputs)``
                 returns, stacked over steps); ``record=[]`` records nothing.
             duration: how long to run, in ms, instead of ``steps`` (converted by :func:`spark.timing.to_steps`,
@@ -637,6 +640,12 @@ class Brain(nnx.Module):
             record = [Monitor(ref, name=name) for name, ref in sched.outputs]
         bounds = self._bind(as_monitors(record))
         series, consts, steps, n_batch = self._prepare_inputs(inputs or {}, steps, batched)
+        for b in bounds:  # refused, not an empty array: a monitor that can hold no sample is a mistake
+            if b.every > steps:
+                raise GraphError(
+                    f"cannot record {b.key!r}: it takes one sample every {b.every} steps but the run has {steps} "
+                    f"step(s), so it would hold no sample; run at least {b.every} steps or sample more often "
+                    f"(every <= {steps})")
         align = math.lcm(*(b.every for b in bounds)) if bounds else 1
         est = _recording.estimate(bounds, steps, n_batch)
         if progress is None:
@@ -665,6 +674,9 @@ class Brain(nnx.Module):
 
     def _prepare_inputs(self, inputs, steps, batched):
         sched = self._schedule
+        if isinstance(steps, bool) or (steps is not None and not isinstance(steps, (int, np.integer))):
+            raise GraphError(f"steps = {steps!r} must be a positive integer (a number of steps, not "
+                             f"{type(steps).__name__})")
         specs = {name: (ref, shape, dtype) for name, ref, shape, dtype, _ in sched.inputs}
         unknown = set(inputs) - set(specs)
         if unknown:
@@ -786,19 +798,19 @@ class Brain(nnx.Module):
         sparkfile.atomic_write_bytes(path, buf.getvalue())
 
     def load_state(self, path: str | os.PathLike) -> "Brain":
-        """Restore state saved by :meth:`save_state` from a brain with the same nodes and shapes."""
+        """Restore state saved by :meth:`save_state` from a brain with the same nodes, edges and shapes.
+
+        Raises:
+            spark.SparkError (a ``StateFileError``) naming the file and the fix when it is missing, not a state
+            file (truncated, random bytes), damaged or inflated (names, shapes, dtypes and sizes are checked from
+            the zip directory and the array headers before any data is decompressed), saved from another model
+            (other nodes, components, shapes or edges), or holds complex, NaN or overflowing values.
+        """
         self._built()
-        with np.load(path, allow_pickle=False) as data:
-            saved = {k: data[k] for k in data.files if not (k.startswith("__") and k.endswith("__"))}
         flat = nnx.to_flat_state(nnx.state(self))
         mine = {"/".join(map(str, p)): v for p, v in flat}
-        missing, extra = sorted(set(mine) - set(saved)), sorted(set(saved) - set(mine))
-        wrong = [f"{k}: saved {list(saved[k].shape)}, here {list(np.shape(v.get_value()))}"
-                 for k, v in mine.items() if k in saved and saved[k].shape != np.shape(v.get_value())]
-        if missing or extra or wrong:
-            raise SparkError(f"{path}: the saved state does not fit this brain; missing: {missing or 'none'}; "
-                             f"unexpected: {extra or 'none'}; shape mismatches: {wrong or 'none'}. Load it into "
-                             "the model it was saved from")
+        expected = {k: (tuple(np.shape(v.get_value())), np.dtype(v.get_value().dtype)) for k, v in mine.items()}
+        saved = _statefile.read_state(path, expected, self._doc_json)
         new = [(p, v.replace(jnp.asarray(saved["/".join(map(str, p))], dtype=v.get_value().dtype))) for p, v in flat]
         nnx.update(self, nnx.from_flat_state(new))
         return self
@@ -821,6 +833,18 @@ def _component_errors(brain: Brain, node: str):
         raise ComponentStepError(
             f"node {node!r}: {what} failed in its step: {type(exc).__name__}: {exc}; this is a bug in that pack "
             "(report it to its authors) or an input or parameter it does not check") from exc
+
+
+def _plain(value: Any) -> Any:
+    """A numpy or JAX scalar (``np.float32(10)``, a 0-d array) as the Python number it holds, an array as nested
+    lists, lists and tuples item by item (as lists); anything else unchanged (the params check judges it)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (np.ndarray, jax.Array)):  # a 0-d array -> its number; others -> nested lists
+        return np.asarray(value).tolist()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _variable(brain: Brain, ref: str) -> nnx.Variable:
