@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import jax
 from flax import nnx
 
+from . import limits
 from . import parameters as _params
 from .errors import ParamError
 from .ports import Port
@@ -31,6 +32,10 @@ def normalize_shape(shape: Any) -> Shape:
         raise ValueError(f"shape {shape!r} is not a size or a list of sizes; give e.g. 100 or [28, 28]") from None
     if not shape or any(isinstance(s, bool) or not isinstance(s, int) or s <= 0 for s in shape):
         raise ValueError(f"shape {list(shape)!r} must be a non-empty list of positive integers, e.g. [100]")
+    if math.prod(shape) > limits.INT32_MAX:  # neurons are indexed with int32
+        raise ValueError(f"shape [{', '.join(limits._short(s) for s in shape)}] has {limits._short(math.prod(shape))} "
+                         f"elements, more than {limits.INT32_MAX:,} (neurons are indexed with int32); give a "
+                         "smaller shape")
     return shape
 
 

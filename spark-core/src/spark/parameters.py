@@ -18,6 +18,7 @@ from typing import Any
 
 import attrs
 
+from . import limits
 from .errors import ParamError
 
 _META_KEY = "spark"
@@ -141,18 +142,27 @@ def _check_scalar(who: str, tp: Any, m: ParamMeta, value: Any) -> tuple[Any, str
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return value, f"{who} = {value!r} is not a number; give a number in {m.unit or 'no unit'}"
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # an int beyond float64 (10**400)
+            return value, f"{who} {limits.float32_problem(value)}"
         if not math.isfinite(value):
             bounds = ", ".join(f"{sym} {_fmt(getattr(m, k), m.unit)}" for k, sym in
                                (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<=")) if getattr(m, k) is not None)
             what = "is NaN" if math.isnan(value) else f"= {value} is not finite"
             return value, (f"{who} {what}; give a finite number in {m.unit or 'no unit'}"
                            + (f" ({bounds})" if bounds else ""))
+        problem = limits.float32_problem(value)  # components store float params as float32
+        if problem:
+            return value, f"{who} {problem}"
     elif tp is int:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             return value, f"{who} = {value!r} is not an integer; give a whole number"
+        problem = limits.int_problem(value)  # components store int params (indices, counts) as int32
+        if problem:
+            return value, f"{who} {problem}"
     elif tp is bool:
         if not isinstance(value, bool):
             return value, f"{who} = {value!r} is not a boolean; give true or false"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
+import sys
 import tempfile
 from functools import lru_cache
 from importlib import resources
@@ -73,12 +75,34 @@ def read(path: str | os.PathLike) -> dict:
         raise SparkFileError(str(path), [Problem("$", "file not found; check the path")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SparkFileError(str(path), [Problem("$", f"cannot read the file: {exc}")]) from None
+    return loads(text, source=str(path))
+
+
+def loads(text: str, source: str = "<model>") -> Any:
+    """Parse the text of a `.spark` file into a document (migrated to the current version). Does not validate it.
+
+    Raises:
+        spark.SparkFileError: the text is not JSON, is nested too deep for the parser (about 1,000 levels), or holds
+            an integer of more than 4,300 digits (Python's limit); the message says where and what to do.
+    """
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SparkFileError(str(path), [Problem(
+        raise SparkFileError(source, [Problem(
             "$", f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}; fix the syntax there")]) from None
-    return migrate(doc, source=str(path))
+    except RecursionError:
+        raise SparkFileError(source, [Problem(
+            "$", "the JSON is nested too deep to read (about 1,000 levels of [ or {; a model needs 5); remove the "
+                 "nesting")]) from None
+    except ValueError as exc:  # an integer literal of more than sys.get_int_max_str_digits() digits
+        match = re.search(r"\d{%d,}" % (sys.get_int_max_str_digits() + 1), text)
+        where = ""
+        if match:
+            line = text.count("\n", 0, match.start()) + 1
+            where = f" at line {line}, column {match.start() - text.rfind(chr(10), 0, match.start())}"
+        raise SparkFileError(source, [Problem(
+            "$", f"cannot read a number{where}: {exc}; no value of a model needs so many digits: fix it")]) from None
+    return migrate(doc, source=source)
 
 
 def migrate(doc: Any, source: str = "<model>") -> Any:
@@ -124,6 +148,8 @@ def _schema_message(err: jsonschema.ValidationError) -> str:
         return f"{err.instance!r} must be > {err.validator_value}{what}"
     if v == "minimum":
         return f"{err.instance!r} must be >= {err.validator_value}{what}"
+    if v == "maximum":
+        return f"{err.instance!r} must be <= {err.validator_value}{what}"
     if v == "pattern":
         if err.absolute_path and err.absolute_path[-1] in ("from", "to"):
             return f"{err.instance!r} is not a port reference; write it as \"node.port\""
