@@ -8,14 +8,37 @@ from __future__ import annotations
 import contextlib
 import contextvars
 
+import jax
 from flax import nnx
+from flax.nnx import variablelib
 
 
-class State(nnx.Variable):
+class _Variable(nnx.Variable):
+    """An NNX Variable whose whole-array write under tracing (``v[...] = x``, what every step does) is linear.
+
+    Flax's ``set_value`` compares ``getattr(x, "sharding", None)`` to decide whether ``x`` replaces the array; on a
+    tracer that attribute raises an AttributeError whose message JAX builds by walking the whole trace so far
+    (``find_progenitors``), so tracing a step of ``n`` nodes took time ``n**2`` (1,000 one-neuron nodes: minutes).
+    Between tracers of the same shape and dtype both shardings read ``None`` and Flax replaces the array: the same
+    is done here directly; every other write goes through Flax unchanged.
+    """
+
+    def set_value(self, value, *, index=variablelib.MISSING):
+        raw = self._raw_value
+        if (index is Ellipsis and "on_set_value" not in self._var_metadata
+                and isinstance(value, jax.core.Tracer) and isinstance(raw, jax.core.Tracer)
+                and isinstance(value.aval, jax.core.ShapedArray) and isinstance(raw.aval, jax.core.ShapedArray)
+                and value.shape == raw.shape and value.dtype == raw.dtype):
+            self._raw_value = value
+            return
+        super().set_value(value, index=index)
+
+
+class State(_Variable):
     """Dynamic state advanced every step (membrane potential, refractory count, traces, delay buffers)."""
 
 
-class Learned(nnx.Variable):
+class Learned(_Variable):
     """State changed by learning rules (adaptive thresholds, ...)."""
 
 
@@ -23,7 +46,7 @@ class Weight(Learned):
     """Synaptic weights, owned by a synapse and changed by its learning rules."""
 
 
-class Const(nnx.Variable):
+class Const(_Variable):
     """Arrays fixed after construction (connectivity indices, per-synapse delays)."""
 
 
