@@ -11,11 +11,13 @@ import heapq
 import importlib.metadata as md
 import json
 import math
+import re
 from typing import Any
 
 import attrs
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from . import limits
 from . import parameters as _params
 from .component import LearningRule, Synapse, normalize_shape, size
 from .errors import GraphError, ParamError, RegistryError
@@ -33,6 +35,7 @@ class NodePlan:
     params: Any
     shape: tuple[int, ...] | None
     attach: str | None = None
+    bad_attach: bool = False  # "attach" is not a string (the schema reported it)
 
     @property
     def cls(self):
@@ -109,15 +112,23 @@ def plan(doc: Any, registry=None) -> tuple[Plan | None, list[Problem]]:
         registry = default_registry()
     if not isinstance(doc, dict):
         return None, [Problem("$", f"a model must be a JSON object, got {type(doc).__name__}")]
+    deep = limits.depth_problem(doc)
+    if deep is not None:  # before anything recursive (the schema check) meets it
+        return None, [Problem(json_path(deep[0]), f"the document is nested more than {limits.DEPTH_MAX} levels deep "
+                                                  "here (a model needs 5); remove the nesting")]
     problems = check_schema(doc)
     bad_paths = {p.path for p in problems}
     dt = doc.get("dt")
-    dt_ok = isinstance(dt, (int, float)) and not isinstance(dt, bool) and math.isfinite(dt) and dt > 0
+    dt_ok = (isinstance(dt, (int, float)) and not isinstance(dt, bool) and math.isfinite(dt)
+             and limits.DT_MIN <= dt <= limits.DT_MAX)
     if not dt_ok and "$.dt" not in bad_paths:
-        problems.append(Problem("$.dt", f"dt = {dt!r} must be a finite number of ms > 0, e.g. 0.1"))
+        problems.append(Problem("$.dt", f"dt = {limits._short(dt)} must be a number of ms from {limits.DT_MIN:g} to "
+                                        f"{limits.DT_MAX:g}, e.g. 0.1"))
     problems += _check_requires(doc.get("requires"))
 
     nodes = _plan_nodes(doc, registry, problems)
+    if dt_ok:
+        _check_durations(nodes, float(dt), problems)
     edges = _plan_edges(doc, nodes, float(dt) if dt_ok else 1.0, problems)
     inputs, outputs = _plan_io(doc, nodes, problems)
     _check_attach(doc, nodes, problems)
@@ -175,6 +186,11 @@ def _check_requires(requires: Any) -> list[Problem]:
         path = json_path(["requires", dist])
         if not isinstance(spec, str):
             continue
+        if not _DIST_NAME.fullmatch(dist):
+            problems.append(Problem(path, f"{dist!r} is not a distribution name (letters, digits, '.', '_' and '-', "
+                                          "starting and ending with a letter or digit); write the pack's name as "
+                                          "pip knows it, e.g. \"spark-components\""))
+            continue
         try:
             specifier = SpecifierSet(spec)
         except InvalidSpecifier:
@@ -190,6 +206,25 @@ def _check_requires(requires: Any) -> list[Problem]:
             problems.append(Problem(path, f"this model needs {dist}{spec} but {dist} {installed} is installed; "
                                           f"pip install '{dist}{spec}'"))
     return problems
+
+
+_DIST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,198}[A-Za-z0-9])?")  # PEP 508 names, of a sane length
+
+
+def _check_durations(nodes: dict[str, NodePlan], dt: float, problems: list[Problem]) -> None:
+    """Every parameter in ms must be at most ``2**31 - 1`` steps of ``dt`` (components count steps in int32)."""
+    for n in list(nodes.values()):
+        for f in attrs.fields(type(n.params)):
+            if _params.meta(f).unit != "ms":
+                continue
+            value = getattr(n.params, f.name)
+            for k, v in enumerate(value if isinstance(value, tuple) else (value,)):
+                problem = v is not None and limits.steps_problem(v, dt)
+                if problem:
+                    where = ["nodes", n.index, "params", f.name] + ([k] if isinstance(value, tuple) else [])
+                    problems.append(Problem(json_path(where), f"node {n.id!r}: {n.entry.id} parameter {f.name!r} "
+                                                              + problem, node=n.id))
+                    nodes.pop(n.id, None)
 
 
 def _plan_nodes(doc: dict, registry, problems: list[Problem]) -> dict[str, NodePlan]:
@@ -234,7 +269,9 @@ def _plan_nodes(doc: dict, registry, problems: list[Problem]) -> dict[str, NodeP
                 problems.append(Problem(json_path(["nodes", i, "shape"]), f"node {nid!r} ({entry.id}): {problem}",
                                         node=nid))
                 continue
-        nodes[nid] = NodePlan(nid, i, entry, p, shape, spec.get("attach"))
+        attach = spec.get("attach")  # not a string: the schema reported it
+        nodes[nid] = NodePlan(nid, i, entry, p, shape, attach if isinstance(attach, str) else None,
+                              bad_attach=not isinstance(attach, (str, type(None))))
     return nodes
 
 
@@ -309,9 +346,19 @@ def _plan_edges(doc: dict, nodes: dict[str, NodePlan], dt: float, problems: list
                                     f"cannot connect {spec['from']} ({pa.name}) to {spec['to']} ({pb.name}): "
                                     f"payload types differ; connect {pb.name} outputs to {spec['to']}", edge=i))
             continue
-        if not isinstance(spec.get("delay", 0), (int, float)):
+        delay = spec.get("delay", 0)
+        if not isinstance(delay, (int, float)) or isinstance(delay, bool):
             continue  # schema reported it
-        edges.append(EdgePlan(i, src[0], src[1], dst[0], dst[1], delay_steps(float(spec.get("delay", 0.0)), dt, pa), pa))
+        problem = (limits.float32_problem(delay) if not (isinstance(delay, float) and math.isfinite(delay)) else None
+                   ) or limits.steps_problem(delay, dt, limits.DELAY_STEPS_MAX,
+                                             "a delay keeps one slot per step in its ring buffer")
+        if problem:
+            problems.append(Problem(json_path(["edges", i, "delay"]), f"edge {spec['from']} -> {spec['to']}: delay "
+                                                                       + problem, edge=i))
+            delay = 0.0  # kept, so that shape inference reports nothing that follows from this one problem
+        if delay < 0:
+            delay = 0.0  # the schema reported it
+        edges.append(EdgePlan(i, src[0], src[1], dst[0], dst[1], delay_steps(float(delay), dt, pa), pa))
     return edges
 
 
@@ -380,7 +427,13 @@ def _plan_io(doc: dict, nodes: dict[str, NodePlan], problems: list[Problem]):
                     except GraphError as exc:
                         problems.append(Problem(json_path([key, i, "value"]), str(exc)))
                     continue
-                result[k].append(InputPlan(spec["name"], nid, port, value))
+                if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                    continue  # the schema reported it
+                problem = None if value is None else limits.float32_problem(value)
+                if problem:  # inputs are fed as float32
+                    problems.append(Problem(json_path([key, i, "value"]), f"input {spec['name']!r}: value {problem}"))
+                    continue
+                result[k].append(InputPlan(spec["name"], nid, port, None if value is None else float(value)))
             else:
                 result[k].append(OutputPlan(spec["name"], nid, port))
             del path
@@ -390,6 +443,8 @@ def _plan_io(doc: dict, nodes: dict[str, NodePlan], problems: list[Problem]):
 def _check_attach(doc: dict, nodes: dict[str, NodePlan], problems: list[Problem]) -> None:
     for n in nodes.values():
         path = json_path(["nodes", n.index, "attach"])
+        if n.bad_attach:
+            continue  # the schema reported it
         if n.is_rule:
             if not n.attach:
                 problems.append(Problem(json_path(["nodes", n.index]),

@@ -12,6 +12,7 @@ import json
 import operator
 import os
 import re
+import sys
 import tempfile
 from functools import lru_cache
 from importlib import resources
@@ -75,12 +76,34 @@ def read(path: str | os.PathLike) -> dict:
         raise SparkFileError(str(path), [Problem("$", "file not found; check the path")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SparkFileError(str(path), [Problem("$", f"cannot read the file: {exc}")]) from None
+    return loads(text, source=str(path))
+
+
+def loads(text: str, source: str = "<model>") -> Any:
+    """Parse the text of a `.spark` file into a document (migrated to the current version). Does not validate it.
+
+    Raises:
+        spark.SparkFileError: the text is not JSON, is nested too deep for the parser (about 1,000 levels), or holds
+            an integer of more than 4,300 digits (Python's limit); the message says where and what to do.
+    """
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SparkFileError(str(path), [Problem(
+        raise SparkFileError(source, [Problem(
             "$", f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}; fix the syntax there")]) from None
-    return migrate(doc, source=str(path))
+    except RecursionError:
+        raise SparkFileError(source, [Problem(
+            "$", "the JSON is nested too deep to read (about 1,000 levels of [ or {; a model needs 5); remove the "
+                 "nesting")]) from None
+    except ValueError as exc:  # an integer literal of more than sys.get_int_max_str_digits() digits
+        match = re.search(r"\d{%d,}" % (sys.get_int_max_str_digits() + 1), text)
+        where = ""
+        if match:
+            line = text.count("\n", 0, match.start()) + 1
+            where = f" at line {line}, column {match.start() - text.rfind(chr(10), 0, match.start())}"
+        raise SparkFileError(source, [Problem(
+            "$", f"cannot read a number{where}: {exc}; no value of a model needs so many digits: fix it")]) from None
+    return migrate(doc, source=source)
 
 
 def migrate(doc: Any, source: str = "<model>") -> Any:
@@ -193,6 +216,8 @@ def _schema_message(err: jsonschema.ValidationError) -> str:
         return f"{err.instance!r} must be > {err.validator_value}{what}"
     if v == "minimum":
         return f"{err.instance!r} must be >= {err.validator_value}{what}"
+    if v == "maximum":
+        return f"{err.instance!r} must be <= {err.validator_value}{what}"
     if v == "pattern":
         if err.absolute_path and err.absolute_path[-1] in ("from", "to"):
             return f"{err.instance!r} is not a port reference; write it as \"node.port\""
@@ -233,9 +258,17 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 
     The file gets the permissions an ordinary ``open(path, "w")`` would give (``0o666`` less the umask: ``0o644``
     usually; an existing file keeps its own), not the private ``0o600`` of a temporary file.
+
+    The temporary file is named ``.<name>.spark-tmp-XXXXXXXX`` so that one left behind by a killed process can be
+    recognised: the next write of the same ``path`` removes those older than :data:`STALE_TEMP_S`. An error names
+    ``path``, not the temporary file.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    clean_stale_temps(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TEMP_MARK}", dir=path.parent or ".")
+    except OSError as exc:
+        raise _about(exc, path) from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -247,12 +280,56 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             mode = 0o666 & ~_umask()
         os.chmod(tmp, mode)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError):
+            raise _about(exc, path) from None
         raise
+
+
+TEMP_MARK = ".spark-tmp-"  # in the name of every temporary file of an atomic write
+STALE_TEMP_S = 300.0  # a temporary file untouched this long is left over from a killed write
+
+
+def clean_stale_temps(path: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files of atomic writes of ``path`` (``.<name>.spark-tmp-*``, and the older
+    ``.<name>.*.tmp``) that nothing has touched for :data:`STALE_TEMP_S`: left by a process killed while saving.
+    Returns what was removed; never raises."""
+    import time
+
+    path = Path(path)
+    removed = []
+    try:
+        candidates = list((path.parent or Path(".")).glob(f".{_glob_escape(path.name)}.*"))
+    except OSError:
+        return removed
+    now = time.time()
+    for p in candidates:
+        rest = p.name[len(path.name) + 1:]
+        ours = rest.startswith(TEMP_MARK) or (rest.startswith(".") and rest.endswith(".tmp") and len(rest) == 13)
+        try:
+            if ours and p.is_file() and now - p.stat().st_mtime > STALE_TEMP_S:
+                p.unlink()
+                removed.append(p)
+        except OSError:
+            pass
+    return removed
+
+
+def _glob_escape(name: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+
+
+def _about(exc: OSError, path: Path) -> OSError:
+    """``exc`` again, about ``path`` (the target) rather than a temporary file."""
+    try:
+        new = type(exc)(exc.errno, exc.strerror or str(exc), str(path))
+    except Exception:
+        return exc
+    return new
 
 
 def canonical(doc: dict) -> dict:
