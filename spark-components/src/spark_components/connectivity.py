@@ -69,6 +69,54 @@ def connect(rule: str, n_pre: int, n_post: int, rng: np.random.Generator, *, p: 
     return i[order].astype(np.int32), j[order].astype(np.int32)
 
 
+def expected_synapses(rule: str, n_pre: int, n_post: int, *, p: float = 1.0, degree: int = 1, autapses: bool = True,
+                      pre: tuple = ()) -> tuple[int, int]:
+    """``(synapses, largest out-degree)`` that :func:`connect` is expected to make, from the parameters alone (no
+    index array is built): exact for every rule but ``fixed_probability`` and ``fixed_indegree``, whose out-degree
+    is a high quantile of its binomial distribution. Python integers: no overflow however large the populations."""
+    square = n_pre == n_post
+    diag = 0 if autapses or not square else 1
+    if rule == "all_to_all":
+        return n_pre * n_post - diag * n_pre, n_post - diag
+    if rule == "one_to_one":
+        return (0 if diag else n_pre), (0 if diag else 1)
+    if rule == "explicit":
+        counts: dict[int, int] = {}
+        for i in pre:
+            counts[i] = counts.get(i, 0) + 1
+        return len(pre), max(counts.values(), default=0)
+    if rule == "fixed_outdegree":
+        return degree * n_pre, degree
+    if rule == "fixed_probability":
+        pool, q, nnz = n_post - diag, min(max(p, 0.0), 1.0), None
+    elif rule == "fixed_indegree":
+        pool = n_post
+        q = min(degree / max(n_pre - diag, 1), 1.0)
+        nnz = degree * n_post
+    else:
+        return n_pre * n_post, n_post
+    mean = q * pool
+    return (round(mean * n_pre) if nnz is None else nnz), _largest_binomial(pool, q, n_pre)
+
+
+def _largest_binomial(trials: int, q: float, count: int) -> int:
+    """A high quantile (exceeded with probability < 5%) of the largest of ``count`` Binomial(trials, q) draws."""
+    if q <= 0 or trials <= 0:
+        return 0
+    mean = trials * q
+    if q >= 1 or mean > 500:  # normal approximation of the tail
+        log_n = math.log(max(count, 2))
+        return min(trials, math.ceil(mean + math.sqrt(2 * mean * (1 - q) * (log_n + 3)) + 1))
+    log_pmf, cdf, k = trials * math.log1p(-q), 0.0, 0
+    while k < trials:
+        cdf += math.exp(log_pmf)
+        if count * (1.0 - cdf) < 0.05:
+            return k
+        log_pmf += math.log((trials - k) / (k + 1)) + math.log(q / (1 - q))
+        k += 1
+    return trials
+
+
 def _bernoulli_pairs(n_pre: int, n_post: int, p: float, rng: np.random.Generator):
     """Each of the n_pre * n_post pairs independently with probability p (geometric skipping: O(synapses))."""
     total = n_pre * n_post

@@ -136,6 +136,32 @@ class Projection(spark.Synapse):
                 self.pending = spark.State(jnp.zeros((self.depth, n_post), jnp.float32))
                 self.clock = spark.State(jnp.zeros((), jnp.int32))
 
+    @classmethod
+    def memory_estimate(cls, params, shape, *, dt=None, synapses=None):
+        """Storage from the connectivity params (:func:`connectivity.expected_synapses`; no index array is built):
+        dense ``n_pre * n_post`` float32 weights and bool mask; sparse ``n_pre * K`` slots (K the largest out-degree)
+        of index, weight and mask, plus per-synapse delays and their ``depth x n_post`` ring buffer. Building needs,
+        for a moment, host copies of the storage and the connect pairs (about 40 bytes per synapse)."""
+        p = params
+        n_pre, n_post = shape
+        nnz, k = conn.expected_synapses(p.connectivity, n_pre, n_post, p=p.p_connect, degree=p.degree,
+                                        autapses=p.autapses and not p.exclude_diagonal, pre=p.pre)
+        has_delays = p.delay > 0 or p.delay_jitter > 0
+        pairs = n_pre * n_post
+        sparse = p.storage == "sparse" or has_delays or (p.storage == "auto" and pairs > DENSE_MAX_PAIRS
+                                                         and nnz <= DENSE_MIN_DENSITY * pairs)
+        own = (n_pre + n_post) * 4 * 4  # the subclass's own traces / currents: up to four float32 per neuron
+        if not sparse:
+            storage = pairs * 5  # float32 weight + bool mask
+            return spark.Footprint(state=storage + own, scratch=storage + 40 * nnz, synapses=pairs)
+        slots = n_pre * max(k, 1)
+        storage = slots * 9  # int32 post index + float32 weight + bool mask
+        if has_delays and dt:
+            span = (p.delay + p.delay_jitter) / dt
+            depth = int(math.floor(span + 0.5)) + 1 if math.isfinite(span) else 2 ** 63
+            storage += slots * 4 + depth * n_post * 4 + 4  # int32 delays, the ring buffer of float32, its clock
+        return spark.Footprint(state=storage + own, scratch=slots * 13 + 40 * nnz, synapses=slots)
+
     def _choose_sparse(self, storage: str, n_pre: int, n_post: int, nnz: int, has_delays: bool) -> bool:
         if storage == "dense":
             if has_delays:

@@ -67,6 +67,13 @@ class RewardSTDP(spark.LearningRule):
         self.x_post = spark.State(jnp.zeros((n_post,), jnp.float32))
         self.eligibility = spark.State(jnp.zeros((0,), jnp.float32))  # shaped by bind()
 
+    @classmethod
+    def memory_estimate(cls, params, shape, *, dt=None, synapses=None):
+        """The traces, plus the eligibility trace made in :meth:`bind`: one float32 per stored weight."""
+        base = super().memory_estimate(params, shape, dt=dt)
+        n = synapses if synapses is not None else shape[0] * shape[1]
+        return spark.Footprint(state=base.state + 4 * n, scratch=base.scratch)
+
     def bind(self, synapse):
         """Allocate the eligibility trace like ``synapse.weight`` (dense or sparse), zero."""
         self.eligibility = spark.State(jnp.zeros(synapse.weight[...].shape, jnp.float32))

@@ -43,6 +43,8 @@ from . import sparkfile as sparkfile
 from .monitors import Monitor as Monitor
 from .recording import Recording as Recording
 from .recording import RecordingMemoryError as RecordingMemoryError
+from .memory import Footprint as Footprint
+from .memory import ModelMemoryError as ModelMemoryError
 from .recording import load_recording as load_recording
 from .stream import Presentation as Presentation
 from .stream import StreamResult as StreamResult

@@ -27,6 +27,7 @@ from flax import nnx
 
 from . import graph as _graph
 from . import inputs as _inputs
+from . import memory as _memory
 from . import monitors as _mon
 from . import recording as _recording
 from . import sparkfile
@@ -214,6 +215,7 @@ class Brain(nnx.Module):
             raise SparkFileError(self.name or "<brain>", problems)
         for w in plan.warnings:
             warnings.warn(f"{self.name or '<brain>'}: {w.path}: {w.message}", ModelWarning, stacklevel=2)
+        check_model_memory(plan, self.name or "<brain>")  # before anything is allocated (docs/brain.md)
         base = jax.random.PRNGKey(plan.seed)
         nodes, problems = {}, []
         for n in plan.nodes.values():  # a component may refuse its params or shape only when built: say where
@@ -246,6 +248,14 @@ class Brain(nnx.Module):
         })
         _initial_dynamic[self] = jax.tree.map(lambda x: x, self.dynamic_state())  # new Variables: a snapshot
         return self
+
+    def estimate_memory(self) -> _memory.ModelEstimate:
+        """The memory this model needs when built and run, without building it (what :meth:`build` checks):
+        ``.bytes``, ``.state``, ``.parts`` (largest first) and ``.available``; ``str()`` of it reads well."""
+        plan, problems = _graph.plan(self.to_dict(), self._registry_or_default())
+        if problems:
+            raise SparkFileError(self.name or "<brain>", problems)
+        return estimate_model(plan)
 
     def dynamic_state(self) -> nnx.State:
         """Every :class:`spark.State` of the nodes and the delay buffers (potentials, currents, traces, spikes in
@@ -869,6 +879,44 @@ def _same_population(plan: _graph.Plan, node: str) -> bool:
     pre = {e.src for e in plan.edges if e.dst == node and e.dst_port in pre_ports}
     post = {e.dst for e in plan.edges if e.src == node}
     return bool(pre & post)
+
+
+def estimate_model(plan: _graph.Plan) -> _memory.ModelEstimate:
+    """The memory a model's plan needs once built and run (:class:`spark.memory.ModelEstimate`), from each
+    component's :meth:`~spark.Component.memory_estimate` and the delay buffers; nothing is allocated."""
+    parts, state, scratch, synapses = [], 16, 0, {}  # 16: the key, clock and trial
+    ordered = sorted(plan.nodes.values(), key=lambda n: n.is_rule)  # synapses before the rules attached to them
+    for n in ordered:
+        if not n.shape:
+            continue
+        try:
+            fp = n.cls.memory_estimate(n.params, n.shape, dt=plan.dt, synapses=synapses.get(n.attach))
+        except Exception:  # a pack's estimate that fails must not stop the build: assume eight floats per element
+            fp = _memory.Footprint(state=math.prod(n.shape) * 8 * _memory.F32)
+        synapses[n.id] = fp.synapses or math.prod(n.shape)
+        what = "synapse" if issubclass(n.cls, Synapse) or n.is_rule else "node"
+        parts.append((what, f"node {n.id!r} ({n.entry.id}, shape {list(n.shape)})", int(fp.state)))
+        state += int(fp.state)
+        scratch = max(scratch, int(fp.scratch))
+    for ref, depth in _make_schedule(plan).buffers:
+        node, port = ref.split(".")
+        n = plan.nodes[node]
+        b = _memory.buffer_bytes(depth, n.port_shape(port), n.cls.outputs[port].payload.dtype)
+        parts.append(("delay buffer", f"delay buffer of {ref} ({depth} steps)", b))
+        state += b
+    limit, origin = _memory.budget()
+    parts.sort(key=lambda p: -p[2])
+    return _memory.ModelEstimate(tuple(parts), state, scratch, limit, origin)
+
+
+def check_model_memory(plan: _graph.Plan, name: str) -> _memory.ModelEstimate:
+    """Raise :class:`spark.ModelMemoryError` when the model would not fit (``SPARK_MEMORY_LIMIT`` overrides)."""
+    est = estimate_model(plan)
+    if not est.fits():
+        raise _memory.ModelMemoryError(
+            f"{name}: this model needs {est}; that is more than {int(_memory.MEMORY_FRACTION * 100)}% of "
+            f"{_recording.fmt_bytes(est.available)}, so it was not built. Fix: {est.advice()}")
+    return est
 
 
 def _zeros(plan: _graph.Plan, ref: str, depth: int) -> jax.Array:

@@ -15,6 +15,7 @@ import jax
 from flax import nnx
 
 from . import limits
+from . import memory as _memory
 from . import parameters as _params
 from .errors import ParamError
 from .ports import Port
@@ -117,6 +118,25 @@ class Component(nnx.Module):
             return shape
         return None
 
+    # ----- memory -------------------------------------------------------------------------------------------------
+
+    @classmethod
+    def memory_estimate(cls, params: Any, shape: Shape, *, dt: float | None = None,
+                        synapses: int | None = None) -> _memory.Footprint:
+        """What a node of ``shape`` will hold, worked out without allocating it (``Brain.build`` checks the sum
+        against the memory available before it builds anything; docs/brain.md).
+
+        The default builds the component abstractly (``nnx.eval_shape``) at the shapes whose entries are 1 or 2 and
+        extrapolates (exact for state such as ``a + b n`` per entry); when it cannot be built so small it assumes
+        eight float32 values per element. Override it when the state depends on params in other ways (a buffer
+        sized by a delay), is made outside ``__init__`` (a rule's per-synapse state made in ``bind``: ``synapses``
+        is then the number of stored weights of the rule's synapse) or when building needs large host arrays.
+        """
+        probes = _memory.probe_state(cls, params, len(shape), dt)
+        if probes is None:
+            return _memory.Footprint(state=size(shape) * 8 * _memory.F32)
+        return _memory.Footprint(state=_memory.multilinear(probes, shape))
+
     # ----- one step -----------------------------------------------------------------------------------------------
 
     def __call__(self, *, dt: float, **inputs: jax.Array) -> dict[str, jax.Array]:
@@ -196,6 +216,17 @@ class Synapse(_Projection):
                  same_population: bool | None = None, **values: Any):
         super().__init__(shape, params=params, rngs=rngs, dt=dt, **values)
         self.same_population = same_population
+
+    @classmethod
+    def memory_estimate(cls, params, shape, *, dt=None, synapses=None):
+        """As :meth:`Component.memory_estimate`; ``synapses`` of the result is ``n_pre * n_post`` (dense weights)
+        and, when the component cannot be built abstractly, its state is taken as dense float32 weights and a bool
+        mask plus four float32 values per pre and post neuron."""
+        n_pre, n_post = shape
+        probes = _memory.probe_state(cls, params, 2, dt)
+        state = (_memory.multilinear(probes, shape) if probes is not None
+                 else n_pre * n_post * (_memory.F32 + 1) + (n_pre + n_post) * 4 * _memory.F32)
+        return _memory.Footprint(state=state, synapses=n_pre * n_post)
 
     def outer(self, a_pre: jax.Array, b_post: jax.Array) -> jax.Array:
         """``a_pre[i] * b_post[j]`` for every synapse (i, j), shaped like ``self.weight``."""

@@ -137,7 +137,7 @@ def final_weights(brain, layout: dict) -> tuple[dict[str, np.ndarray], list[str]
 def run(model, steps, duration, records, out, plots, no_plot, fmt, image_shape, stream, progress):
     """Run MODEL (a .spark file or a bundled example's name; default: balanced)."""
     from ..brain import Brain
-    from ..errors import SparkError, SparkFileError
+    from ..errors import SparkError
     from ..jaxcache import enable_compilation_cache
     from ..monitors import Monitor
     from ..payloads import Spikes, Voltage
@@ -151,7 +151,7 @@ def run(model, steps, duration, records, out, plots, no_plot, fmt, image_shape, 
     t_load = time.perf_counter()
     try:
         brain = Brain.from_file(path)
-    except SparkFileError as exc:
+    except SparkError as exc:  # a file error, or a model too large to build (ModelMemoryError)
         raise click.ClickException(str(exc)) from None
     load_s = time.perf_counter() - t_load
     name = brain.name or path.stem
