@@ -161,3 +161,12 @@ def test_the_fast_variable_write_is_bit_identical_to_flax(reg, monkeypatch):
     for key in record:
         np.testing.assert_array_equal(np.asarray(fast[key]), np.asarray(slow[key]))
     assert np.asarray(fast["r29.y"]).any()
+
+
+def test_a_long_chain_builds_and_passes_its_input_through_within_one_step(reg):
+    n = 300
+    doc = _relay_chain(n)
+    doc["inputs"] = [{"name": "x", "to": "r0.x"}]
+    doc["outputs"] = [{"name": "y", "from": f"r{n - 1}.y"}]
+    b = spark.Brain.from_dict(doc, registry=reg)
+    np.testing.assert_array_equal(np.asarray(b(x=np.array([1.0, 2.0, 3.0]))["y"]), [1.0, 2.0, 3.0])

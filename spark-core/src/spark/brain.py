@@ -876,9 +876,25 @@ def _same_population(plan: _graph.Plan, node: str) -> bool:
     """Whether synapse ``node`` joins a population to itself: a node feeds its presynaptic port and receives one of
     its outputs (so ``i -> i`` is an autapse). Two different nodes are two populations, whatever their sizes."""
     pre_ports = plan.nodes[node].cls.pre_ports
-    pre = {e.src for e in plan.edges if e.dst == node and e.dst_port in pre_ports}
-    post = {e.dst for e in plan.edges if e.src == node}
+    touching = _edges_by_node(plan).get(node, ())
+    pre = {e.src for e in touching if e.dst == node and e.dst_port in pre_ports}
+    post = {e.dst for e in touching if e.src == node}
     return bool(pre & post)
+
+
+_touching: list = [lambda: None, {}]  # (weak reference to the last plan, its index)
+
+
+def _edges_by_node(plan: _graph.Plan) -> dict[str, list[_graph.EdgePlan]]:
+    """Node id -> the edges that start or end at it, indexed once per plan (not one scan of all edges per node)."""
+    if _touching[0]() is not plan:
+        index: dict[str, list[_graph.EdgePlan]] = {}
+        for e in plan.edges:
+            index.setdefault(e.src, []).append(e)
+            if e.dst != e.src:
+                index.setdefault(e.dst, []).append(e)
+        _touching[:] = [weakref.ref(plan), index]
+    return _touching[1]
 
 
 def estimate_model(plan: _graph.Plan) -> _memory.ModelEstimate:
@@ -933,18 +949,20 @@ def _make_schedule(plan: _graph.Plan) -> _Schedule:
             ref = f"{e.src}.{e.src_port}"
             depth[ref] = max(depth.get(ref, 0), e.delay_steps)
     key_index = {nid: i for i, nid in enumerate(plan.nodes)}
+    feeding: dict[tuple[str, str], list[_Source]] = {}  # (node, port) -> its sources: edges first, then inputs
+    for e in plan.edges:
+        ref = f"{e.src}.{e.src_port}"
+        feeding.setdefault((e.dst, e.dst_port), []).append(
+            _Source("buffer", ref, e.delay_steps, depth[ref]) if e.delay_steps else _Source("now", ref))
+    fed_by_input: dict[tuple[str, str], list[_Source]] = {}
+    for i in plan.inputs:
+        fed_by_input.setdefault((i.node, i.port), []).append(_Source("ext", i.name))
 
     def call(nid: str) -> _Call:
         n = plan.nodes[nid]
         ins = []
         for port, spec in n.cls.inputs.items():
-            sources = []
-            for e in plan.edges:
-                if e.dst == nid and e.dst_port == port:
-                    ref = f"{e.src}.{e.src_port}"
-                    sources.append(_Source("buffer", ref, e.delay_steps, depth[ref]) if e.delay_steps
-                                   else _Source("now", ref))
-            sources += [_Source("ext", i.name) for i in plan.inputs if i.node == nid and i.port == port]
+            sources = feeding.get((nid, port), []) + fed_by_input.get((nid, port), [])
             ins.append((port, n.port_shape(port), spec.payload.dtype, tuple(sources)))
         return _Call(nid, n.cls.stochastic, key_index[nid], tuple(ins), n.attach)
 
