@@ -171,3 +171,16 @@ def test_expected_synapses_match_what_connect_makes(rule, kw, autapses):
     else:
         assert nnz == len(pre)
     assert k >= np.bincount(pre, minlength=n).max()
+
+
+def test_spark_validate_prints_the_estimate_and_warns_when_it_would_not_fit(tmp_path, limit_16gib):
+    from spark.cli import main
+
+    small = spark.Brain(dt=0.1, name="small").add("exc", "lif", shape=100).output("spikes", "exc.spikes")
+    small.to_file(tmp_path / "small.spark")
+    res = CliRunner().invoke(main, ["validate", str(tmp_path / "small.spark")])
+    assert res.exit_code == 0 and "memory: about" in res.output and "would not fit" not in res.output
+    _pair(30_000, 30_000, connectivity="all_to_all").to_file(tmp_path / "big.spark")
+    res = CliRunner().invoke(main, ["validate", str(tmp_path / "big.spark")])
+    assert res.exit_code == 0, res.output  # a valid file: it is this machine that is too small
+    assert "valid" in res.output and "would not fit here" in res.output and "fixed_probability" in res.output

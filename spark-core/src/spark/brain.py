@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import heapq
 import inspect
 import json
 import math
@@ -900,29 +901,48 @@ def _edges_by_node(plan: _graph.Plan) -> dict[str, list[_graph.EdgePlan]]:
 def estimate_model(plan: _graph.Plan) -> _memory.ModelEstimate:
     """The memory a model's plan needs once built and run (:class:`spark.memory.ModelEstimate`), from each
     component's :meth:`~spark.Component.memory_estimate` and the delay buffers; nothing is allocated."""
-    parts, state, scratch, synapses = [], 16, 0, {}  # 16: the key, clock and trial
-    ordered = sorted(plan.nodes.values(), key=lambda n: n.is_rule)  # synapses before the rules attached to them
-    for n in ordered:
+    items, state, scratch, synapses, memo = [], 16, 0, {}, {}  # 16: the key, clock and trial
+    totals = {"node": 0, "synapse": 0, "delay buffer": 0}
+    rules = [n for n in plan.nodes.values() if n.attach is not None]
+    for n in [n for n in plan.nodes.values() if n.attach is None] + rules:  # synapses before their rules
         if not n.shape:
             continue
+        key = (n.cls, n.params, n.shape, synapses.get(n.attach))
         try:
-            fp = n.cls.memory_estimate(n.params, n.shape, dt=plan.dt, synapses=synapses.get(n.attach))
-        except Exception:  # a pack's estimate that fails must not stop the build: assume eight floats per element
-            fp = _memory.Footprint(state=math.prod(n.shape) * 8 * _memory.F32)
+            fp = memo.get(key)
+        except TypeError:  # unhashable params
+            key, fp = None, None
+        if fp is None:
+            try:
+                fp = n.cls.memory_estimate(n.params, n.shape, dt=plan.dt, synapses=synapses.get(n.attach))
+            except Exception:  # a pack's estimate that fails must not stop the build: eight floats per element
+                fp = _memory.Footprint(state=math.prod(n.shape) * 8 * _memory.F32)
+            if key is not None:
+                memo[key] = fp
         synapses[n.id] = fp.synapses or math.prod(n.shape)
-        what = "synapse" if issubclass(n.cls, Synapse) or n.is_rule else "node"
-        parts.append((what, f"node {n.id!r} ({n.entry.id}, shape {list(n.shape)})", int(fp.state)))
+        what = "synapse" if n.attach is not None or issubclass(n.cls, Synapse) else "node"
+        items.append((int(fp.state), what, n))
+        totals[what] += int(fp.state)
         state += int(fp.state)
         scratch = max(scratch, int(fp.scratch))
-    for ref, depth in _make_schedule(plan).buffers:
+    depth: dict[str, int] = {}
+    for e in plan.edges:  # the delay buffers _make_schedule will make
+        if e.delay_steps > 0:
+            ref = f"{e.src}.{e.src_port}"
+            depth[ref] = max(depth.get(ref, 0), e.delay_steps)
+    for ref, d in depth.items():
         node, port = ref.split(".")
         n = plan.nodes[node]
-        b = _memory.buffer_bytes(depth, n.port_shape(port), n.cls.outputs[port].payload.dtype)
-        parts.append(("delay buffer", f"delay buffer of {ref} ({depth} steps)", b))
+        b = _memory.buffer_bytes(d, n.port_shape(port), n.cls.outputs[port].payload.dtype)
+        items.append((b, "delay buffer", f"delay buffer of {ref} ({d} steps)"))
+        totals["delay buffer"] += b
         state += b
+    top = heapq.nlargest(_memory.TOP, items, key=lambda it: it[0])
+    parts = tuple((what, x if isinstance(x, str) else f"node {x.id!r} ({x.entry.id}, shape {list(x.shape)})", b)
+                  for b, what, x in top)
     limit, origin = _memory.budget()
-    parts.sort(key=lambda p: -p[2])
-    return _memory.ModelEstimate(tuple(parts), state, scratch, limit, origin)
+    return _memory.ModelEstimate(parts, state, scratch, limit, origin,
+                                 tuple((k, v) for k, v in sorted(totals.items(), key=lambda kv: -kv[1]) if v))
 
 
 def check_model_memory(plan: _graph.Plan, name: str) -> _memory.ModelEstimate:

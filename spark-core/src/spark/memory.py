@@ -29,6 +29,7 @@ RUN_FACTOR = 4
 MEMORY_FRACTION = 0.9  # of the available memory a model may plan to fill (as recordings)
 ENV = "SPARK_MEMORY_LIMIT"
 F32 = 4
+TOP = 10  # items a ModelEstimate keeps by name
 
 
 class ModelMemoryError(SparkError, MemoryError):
@@ -53,14 +54,16 @@ class Footprint:
 
 @attrs.frozen
 class ModelEstimate:
-    """The memory a model needs. ``parts``: ``(what, label, bytes)`` with ``what`` one of ``"node"``,
-    ``"synapse"`` (synapses and the rules attached to them) or ``"delay buffer"``, largest first."""
+    """The memory a model needs. ``parts``: the :data:`TOP` largest items as ``(what, label, bytes)``, largest
+    first, with ``what`` one of ``"node"``, ``"synapse"`` (synapses and the rules attached to them) or
+    ``"delay buffer"``; ``totals``: bytes per ``what`` over all items."""
 
     parts: tuple[tuple[str, str, int], ...]
     state: int
     scratch: int
     available: int | None
     limit_from: str  # "available memory", "SPARK_MEMORY_LIMIT", "device memory" or "off"
+    totals: tuple[tuple[str, int], ...] = ()
 
     @property
     def bytes(self) -> int:
@@ -68,10 +71,7 @@ class ModelEstimate:
         return self.state * RUN_FACTOR + self.scratch
 
     def by_kind(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for what, _label, b in self.parts:
-            out[what] = out.get(what, 0) + b
-        return out
+        return dict(self.totals)
 
     def fits(self) -> bool:
         return self.available is None or self.bytes <= MEMORY_FRACTION * self.available

@@ -15,16 +15,20 @@ def validate(file: str) -> None:
     if there is any.
 
     A valid model that would run silently (an encoder fed by nothing, no declared outputs) is valid (exit 0), with
-    a warning per finding on stderr.
+    a warning per finding on stderr. A valid model's memory estimate is printed, with a warning when it would not
+    fit in the memory available here (building it is then refused; docs/brain.md).
     """
     from .. import sparkfile
+    from ..brain import estimate_model
     from ..errors import SparkFileError
+    from ..graph import plan as make_plan
 
-    warnings = []
+    warnings, plan = [], None
     path = resolve_model(file)
     try:
         doc = sparkfile.read(path)
-        problems, warnings = sparkfile.check(doc)
+        plan, problems = make_plan(doc)  # what sparkfile.check does, keeping the plan for the memory estimate
+        warnings = list(plan.warnings) if plan is not None else []
     except SparkFileError as exc:
         problems = exc.problems
     if problems:
@@ -36,3 +40,11 @@ def validate(file: str) -> None:
         click.echo(f"{file}: warning: {w.path}: {w.message}", err=True)
     extra = f", {len(warnings)} warning(s)" if warnings else ""
     click.echo(f"{file}: valid ({len(doc.get('nodes', []))} nodes, {len(doc.get('edges', []))} edges{extra})")
+    try:  # what Brain.build will check (docs/brain.md); on another machine the memory available differs
+        est = estimate_model(plan)
+    except Exception:  # noqa: BLE001 - a pack's estimate must not make validation fail
+        return
+    click.echo(f"{file}: memory: {est}")
+    if not est.fits():
+        click.echo(f"{file}: warning: this model would not fit here, so building it will be refused; fix: "
+                   f"{est.advice()}", err=True)
