@@ -207,3 +207,19 @@ def test_a_raising_component_is_named_from_python(site, python):
     init, step = result.out.splitlines()[-2:]
     assert init.startswith("bad_init -> SparkFileError") and "pack spark-tmp-raising 1.3.0" in init
     assert step.startswith("bad_step -> ComponentStepError") and "node 'n'" in step and "KeyError" in step
+
+
+def test_the_editor_catalogue_is_served_despite_the_hostile_packs(site, python):
+    pytest.importorskip("spark_editor")
+    result = python("""
+        import json
+        from spark.registry import default_registry
+        from spark_editor.server import _json
+        response = _json(default_registry().to_json())  # what GET /api/catalogue answers
+        doc = json.loads(response.body)
+        print(response.status, sorted(c["id"] for c in doc["components"] if c["id"].startswith("spark-tmp")))
+        """, site=site)
+    assert result.code == 0, result.err
+    status, ids = result.out.strip().splitlines()[-1].split(" ", 1)
+    assert status == "200"
+    assert "spark-tmp-bad-default:fine" in ids and "spark-tmp-good:adaptive" in ids and ":odd" not in ids

@@ -178,11 +178,18 @@ def load_recording(path: str | os.PathLike, *, mmap: bool = True) -> Recording:
             return _from_meta(arrays, meta, steps=done)
         summary = path / "summary.json"
         if summary.exists():
-            meta = json.loads(summary.read_text())
-            rec = load_recording(path / meta.get("files", {}).get("recording", "recording.npz"), mmap=mmap)
-            if not rec.info:  # written before recordings carried their metadata: rebuild it from the summary
-                rec = _from_summary(rec, meta)
-            return rec
+            try:
+                meta = json.loads(summary.read_text())
+                name = meta.get("files", {}).get("recording", "recording.npz")
+            except (OSError, ValueError, AttributeError):  # a damaged summary: find the recording without it
+                meta, name = None, None
+            if isinstance(name, str):
+                rec = load_recording(path / name, mmap=mmap)
+                if not rec.info:  # written before recordings carried their metadata: rebuild it from the summary
+                    rec = _from_summary(rec, meta)
+                return rec
+            if (path / "recording" / META_FILE).exists():
+                return load_recording(path / "recording", mmap=mmap)
         if (path / "recording.npz").exists():
             return load_recording(path / "recording.npz", mmap=mmap)
         raise SparkError(f"{path}: no recording here (looked for {META_FILE}, summary.json, recording.npz)")

@@ -11,6 +11,7 @@ import json
 import math
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 import click
 import numpy as np
@@ -182,7 +183,11 @@ def run(model, steps, duration, records, out, plots, no_plot, fmt, image_shape, 
         raise click.ClickException(str(exc)) from None
 
     out_dir = Path(out or Path("spark-runs") / name)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.ClickException(f"cannot create the run folder {out_dir}: {exc.strerror or exc}; give --out "
+                                   "a folder you can write to") from None
     avail = available_memory()
     if stream is None:
         stream = avail is not None and est.bytes > avail / 2
@@ -194,14 +199,29 @@ def run(model, steps, duration, records, out, plots, no_plot, fmt, image_shape, 
         raise click.ClickException(f"{exc}; with spark run: fewer --record, or --stream") from None
     except SparkError as exc:
         raise click.ClickException(str(exc)) from None
+    except OSError as exc:  # streaming the recording: a full disk or a file-size limit
+        where = exc.filename or (out_dir / "recording")
+        raise click.ClickException(
+            f"cannot write the recording: {where}: {exc.strerror or exc}; the steps before were kept in "
+            f"{out_dir / 'recording'} (spark.load_recording reads them); free disk space or give --out on another "
+            "disk, then run again") from None
     wall_s = time.perf_counter() - t0
     stats = brain.last_run_stats
 
     files: dict = {}
+    failed: list[str] = []  # files that could not be written (full disk, file-size limit): the rest is kept
+
+    def keep(target: Path, write: Callable[[], Any]) -> bool:
+        try:
+            write()
+            return True
+        except OSError as exc:
+            failed.append(f"{target}: {exc.strerror or exc}")
+            return False
+
     if stream:
         files["recording"] = "recording"
-    else:
-        rec.save(out_dir / "recording.npz")
+    elif keep(out_dir / "recording.npz", lambda: rec.save(out_dir / "recording.npz")):
         files["recording"] = "recording.npz"
     weights, notes = ({}, [])
     if {"weights", "receptive-fields"} & set(kinds):
@@ -211,8 +231,8 @@ def run(model, steps, duration, records, out, plots, no_plot, fmt, image_shape, 
 
             buf = io.BytesIO()
             np.savez_compressed(buf, **weights)
-            atomic_write_bytes(out_dir / "weights.npz", buf.getvalue())
-            files["weights"] = "weights.npz"
+            if keep(out_dir / "weights.npz", lambda: atomic_write_bytes(out_dir / "weights.npz", buf.getvalue())):
+                files["weights"] = "weights.npz"
     simulated_ms = to_ms(steps, dt)
     seconds = simulated_ms / 1000.0
     populations = {}
@@ -230,20 +250,32 @@ def run(model, steps, duration, records, out, plots, no_plot, fmt, image_shape, 
         "recorded": sorted(rec), "recording": rec.info, **layout,
         "image_shape": list(shape_opt) if shape_opt else None, "plots": kinds, "files": files,
     }
-    written = write_plots(rec, kinds, out_dir, fmt=fmt, title=name, weights=weights,
-                          shapes=image_shapes(layout, shape_opt), notes=notes, explicit=explicit)
+    written: dict = {}
+    keep(out_dir / f"*.{fmt} (figures)", lambda: written.update(write_plots(
+        rec, kinds, out_dir, fmt=fmt, title=name, weights=weights, shapes=image_shapes(layout, shape_opt),
+        notes=notes, explicit=explicit)))
     files["plots"] = {k: [p.name for p in v] for k, v in written.items()}
     if "raster" in written:
         files["raster"] = written["raster"][0].name
-    atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+    wrote_summary = keep(out_dir / "summary.json",
+                         lambda: atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n"))
 
     click.echo(f"{name}: {steps} steps of {dt} ms ({simulated_ms:g} ms simulated) in {wall_s:.2f} s "
                f"(compile {summary['compile_s']:.2f} s, run {summary['run_s']:.2f} s)")
     for r, p in populations.items():
         click.echo(f"  {r:<24} {p['neurons']:>7} neurons {p['spikes']:>9} spikes {p['mean_rate_hz']:8.2f} Hz")
-    names = ["summary.json", files["recording"] + ("/" if stream else "")] + (["weights.npz"] if weights else [])
+    names = (["summary.json"] if wrote_summary else []) + (
+        [files["recording"] + ("/" if stream else "")] if "recording" in files else []) + (
+        ["weights.npz"] if "weights" in files else [])
     names += [p.name for v in written.values() for p in v]
-    click.echo(f"wrote {out_dir}/" + ", ".join(names))
+    click.echo(f"wrote {out_dir}/" + (", ".join(names) or "nothing"))
+    if failed:
+        for f in failed:
+            click.echo(f"spark: cannot write {f}", err=True)
+        raise click.ClickException(
+            f"the simulation ran ({steps} steps) but {len(failed)} file(s) could not be written (full disk or a "
+            f"file-size limit?): {'; '.join(failed)}; kept: {', '.join(names) or 'nothing'} in {out_dir}; free "
+            "disk space or give --out on another disk, then run again")
 
 
 def write_plots(rec, kinds, out_dir, *, fmt, title, weights, shapes, notes=(), explicit=()) -> dict:
