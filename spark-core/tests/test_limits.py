@@ -105,7 +105,7 @@ CASES = {
     "attach 5": (_set(["nodes", 4, "attach"], 5), "$.nodes[4].attach", "wrong type: expected string"),
     "attach []": (_set(["nodes", 4, "attach"], []), "$.nodes[4].attach", "wrong type: expected string"),
     "attach {}": (_set(["nodes", 4, "attach"], {}), "$.nodes[4].attach", "wrong type: expected string"),
-    "requires an empty name": (_set(["requires"], {"": ">=0"}), "$.requires.", "is not a distribution name"),
+    "requires an empty name": (_set(["requires"], {"": ">=0"}), "$.requires[\"\"]", "is not a distribution name"),
     "nested 100 deep": (_set(["editor"], json.loads("[" * 100 + "]" * 100)), "$.editor" + "[0]" * 64,
                         "nested more than 64 levels"),
 }

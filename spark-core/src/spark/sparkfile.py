@@ -60,10 +60,18 @@ def schema() -> dict:
     return json.loads(text)
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
 def json_path(parts) -> str:
+    """``["nodes", 2, "params", "tau_m"]`` -> ``$.nodes[2].params.tau_m``; a key that is not a plain name (empty,
+    with dots, spaces or other characters) is quoted: ``$.requires[""]``, ``$.requires["my pack"]``."""
     out = "$"
     for p in parts:
-        out += f"[{p}]" if isinstance(p, int) else f".{p}"
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            out += f".{p}" if _PLAIN_KEY.fullmatch(str(p)) else f"[{json.dumps(str(p))}]"
     return out
 
 
