@@ -41,6 +41,15 @@ def test_spark_run_over_a_file_size_limit_says_where_and_keeps_the_rest(tmp_path
     assert sorted(os.listdir(tmp_path / "run")) == ["summary.json"], "no temporary file is left"
 
 
+def test_spark_run_streaming_over_a_file_size_limit_says_where(tmp_path):
+    (tmp_path / ".cache").mkdir()
+    proc = spark("run", str(MODEL), "--steps", "20000", "--no-plot", "--stream", "--out", "run", cwd=tmp_path,
+                 fsize=5000)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "cannot write the recording: run/recording: File too large; nothing was recorded" in proc.stderr
+
+
 @pytest.fixture(scope="module")
 def run_folder(tmp_path_factory):
     pytest.importorskip("matplotlib")

@@ -201,10 +201,11 @@ def run(model, steps, duration, records, out, plots, no_plot, fmt, image_shape, 
         raise click.ClickException(str(exc)) from None
     except OSError as exc:  # streaming the recording: a full disk or a file-size limit
         where = exc.filename or (out_dir / "recording")
+        kept = ((f"the steps done before were kept in {out_dir / 'recording'} (spark.load_recording reads them)")
+                if (out_dir / "recording" / "recording.json").exists() else "nothing was recorded")
         raise click.ClickException(
-            f"cannot write the recording: {where}: {exc.strerror or exc}; the steps before were kept in "
-            f"{out_dir / 'recording'} (spark.load_recording reads them); free disk space or give --out on another "
-            "disk, then run again") from None
+            f"cannot write the recording: {where}: {exc.strerror or exc}; {kept}; free disk space or give --out "
+            "on another disk, then run again") from None
     wall_s = time.perf_counter() - t0
     stats = brain.last_run_stats
 
