@@ -62,3 +62,28 @@ def test_a_missing_folder_is_named(tmp_path):
     with pytest.raises(FileNotFoundError) as info:
         sparkfile.atomic_write_text(tmp_path / "nowhere" / "model.spark", "{}")
     assert info.value.filename == str(tmp_path / "nowhere" / "model.spark")
+
+
+def test_a_save_killed_between_write_and_rename_leaves_a_recognisable_temp_that_the_next_save_removes(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    target = tmp_path / "state.npz"
+    target.write_bytes(b"the previous state")
+    code = textwrap.dedent(f"""
+        import os, signal
+        from spark import sparkfile
+        os.replace = lambda a, b: os.kill(os.getpid(), signal.SIGKILL)  # killed at the worst moment
+        sparkfile.atomic_write_bytes({str(target)!r}, b"x" * 100_000)
+        """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
+    assert proc.returncode == -9
+    left = [p for p in tmp_path.iterdir() if p.name != "state.npz"]
+    assert len(left) == 1 and left[0].name.startswith(".state.npz.spark-tmp-"), left
+    assert target.read_bytes() == b"the previous state"
+    sparkfile.atomic_write_bytes(target, b"new")  # too fresh to be judged stale: kept
+    assert left[0].exists()
+    os.utime(left[0], (time.time() - 2 * sparkfile.STALE_TEMP_S,) * 2)
+    sparkfile.atomic_write_bytes(target, b"newer")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.npz"] and target.read_bytes() == b"newer"
