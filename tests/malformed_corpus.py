@@ -38,7 +38,7 @@ _OTHER = [None, True, False, "", "x", "1.5", [], {}, [1], [[1]], {"a": 1}, "\u00
 
 
 _KINDS, _WEIGHTS = zip(("delete", 3), ("type", 3), ("extreme", 6), ("nonfinite", 2), ("deep", 0.5), ("huge", 0.5),
-                       ("unicode", 2), ("wrong_id", 3), ("field", 8), ("add_key", 2))
+                       ("unicode", 2), ("wrong_id", 3), ("field", 8), ("add_key", 2), strict=False)
 
 
 @attrs.frozen
@@ -57,12 +57,12 @@ def _paths(doc: Any, prefix: tuple = ()) -> list[tuple]:
     out = []
     if isinstance(doc, dict):
         for k, v in doc.items():
-            out.append(prefix + (k,))
-            out += _paths(v, prefix + (k,))
+            out.append((*prefix, k))
+            out += _paths(v, (*prefix, k))
     elif isinstance(doc, list):
         for i, v in enumerate(doc):
-            out.append(prefix + (i,))
-            out += _paths(v, prefix + (i,))
+            out.append((*prefix, i))
+            out += _paths(v, (*prefix, i))
     return out
 
 
@@ -87,7 +87,9 @@ def _list(doc: Any, key: str) -> list:
 
 def _ids(doc: dict) -> list[str]:
     nodes = doc.get("nodes") if isinstance(doc, dict) else None
-    return [n["id"] for n in nodes if isinstance(n, dict) and isinstance(n.get("id"), str)] if isinstance(nodes, list) else []
+    if not isinstance(nodes, list):
+        return []
+    return [n["id"] for n in nodes if isinstance(n, dict) and isinstance(n.get("id"), str)]
 
 
 def _mutate(doc: Any, rng: random.Random) -> str:
@@ -120,7 +122,8 @@ def _mutate(doc: Any, rng: random.Random) -> str:
         strs = [p for p in paths if isinstance(_get(doc, p), str)] or paths
         p = rng.choice(strs)
         old = _get(doc, p)
-        _set(doc, p, (old if isinstance(old, str) else "") + rng.choice(["\u00e9", "\ud800", "\x00", "\u202e", ".", " "]))
+        extra = rng.choice(["\u00e9", "\ud800", "\x00", "\u202e", ".", " "])
+        _set(doc, p, (old if isinstance(old, str) else "") + extra)
         return f"unicode {p}"
     if kind == "wrong_id":
         refs = [p for p in paths if p and p[-1] in ("from", "to", "attach", "component", "id")]

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-import spark
 from spark import sparkfile
 
 REPO = Path(__file__).resolve().parents[1]

@@ -8,9 +8,9 @@ import json
 
 import jax.numpy as jnp
 import pytest
+from brain_parts import ALL
 
 import spark
-from brain_parts import ALL
 from spark import limits, sparkfile
 from spark.testing import isolated_registry
 

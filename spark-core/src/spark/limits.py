@@ -80,9 +80,9 @@ def depth_problem(doc: Any) -> tuple[list, int] | None:
         if len(path) > DEPTH_MAX:
             return path[:DEPTH_MAX + 1], len(path)
         if isinstance(value, dict):
-            stack.extend((v, path + [k]) for k, v in value.items())
+            stack.extend((v, [*path, k]) for k, v in value.items())
         elif isinstance(value, list):
-            stack.extend((v, path + [i]) for i, v in enumerate(value))
+            stack.extend((v, [*path, i]) for i, v in enumerate(value))
     return None
 
 
