@@ -184,3 +184,16 @@ def test_spark_validate_prints_the_estimate_and_warns_when_it_would_not_fit(tmp_
     res = CliRunner().invoke(main, ["validate", str(tmp_path / "big.spark")])
     assert res.exit_code == 0, res.output  # a valid file: it is this machine that is too small
     assert "valid" in res.output and "would not fit here" in res.output and "fixed_probability" in res.output
+
+
+def test_the_bundled_balanced_network_is_estimated_within_a_factor_2(monkeypatch):
+    from spark.cli._resolve import resolve_model
+
+    monkeypatch.setenv("SPARK_MEMORY_LIMIT", "off")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        brain = spark.Brain.from_file(resolve_model("balanced"))
+    est = brain.estimate_memory()
+    actual = _actual(brain)
+    assert actual / 2 <= est.state <= 2 * actual, (est.state, actual)  # measured: 1.91 MiB for 1.76 MiB (1.09x)
+    assert est.fits()
