@@ -64,3 +64,33 @@ def test_record_none_without_declared_outputs_records_nothing(reg):
     b = spark.Brain(dt=0.5, registry=reg).add("clk", "clock", shape=4).build()
     assert dict(b.run(steps=5, record=None)) == {}
     assert int(b.t[...]) == 5
+
+
+class _Broken(spark.Soma):
+    """Raises in its step: KeyError, or ValueError when ``mode`` says so."""
+
+    name = "broken"
+    Params = ALL[0].Params
+    outputs = {"spikes": spark.Port(spark.Spikes)}
+    mode = "key"
+
+    def __call__(self, *, dt):
+        if type(self).mode == "value":
+            raise ValueError("input too large")
+        raise KeyError("missing")
+
+
+@pytest.mark.parametrize("mode, cls, words", [
+    ("key", spark.ComponentStepError, ["node 'bad'", "test:broken", "failed in its step", "KeyError: 'missing'"]),
+    ("value", spark.ComponentValueError, ["node 'bad'", "test:broken", "refused its step: input too large"]),
+])
+def test_a_step_that_raises_names_the_node_and_component(monkeypatch, mode, cls, words):
+    reg = isolated_registry(_Broken)
+    monkeypatch.setattr(_Broken, "mode", mode)
+    b = spark.Brain(dt=0.5, registry=reg).add("bad", "broken", shape=2).output("s", "bad.spikes").build()
+    for call in (lambda: b.run(steps=3), lambda: b()):
+        with pytest.raises(cls) as info:
+            call()
+        for w in words:
+            assert w in str(info.value), (w, str(info.value))
+    assert issubclass(spark.ComponentValueError, ValueError)

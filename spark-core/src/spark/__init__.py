@@ -10,6 +10,7 @@ from .component import Synapse as Synapse
 from .errors import (
     AmbiguousComponentError as AmbiguousComponentError,
     ComponentStepError as ComponentStepError,
+    ComponentValueError as ComponentValueError,
     GraphError as GraphError,
     ModelWarning as ModelWarning,
     ParamError as ParamError,

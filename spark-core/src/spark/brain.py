@@ -34,7 +34,7 @@ from . import recording as _recording
 from . import sparkfile
 from . import statefile as _statefile
 from .component import Component, Synapse
-from .errors import ComponentStepError, GraphError, ModelWarning, SparkError, SparkFileError
+from .errors import ComponentStepError, ComponentValueError, GraphError, ModelWarning, SparkError, SparkFileError
 from .monitors import Monitor, as_monitors
 from .progress import Progress
 from .timing import to_steps
@@ -841,6 +841,8 @@ def _component_errors(brain: Brain, node: str):
             what = f"component {entry.id} (pack {entry.distribution} {entry.version})"
         except Exception:
             what = f"component {cls.__module__}.{cls.__qualname__}"
+        if isinstance(exc, ValueError):  # the component refused its inputs: its message says why
+            raise ComponentValueError(f"node {node!r}: {what} refused its step: {exc}") from exc
         raise ComponentStepError(
             f"node {node!r}: {what} failed in its step: {type(exc).__name__}: {exc}; this is a bug in that pack "
             "(report it to its authors) or an input or parameter it does not check") from exc

@@ -43,6 +43,11 @@ class ComponentStepError(SparkError):
     and its pack; the original exception is the ``__cause__``."""
 
 
+class ComponentValueError(ComponentStepError, ValueError):
+    """A component's step raised a ValueError (it refused its inputs): named like a ComponentStepError, and still a
+    ValueError for code that catches one."""
+
+
 class GraphError(SparkError, ValueError):
     """A Brain graph is malformed (missing node, zero-delay cycle, shape mismatch...)."""
 
