@@ -197,3 +197,19 @@ def test_the_bundled_balanced_network_is_estimated_within_a_factor_2(monkeypatch
     actual = _actual(brain)
     assert actual / 2 <= est.state <= 2 * actual, (est.state, actual)  # measured: 1.91 MiB for 1.76 MiB (1.09x)
     assert est.fits()
+
+
+def test_a_batched_run_of_too_many_trials_is_refused_before_running(monkeypatch):
+    monkeypatch.setenv("SPARK_MEMORY_LIMIT", "1GiB")
+    b = spark.Brain(dt=0.1, name="trials")
+    b.add("x", "lif", shape=1).add("pop", "lif", shape=10_000)
+    b.input("drive", "x.i_syn").input("bias", "pop.i_syn", value=0.0).output("spikes", "x.spikes")
+    b.build()
+    drive = np.zeros((100_000, 1), np.float32)  # 100,000 trials of ~80 KB of state each: 7.5 GiB x 4
+    before = _peak()
+    with pytest.raises(spark.ModelMemoryError, match=r"100,000 trials") as err:
+        b.run({"drive": drive}, steps=5, batched=True, record=[])
+    assert _peak() - before < 200 * 2**20
+    assert "batches of at most" in str(err.value) and "SPARK_MEMORY_LIMIT" in str(err.value)
+    out = b.run({"drive": drive[:4]}, steps=5, batched=True)  # a few trials run
+    assert np.asarray(out["spikes"]).shape == (4, 5, 1)

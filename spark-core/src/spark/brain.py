@@ -725,6 +725,8 @@ class Brain(nnx.Module):
         return series, consts, int(steps), n_batch
 
     def _check_memory(self, job: _Job, need: int) -> None:
+        if job.batched and job.n_batch:  # every trial carries its own copy of the state (docs/brain.md)
+            check_batched_memory(self, int(job.n_batch))
         avail = job.estimate.available
         if avail is None or need <= MEMORY_FRACTION * avail:
             return
@@ -955,6 +957,24 @@ def check_model_memory(plan: _graph.Plan, name: str) -> _memory.ModelEstimate:
             f"{name}: this model needs {est}; that is more than {int(_memory.MEMORY_FRACTION * 100)}% of "
             f"{_recording.fmt_bytes(est.available)}, so it was not built. Fix: {est.advice()}")
     return est
+
+
+def check_batched_memory(brain: Brain, trials: int) -> None:
+    """Raise :class:`spark.ModelMemoryError` when ``trials`` copies of the built brain's state would not fit."""
+    limit, origin = _memory.budget()
+    if limit is None:
+        return
+    state = sum(int(x.size) * x.dtype.itemsize for x in jax.tree.leaves(nnx.state(brain)) if hasattr(x, "dtype"))
+    need = state * trials * _memory.RUN_FACTOR
+    if need <= _memory.MEMORY_FRACTION * limit:
+        return
+    fit = max(1, int(_memory.MEMORY_FRACTION * limit // (state * _memory.RUN_FACTOR)))
+    raise _memory.ModelMemoryError(
+        f"{brain.name or '<brain>'}: a batched run of {trials:,} trials holds a copy of the model's state per trial: "
+        f"about {_recording.fmt_bytes(need)} ({_recording.fmt_bytes(state)} x {trials:,} trials x "
+        f"{_memory.RUN_FACTOR} for a compiled run) but {_recording.fmt_bytes(limit)} is available ({origin}), so "
+        f"nothing was run. Fix: run the trials in batches of at most {fit:,} (several calls), or make the model "
+        f"smaller; if you know it fits, set {_memory.ENV} (e.g. {_memory.ENV}=64GiB, or off)")
 
 
 def _zeros(plan: _graph.Plan, ref: str, depth: int) -> jax.Array:
