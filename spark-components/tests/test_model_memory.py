@@ -164,7 +164,7 @@ def test_the_estimate_of_small_models_is_within_a_factor_2_of_their_state(name, 
 @pytest.mark.parametrize("autapses", [True, False])
 def test_expected_synapses_match_what_connect_makes(rule, kw, autapses):
     n = 400 if rule != "explicit" else 8
-    pre, post = conn.connect(rule, n, n, np.random.default_rng(3), autapses=autapses, **kw)
+    pre, _post = conn.connect(rule, n, n, np.random.default_rng(3), autapses=autapses, **kw)
     nnz, k = conn.expected_synapses(rule, n, n, autapses=autapses, **{key: v for key, v in kw.items() if key != "post"})
     if rule == "fixed_probability":
         assert abs(nnz - len(pre)) < 0.1 * len(pre)

@@ -158,7 +158,7 @@ class Projection(spark.Synapse):
         storage = slots * 9  # int32 post index + float32 weight + bool mask
         if has_delays and dt:
             span = (p.delay + p.delay_jitter) / dt
-            depth = int(math.floor(span + 0.5)) + 1 if math.isfinite(span) else 2 ** 63
+            depth = math.floor(span + 0.5) + 1 if math.isfinite(span) else 2 ** 63
             storage += slots * 4 + depth * n_post * 4 + 4  # int32 delays, the ring buffer of float32, its clock
         return spark.Footprint(state=storage + own, scratch=slots * 13 + 40 * nnz, synapses=slots)
 

@@ -183,7 +183,7 @@ def multilinear(probes: list[tuple[tuple[int, ...], int]], shape: tuple[int, ...
     total = 0.0
     for corner, value in probes:
         w = 1.0
-        for c, n in zip(corner, shape):
+        for c, n in zip(corner, shape, strict=True):
             w *= (2 - n) if c == 1 else (n - 1)
         total += w * value
-    return max(int(round(total)), max((v for _c, v in probes), default=0))
+    return max(round(total), max((v for _c, v in probes), default=0))
