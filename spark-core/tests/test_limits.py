@@ -158,3 +158,11 @@ def test_files_the_parser_cannot_read_give_a_file_error(tmp_path, text, says):
     assert info.value.source == str(path)
     assert [p.path for p in info.value.problems] == ["$"]
     assert says in str(info.value)
+
+
+def test_a_component_built_directly_refuses_a_duration_beyond_int32_steps():
+    with pytest.raises(spark.ParamError, match=r"wait parameter 't_wait' = 9.22e\+18 ms is 9.22e\+19 steps"):
+        Wait((4,), t_wait=2 ** 63, dt=0.1)
+    with pytest.raises(spark.ParamError, match=r"wait parameter 'taus'\[1\] = 215000000.0 ms"):
+        Wait((4,), taus=(1.0, 2.15e8), dt=0.1)
+    Wait((4,), t_wait=2 ** 63)  # without dt nothing is counted in steps

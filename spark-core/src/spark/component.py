@@ -89,6 +89,9 @@ class Component(nnx.Module):
             raise ValueError(f"{self.name}: {problem}")
         self.params = params
         self.dt = None if dt is None else float(dt)
+        durations = [] if dt is None else _params.duration_problems(params, self.dt)
+        if durations:  # a Brain's plan reports these with their paths; this catches direct construction
+            raise ParamError("; ".join(problem for _, problem in durations))
 
     def require_dt(self, dt: float | None = None) -> float:
         """The construction ``dt`` (ms); with ``dt`` given, also check that a step uses the same one."""

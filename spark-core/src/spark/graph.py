@@ -214,17 +214,10 @@ _DIST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,198}[A-Za-z0-9])?")  # PE
 def _check_durations(nodes: dict[str, NodePlan], dt: float, problems: list[Problem]) -> None:
     """Every parameter in ms must be at most ``2**31 - 1`` steps of ``dt`` (components count steps in int32)."""
     for n in list(nodes.values()):
-        for f in attrs.fields(type(n.params)):
-            if _params.meta(f).unit != "ms":
-                continue
-            value = getattr(n.params, f.name)
-            for k, v in enumerate(value if isinstance(value, tuple) else (value,)):
-                problem = v is not None and limits.steps_problem(v, dt)
-                if problem:
-                    where = ["nodes", n.index, "params", f.name] + ([k] if isinstance(value, tuple) else [])
-                    problems.append(Problem(json_path(where), f"node {n.id!r}: {n.entry.id} parameter {f.name!r} "
-                                                              + problem, node=n.id))
-                    nodes.pop(n.id, None)
+        for where, problem in _params.duration_problems(n.params, dt):
+            problems.append(Problem(json_path(["nodes", n.index, "params", *where]), f"node {n.id!r}: {problem}",
+                                    node=n.id))
+            nodes.pop(n.id, None)
 
 
 def _plan_nodes(doc: dict, registry, problems: list[Problem]) -> dict[str, NodePlan]:

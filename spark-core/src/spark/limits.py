@@ -94,4 +94,6 @@ def _short(value: Any) -> str:
             return f"{float(value):.3g}"
         except OverflowError:
             return f"an integer of {digits or 'over 4,300'} digits"
+    if isinstance(value, float) and math.isfinite(value) and abs(value) >= 1e12:
+        return f"{value:.3g}"
     return repr(value)

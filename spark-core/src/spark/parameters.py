@@ -205,6 +205,23 @@ def _post_init(self) -> None:
         raise err
 
 
+def duration_problems(p: Any, dt: float) -> list[tuple[list, str]]:
+    """``(path, problem)`` for every parameter of ``p`` in ms that is more than ``2**31 - 1`` steps of ``dt`` ms
+    (components count steps in int32): ``path`` is ``[name]``, or ``[name, k]`` for item ``k`` of a list."""
+    out = []
+    for f in attrs.fields(type(p)):
+        if meta(f).unit != "ms":
+            continue
+        value = getattr(p, f.name)
+        for k, v in enumerate(value if isinstance(value, tuple) else (value,)):
+            problem = limits.steps_problem(v, dt) if isinstance(v, (int, float)) else None
+            if problem:
+                out.append(([f.name, k] if isinstance(value, tuple) else [f.name],
+                            f"{owner_name(type(p))} parameter {f.name!r}{f'[{k}]' if isinstance(value, tuple) else ''} "
+                            + problem))
+    return out
+
+
 def from_dict(cls: type, values: dict) -> Any:
     """Build params from a mapping, refusing unknown names with a suggestion."""
     if not isinstance(values, dict):
