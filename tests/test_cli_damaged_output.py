@@ -74,7 +74,8 @@ def damage(folder: Path, name: str, how: str) -> None:
     ("recording.npz", "random", 1, ["cannot read the recording"]),
     ("summary.json", "random", 0, ["summary.json is damaged", "drawing without it"]),
     ("summary.json", "[1, 2]", 0, ["summary.json is damaged", "list"]),
-    ("summary.json", '{"plots": 5, "image_shape": "x", "files": []}', 0, ["ignoring malformed plots, image_shape, files"]),
+    ("summary.json", '{"plots": 5, "image_shape": "x", "files": []}', 0,
+     ["ignoring malformed plots, image_shape, files"]),
     ("weights.npz", "truncate", 0, ["weights.npz is damaged", "no weight plots"]),
 ])
 def test_spark_plot_on_a_damaged_run_folder_gives_a_message(run_folder, tmp_path, name, how, code, words):

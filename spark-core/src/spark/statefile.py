@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 import os
 import zipfile
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -38,11 +39,11 @@ def _header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Any) -> tuple[tupl
         with zf.open(info) as f:
             version = np.lib.format.read_magic(f)
             if version == (1, 0):
-                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+                shape, _fortran, dtype = np.lib.format.read_array_header_1_0(f)
             elif version == (2, 0):
-                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+                shape, _fortran, dtype = np.lib.format.read_array_header_2_0(f)
             else:
-                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)  # 3.0: the same layout
+                shape, _fortran, dtype = np.lib.format.read_array_header_2_0(f)  # 3.0: the same layout
             header_len = f.tell()
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError) as exc:
         _fail(path, f"array {info.filename!r} has no valid .npy header ({type(exc).__name__}: {exc})")

@@ -25,7 +25,6 @@ def plot(run_dir, plots, fmt, out, image_shape):
     """Redraw the figures of RUN_DIR, a folder written by spark run (recording + summary.json)."""
     import numpy as np
 
-    from ..errors import SparkError
     from ..recording import load_recording
     from .run import image_shapes, parse_image_shape, plot_kinds, write_plots
 
