@@ -6,6 +6,7 @@ isolated registry: they pass whether or not spark-components / spark-interfaces 
 
 from __future__ import annotations
 
+import asyncio
 import math
 
 import jax
@@ -160,6 +161,26 @@ def model():
 def make_model():
     """``make_model(n=20, rate=200.0)``: a fresh valid model (see :func:`chain_model`)."""
     return chain_model
+
+
+async def run_over_websocket(client, request, limit=60):
+    """Send one run ``request`` over ``/api/run`` and collect the messages up to the run's end."""
+    ws = await client.ws_connect("/api/run")
+    await ws.send_json(request)
+    msgs = []
+    while True:
+        msg = await asyncio.wait_for(ws.receive_json(), timeout=limit)
+        msgs.append(msg)
+        if msg["type"] in ("done", "stopped", "error", "problems"):
+            break
+    await ws.close()
+    return msgs
+
+
+@pytest.fixture
+def run_ws():
+    """:func:`run_over_websocket`, for tests: ``msgs = await run_ws(client, {"type": "start", ...})``."""
+    return run_over_websocket
 
 
 def pytest_configure(config):

@@ -3,8 +3,6 @@ fix, and keeps serving; before, the build was killed by the operating system and
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 import pytest_asyncio
 
@@ -18,26 +16,15 @@ async def client(aiohttp_client, tmp_path, provider):
     return await aiohttp_client(create_app(tmp_path, registry=provider))
 
 
-async def _run(client, request, limit=60):
-    ws = await client.ws_connect("/api/run")
-    await ws.send_json(request)
-    msgs = []
-    while True:
-        msg = await asyncio.wait_for(ws.receive_json(), timeout=limit)
-        msgs.append(msg)
-        if msg["type"] in ("done", "stopped", "error", "problems"):
-            break
-    await ws.close()
-    return msgs
 
 
 async def test_a_model_too_large_is_refused_with_a_message_and_the_editor_keeps_running(client, make_model,
-                                                                                     monkeypatch):
+                                                                                     monkeypatch, run_ws):
     monkeypatch.setenv("SPARK_MEMORY_LIMIT", "1GiB")
-    msgs = await _run(client, {"type": "start", "doc": make_model(n=100_000), "steps": 5})
+    msgs = await run_ws(client, {"type": "start", "doc": make_model(n=100_000), "steps": 5})
     assert [m["type"] for m in msgs] == ["error"]
     message = msgs[0]["message"]
     assert "cannot build the model" in message and "this model needs about" in message
     assert "node 'syn'" in message and "1.0 GiB (SPARK_MEMORY_LIMIT)" in message  # what dominates, the budget
-    msgs = await _run(client, {"type": "start", "doc": make_model(), "steps": 5})  # the same server runs the next
+    msgs = await run_ws(client, {"type": "start", "doc": make_model(), "steps": 5})  # the same server runs the next
     assert msgs[-1]["type"] == "done"

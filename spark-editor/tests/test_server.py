@@ -372,21 +372,10 @@ async def test_malformed_save_requests(client, tmp_path):
 # ----- runs -----------------------------------------------------------------------------------------------------
 
 
-async def _run(client, request, limit=60):
-    ws = await client.ws_connect("/api/run")
-    await ws.send_json(request)
-    msgs = []
-    while True:
-        msg = await asyncio.wait_for(ws.receive_json(), timeout=limit)
-        msgs.append(msg)
-        if msg["type"] in ("done", "stopped", "error", "problems"):
-            break
-    await ws.close()
-    return msgs
 
 
-async def test_run_streams_spikes_voltages_and_rates(client, model):
-    msgs = await _run(client, {"type": "start", "doc": model, "steps": 50, "chunk": 20, "voltage": {"exc": [0, 5]}})
+async def test_run_streams_spikes_voltages_and_rates(client, model, run_ws):
+    msgs = await run_ws(client, {"type": "start", "doc": model, "steps": 50, "chunk": 20, "voltage": {"exc": [0, 5]}})
     kinds = [m["type"] for m in msgs]
     assert kinds == ["started", "chunk", "chunk", "chunk", "done"]
     started = msgs[0]
@@ -406,8 +395,8 @@ async def test_run_streams_spikes_voltages_and_rates(client, model):
     assert msgs[-1]["steps"] == 50
 
 
-async def test_run_is_one_continuous_run(client, model, registry):
-    msgs = await _run(client, {"type": "start", "doc": model, "steps": 30, "chunk": 7})
+async def test_run_is_one_continuous_run(client, model, registry, run_ws):
+    msgs = await run_ws(client, {"type": "start", "doc": model, "steps": 30, "chunk": 7})
     streamed = sorted((t, i) for m in msgs if m["type"] == "chunk"
                       for t, i in zip(m["spikes"]["exc.spikes"]["t"], m["spikes"]["exc.spikes"]["i"], strict=True))
     import numpy as np
@@ -417,13 +406,13 @@ async def test_run_is_one_continuous_run(client, model, registry):
     assert streamed == sorted(map(tuple, np.argwhere(rec).tolist()))
 
 
-async def test_run_of_an_invalid_model_reports_problems(client, model):
+async def test_run_of_an_invalid_model_reports_problems(client, model, run_ws):
     model["edges"][0]["to"] = "syn.nope"
-    msgs = await _run(client, {"type": "start", "doc": model, "steps": 10})
+    msgs = await run_ws(client, {"type": "start", "doc": model, "steps": 10})
     assert msgs[-1]["type"] == "problems" and msgs[-1]["problems"][0]["edge"] == 0
     for bad in ({"type": "start", "doc": model, "steps": -1}, {"type": "start", "doc": 3, "steps": 5},
                 {"type": "start", "doc": model, "steps": "10"}):
-        msgs = await _run(client, bad)
+        msgs = await run_ws(client, bad)
         assert msgs[-1]["type"] in ("error", "problems")
 
 
