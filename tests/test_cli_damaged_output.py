@@ -19,6 +19,9 @@ MODEL = Path(__file__).parent / "data" / "two_inputs.spark"
 def spark(*args, cwd, fsize=None):
     exe = shutil.which("spark", path=os.path.dirname(sys.executable)) or shutil.which("spark")
     env = {**os.environ, "JAX_PLATFORMS": "cpu", "SPARK_CACHE_DIR": str(Path(cwd) / ".cache")}
+    if fsize:  # under the limit Python would write truncated .pyc files of modules first imported here into the
+        # shared environment (its atomic write does not check for a short write), breaking every later import
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
 
     def limit():  # RLIMIT_FSIZE: a write past it fails with EFBIG (Python ignores SIGXFSZ), like a full disk
         resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))

@@ -199,3 +199,20 @@ def test_the_balanced_example_keeps_potentials_physiological():
         assert -90.0 <= v.min() and v.max() <= -40.0, (key, v.min(), v.max())
     rate = rec["exc.spikes"].sum() / 800 / 0.3
     assert 3.0 < rate < 40.0, rate  # it still fires: asynchronous irregular, about 13 Hz
+
+
+def test_the_bundled_balanced_network_is_estimated_within_a_factor_2(monkeypatch):
+    """Brain.estimate_memory of the bundled example (it needs spark-interfaces' poisson: an integration test)."""
+    import jax
+    from flax import nnx
+
+    from spark.cli._resolve import resolve_model
+
+    monkeypatch.setenv("SPARK_MEMORY_LIMIT", "off")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        brain = spark.Brain.from_file(resolve_model("balanced"))
+    est = brain.estimate_memory()
+    actual = sum(x.nbytes for x in jax.tree.leaves(nnx.state(brain)))
+    assert actual / 2 <= est.state <= 2 * actual, (est.state, actual)  # measured: 1.91 MiB for 1.76 MiB (1.09x)
+    assert est.fits()

@@ -186,19 +186,6 @@ def test_spark_validate_prints_the_estimate_and_warns_when_it_would_not_fit(tmp_
     assert "valid" in res.output and "would not fit here" in res.output and "fixed_probability" in res.output
 
 
-def test_the_bundled_balanced_network_is_estimated_within_a_factor_2(monkeypatch):
-    from spark.cli._resolve import resolve_model
-
-    monkeypatch.setenv("SPARK_MEMORY_LIMIT", "off")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        brain = spark.Brain.from_file(resolve_model("balanced"))
-    est = brain.estimate_memory()
-    actual = _actual(brain)
-    assert actual / 2 <= est.state <= 2 * actual, (est.state, actual)  # measured: 1.91 MiB for 1.76 MiB (1.09x)
-    assert est.fits()
-
-
 def test_a_batched_run_of_too_many_trials_is_refused_before_running(monkeypatch):
     monkeypatch.setenv("SPARK_MEMORY_LIMIT", "1GiB")
     b = spark.Brain(dt=0.1, name="trials")
