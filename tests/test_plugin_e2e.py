@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import urllib.parse
 import urllib.request
 import venv
 from pathlib import Path
@@ -189,7 +190,11 @@ def test_the_editor_catalogue_lists_the_new_components(env, catalogue):
             seen.append(line)
             if "http://127.0.0.1:" in line:
                 url = line[line.index("http://"):].split()[0]
-        with urllib.request.urlopen(url + "api/catalogue", timeout=60) as response:
+        parts = urllib.parse.urlsplit(url)  # http://127.0.0.1:PORT/?token=...: the session token (docs/editor.md)
+        token = urllib.parse.parse_qs(parts.query)["token"][0]
+        request = urllib.request.Request(f"{parts.scheme}://{parts.netloc}/api/catalogue",
+                                         headers={"Authorization": f"token {token}"})
+        with urllib.request.urlopen(request, timeout=60) as response:
             served = json.loads(response.read())
     finally:
         proc.terminate()
