@@ -10,23 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-GOOD = """
-import spark
-
-@spark.params
-class AdaptiveParams:
-    tau_w: float = spark.param(100.0, unit="ms", doc="adaptation time constant", gt=0)
-
-class Adaptive(spark.Soma):
-    '''An adaptive soma from a third-party pack.'''
-    name = "adaptive"
-    Params = AdaptiveParams
-
-@spark.hookimpl
-def spark_components():
-    return [Adaptive]
-"""
+from test_broken_packs import GOOD  # the same well-behaved pack
 
 EXITS = """
 import sys

@@ -137,3 +137,13 @@ class Threshold(spark.Soma):
 
 
 ALL = [Clock, Relay, Linear, Noise, Hebb, Threshold]
+
+
+def set_at(path, value):
+    """A document edit for bad-file tests: ``set_at(["nodes", 0, "shape"], -1)(doc)`` sets that entry."""
+    def fn(doc):
+        target = doc
+        for p in path[:-1]:
+            target = target[p]
+        target[path[-1]] = value
+    return fn

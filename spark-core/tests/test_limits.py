@@ -8,7 +8,7 @@ import json
 
 import jax.numpy as jnp
 import pytest
-from brain_parts import ALL
+from brain_parts import ALL, set_at
 
 import spark
 from spark import limits, sparkfile
@@ -61,13 +61,6 @@ def reg():
     return isolated_registry(*ALL, Wait)
 
 
-def _set(path, value):
-    def fn(doc):
-        target = doc
-        for p in path[:-1]:
-            target = target[p]
-        target[path[-1]] = value
-    return fn
 
 
 def test_the_good_model_builds_and_runs(reg):
@@ -77,36 +70,36 @@ def test_the_good_model_builds_and_runs(reg):
 
 # (mutation, JSON path, what the message must say): every one crashed validation, build or run before
 CASES = {
-    "edge delay 1e308": (_set(["edges", 1, "delay"], 1e308), "$.edges[1].delay", "more than 10,000,000"),
-    "edge delay Infinity": (_set(["edges", 1, "delay"], float("inf")), "$.edges[1].delay", "not finite"),
-    "edge delay NaN": (_set(["edges", 1, "delay"], float("nan")), "$.edges[1].delay", "is NaN"),
-    "edge delay 2^70": (_set(["edges", 1, "delay"], 2 ** 70), "$.edges[1].delay", "give at most 1e+06 ms"),
-    "edge delay 1e9 ms": (_set(["edges", 1, "delay"], 1e9), "$.edges[1].delay", "1e+10 steps of dt = 0.1 ms"),
-    "edge delay 10^400": (_set(["edges", 1, "delay"], 10 ** 400), "$.edges[1].delay", "overflows float32"),
-    "dt 1e-9": (_set(["dt"], 1e-9), "$.dt", "from 1e-06 to 1000"),
-    "dt 1e4": (_set(["dt"], 1e4), "$.dt", "from 1e-06 to 1000"),
-    "seed 2^63": (_set(["seed"], 2 ** 63), "$.seed", "must be <= 9223372036854775807"),
-    "shape entry 2^70": (_set(["nodes", 2, "shape"], [2 ** 70]), "$.nodes[2].shape", "more than 2,147,483,647"),
-    "shape product over int32": (_set(["nodes", 2, "shape"], [2 ** 16, 2 ** 16]), "$.nodes[2].shape",
+    "edge delay 1e308": (set_at(["edges", 1, "delay"], 1e308), "$.edges[1].delay", "more than 10,000,000"),
+    "edge delay Infinity": (set_at(["edges", 1, "delay"], float("inf")), "$.edges[1].delay", "not finite"),
+    "edge delay NaN": (set_at(["edges", 1, "delay"], float("nan")), "$.edges[1].delay", "is NaN"),
+    "edge delay 2^70": (set_at(["edges", 1, "delay"], 2 ** 70), "$.edges[1].delay", "give at most 1e+06 ms"),
+    "edge delay 1e9 ms": (set_at(["edges", 1, "delay"], 1e9), "$.edges[1].delay", "1e+10 steps of dt = 0.1 ms"),
+    "edge delay 10^400": (set_at(["edges", 1, "delay"], 10 ** 400), "$.edges[1].delay", "overflows float32"),
+    "dt 1e-9": (set_at(["dt"], 1e-9), "$.dt", "from 1e-06 to 1000"),
+    "dt 1e4": (set_at(["dt"], 1e4), "$.dt", "from 1e-06 to 1000"),
+    "seed 2^63": (set_at(["seed"], 2 ** 63), "$.seed", "must be <= 9223372036854775807"),
+    "shape entry 2^70": (set_at(["nodes", 2, "shape"], [2 ** 70]), "$.nodes[2].shape", "more than 2,147,483,647"),
+    "shape product over int32": (set_at(["nodes", 2, "shape"], [2 ** 16, 2 ** 16]), "$.nodes[2].shape",
                                  "4294967296 elements"),
-    "int param 2^70": (_set(["nodes", 0, "params", "period"], 2 ** 70), "$.nodes[0].params.period",
+    "int param 2^70": (set_at(["nodes", 0, "params", "period"], 2 ** 70), "$.nodes[0].params.period",
                        "does not fit int32"),
-    "float param 1e39": (_set(["nodes", 1, "params", "weight"], 1e39), "$.nodes[1].params.weight",
+    "float param 1e39": (set_at(["nodes", 1, "params", "weight"], 1e39), "$.nodes[1].params.weight",
                          "overflows float32"),
-    "float param 10^400": (_set(["nodes", 1, "params", "weight"], 10 ** 400), "$.nodes[1].params.weight",
+    "float param 10^400": (set_at(["nodes", 1, "params", "weight"], 10 ** 400), "$.nodes[1].params.weight",
                            "overflows float32"),
-    "float param 1e-300": (_set(["nodes", 1, "params", "weight"], 1e-300), "$.nodes[1].params.weight",
+    "float param 1e-300": (set_at(["nodes", 1, "params", "weight"], 1e-300), "$.nodes[1].params.weight",
                            "underflows float32"),
-    "duration 2^63 ms": (_set(["nodes", 3, "params"], {"t_wait": 2 ** 63}), "$.nodes[3].params.t_wait",
+    "duration 2^63 ms": (set_at(["nodes", 3, "params"], {"t_wait": 2 ** 63}), "$.nodes[3].params.t_wait",
                          "step counters are int32"),
-    "duration in a list": (_set(["nodes", 3, "params"], {"taus": [1.0, 2.15e8]}), "$.nodes[3].params.taus[1]",
+    "duration in a list": (set_at(["nodes", 3, "params"], {"taus": [1.0, 2.15e8]}), "$.nodes[3].params.taus[1]",
                            "give at most 2.14748e+08 ms"),
-    "input value 2^200": (_set(["inputs", 0, "value"], 2 ** 200), "$.inputs[0].value", "overflows float32"),
-    "attach 5": (_set(["nodes", 4, "attach"], 5), "$.nodes[4].attach", "wrong type: expected string"),
-    "attach []": (_set(["nodes", 4, "attach"], []), "$.nodes[4].attach", "wrong type: expected string"),
-    "attach {}": (_set(["nodes", 4, "attach"], {}), "$.nodes[4].attach", "wrong type: expected string"),
-    "requires an empty name": (_set(["requires"], {"": ">=0"}), "$.requires[\"\"]", "is not a distribution name"),
-    "nested 100 deep": (_set(["editor"], json.loads("[" * 100 + "]" * 100)), "$.editor" + "[0]" * 64,
+    "input value 2^200": (set_at(["inputs", 0, "value"], 2 ** 200), "$.inputs[0].value", "overflows float32"),
+    "attach 5": (set_at(["nodes", 4, "attach"], 5), "$.nodes[4].attach", "wrong type: expected string"),
+    "attach []": (set_at(["nodes", 4, "attach"], []), "$.nodes[4].attach", "wrong type: expected string"),
+    "attach {}": (set_at(["nodes", 4, "attach"], {}), "$.nodes[4].attach", "wrong type: expected string"),
+    "requires an empty name": (set_at(["requires"], {"": ">=0"}), "$.requires[\"\"]", "is not a distribution name"),
+    "nested 100 deep": (set_at(["editor"], json.loads("[" * 100 + "]" * 100)), "$.editor" + "[0]" * 64,
                         "nested more than 64 levels"),
 }
 

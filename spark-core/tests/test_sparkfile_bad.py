@@ -6,9 +6,9 @@ import copy
 import json
 
 import pytest
+from brain_parts import ALL, set_at
 
 import spark
-from brain_parts import ALL
 from spark import sparkfile
 from spark.testing import isolated_registry
 
@@ -46,45 +46,40 @@ def test_the_good_file_is_valid(reg):
     spark.Brain.from_dict(GOOD, reg)
 
 
-def _set(path, value):
-    def fn(doc):
-        target = doc
-        for p in path[:-1]:
-            target = target[p]
-        target[path[-1]] = value
-    return fn
 
 
 CASES = {
     "top level is not an object": (lambda d: None, "$", "must be a JSON object"),
-    "dt is a string": (_set(["dt"], "0.1"), "$.dt", "wrong type: expected number"),
-    "dt is zero": (_set(["dt"], 0), "$.dt", "must be > 0"),
-    "dt is negative": (_set(["dt"], -0.1), "$.dt", "must be > 0"),
-    "negative size": (_set(["nodes", 2, "shape"], [-4]), "$.nodes[2].shape[0]", "must be >= 1"),
-    "unknown component": (_set(["nodes", 2, "component"], "test:relais"), "$.nodes[2].component",
+    "dt is a string": (set_at(["dt"], "0.1"), "$.dt", "wrong type: expected number"),
+    "dt is zero": (set_at(["dt"], 0), "$.dt", "must be > 0"),
+    "dt is negative": (set_at(["dt"], -0.1), "$.dt", "must be > 0"),
+    "negative size": (set_at(["nodes", 2, "shape"], [-4]), "$.nodes[2].shape[0]", "must be >= 1"),
+    "unknown component": (set_at(["nodes", 2, "component"], "test:relais"), "$.nodes[2].component",
                           "unknown component 'test:relais'"),
-    "component of a pack not installed": (_set(["nodes", 2, "component"], "brainpack:relay"), "$.nodes[2].component",
+    "component of a pack not installed": (set_at(["nodes", 2, "component"], "brainpack:relay"), "$.nodes[2].component",
                                           "a component named 'relay' is provided as test:relay"),
-    "unknown short name": (_set(["nodes", 2, "component"], "gizmo"), "$.nodes[2].component",
+    "unknown short name": (set_at(["nodes", 2, "component"], "gizmo"), "$.nodes[2].component",
                            "run `spark list-components`"),
-    "NaN param": (_set(["nodes", 1, "params", "weight"], float("nan")), "$.nodes[1].params.weight", "is NaN"),
-    "param out of bounds": (_set(["nodes", 0, "params", "period"], 0), "$.nodes[0].params.period",
+    "NaN param": (set_at(["nodes", 1, "params", "weight"], float("nan")), "$.nodes[1].params.weight", "is NaN"),
+    "param out of bounds": (set_at(["nodes", 0, "params", "period"], 0), "$.nodes[0].params.period",
                             "out of bounds: it must be >= 1 steps"),
-    "param of the wrong type": (_set(["nodes", 0, "params", "period"], "four"), "$.nodes[0].params.period",
+    "param of the wrong type": (set_at(["nodes", 0, "params", "period"], "four"), "$.nodes[0].params.period",
                                 "is not an integer"),
-    "unknown param": (_set(["nodes", 0, "params", "perod"], 4), "$.nodes[0].params.perod", "did you mean 'period'"),
-    "duplicate node id": (_set(["nodes", 3, "id"], "a"), "$.nodes[3].id", "duplicate node id 'a'"),
-    "edge to a missing node": (_set(["edges", 2, "to"], "bb.x"), "$.edges[2].to", "there is no node 'bb'; did you mean 'b'"),
-    "missing port": (_set(["edges", 2, "to"], "b.input"), "$.edges[2].to", "has no input port 'input'; its inputs are: x"),
-    "edge from an input": (_set(["edges", 2, "from"], "a.x"), "$.edges[2].from", "is an input port"),
-    "payload mismatch": (_set(["edges", 1, "from"], "clk.spikes"), "$.edges[1]",
+    "unknown param": (set_at(["nodes", 0, "params", "perod"], 4), "$.nodes[0].params.perod", "did you mean 'period'"),
+    "duplicate node id": (set_at(["nodes", 3, "id"], "a"), "$.nodes[3].id", "duplicate node id 'a'"),
+    "edge to a missing node": (set_at(["edges", 2, "to"], "bb.x"), "$.edges[2].to",
+                               "there is no node 'bb'; did you mean 'b'"),
+    "missing port": (set_at(["edges", 2, "to"], "b.input"), "$.edges[2].to",
+                     "has no input port 'input'; its inputs are: x"),
+    "edge from an input": (set_at(["edges", 2, "from"], "a.x"), "$.edges[2].from", "is an input port"),
+    "payload mismatch": (set_at(["edges", 1, "from"], "clk.spikes"), "$.edges[1]",
                          "cannot connect clk.spikes (Spikes) to a.x (Current)"),
-    "shape mismatch": (_set(["nodes", 3, "shape"], [5]), "$.edges[2]",
+    "shape mismatch": (set_at(["nodes", 3, "shape"], [5]), "$.edges[2]",
                        "a.y (Current, shape [4]) cannot feed b.x (Current, shape [5])"),
     "zero-delay cycle": (lambda d: d["edges"].append({"from": "b.y", "to": "a.x"}), "$.edges",
                          "zero-delay cycle: a -> b -> a"),
-    "not a port reference": (_set(["edges", 0, "from"], "clk"), "$.edges[0].from", "write it as \"node.port\""),
-    "unknown top-level key": (_set(["nodez"], []), "$", "'nodez' was unexpected"),
+    "not a port reference": (set_at(["edges", 0, "from"], "clk"), "$.edges[0].from", "write it as \"node.port\""),
+    "unknown top-level key": (set_at(["nodez"], []), "$", "'nodez' was unexpected"),
     "missing nodes": (lambda d: d.pop("nodes"), "$", "'nodes' is a required property"),
     "required input unconnected": (lambda d: d["edges"].pop(0), "$.nodes[1]",
                                    "required input syn.pre (Spikes) is not connected"),
@@ -97,14 +92,14 @@ CASES = {
                          "$.nodes[4].attach", "attach it to a synapse node"),
     "shape not inferable": (lambda d: d["nodes"].append({"id": "lonely", "component": "test:linear"}), "$.nodes[4]",
                             "cannot be inferred"),
-    "wrong synapse shape": (_set(["nodes", 1, "shape"], [3]), "$.nodes[1].shape", "must be [n_pre, n_post]"),
-    "requires a pack not installed": (_set(["requires"], {"spark-nowhere-pack": ">=1"}),
+    "wrong synapse shape": (set_at(["nodes", 1, "shape"], [3]), "$.nodes[1].shape", "must be [n_pre, n_post]"),
+    "requires a pack not installed": (set_at(["requires"], {"spark-nowhere-pack": ">=1"}),
                                       "$.requires.spark-nowhere-pack", "pip install 'spark-nowhere-pack>=1'"),
-    "bad version range": (_set(["requires"], {"spark-core": "at least one"}), "$.requires.spark-core",
+    "bad version range": (set_at(["requires"], {"spark-core": "at least one"}), "$.requires.spark-core",
                           "is not a version range"),
     "duplicate input name": (lambda d: d["inputs"].append({"name": "drive", "to": "b.x"}), "$.inputs[1].name",
                              "duplicate input name 'drive'"),
-    "output from an input port": (_set(["outputs", 0, "from"], "b.x"), "$.outputs[0].from", "is an input port"),
+    "output from an input port": (set_at(["outputs", 0, "from"], "b.x"), "$.outputs[0].from", "is an input port"),
 }
 
 
@@ -133,7 +128,7 @@ def test_every_problem_is_reported_at_once(reg):
 
 
 def test_problems_name_their_node_and_edge(reg):
-    problems = sparkfile.validate(mutate(_set(["edges", 2, "to"], "b.input")), reg)
+    problems = sparkfile.validate(mutate(set_at(["edges", 2, "to"], "b.input")), reg)
     assert problems[0].node == "b" and problems[0].edge == 2
     assert problems[0].to_json()["path"] == "$.edges[2].to"
 
@@ -160,10 +155,10 @@ def test_a_newer_format_version_is_refused_with_advice(tmp_path):
 
 
 def test_a_file_never_imports_code(reg):
-    doc = mutate(_set(["nodes", 2, "component"], "os:system"))
+    doc = mutate(set_at(["nodes", 2, "component"], "os:system"))
     problems = sparkfile.validate(doc, reg)
     assert any("unknown component 'os:system'" in p.message for p in problems)
-    doc = mutate(_set(["nodes", 2, "component"], "spark.brain:Brain"))
+    doc = mutate(set_at(["nodes", 2, "component"], "spark.brain:Brain"))
     assert any("unknown component" in p.message for p in sparkfile.validate(doc, reg))
 
 
@@ -176,4 +171,4 @@ def test_validation_does_no_jax_work(reg, monkeypatch):
     monkeypatch.setattr(jax.random, "PRNGKey", boom)
     monkeypatch.setattr(jax, "jit", boom)
     assert sparkfile.validate(GOOD, reg) == []
-    assert sparkfile.validate(mutate(_set(["dt"], 0)), reg)
+    assert sparkfile.validate(mutate(set_at(["dt"], 0)), reg)
