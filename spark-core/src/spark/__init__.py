@@ -34,6 +34,7 @@ from .payloads import Voltage as Voltage
 from .ports import Port as Port
 from .registry import Registry as Registry
 from .registry import default_registry as default_registry
+from .registry import example as example
 from .variables import Const as Const
 from .variables import Learned as Learned
 from .variables import State as State
@@ -50,3 +51,13 @@ from .recording import load_recording as load_recording
 from .stream import Presentation as Presentation
 from .stream import StreamResult as StreamResult
 from .stream import present_together as present_together
+
+
+def __getattr__(name: str):
+    # `spark.viz` (plots; needs matplotlib, the `plot` extra) is imported on first use, so `import spark` stays light
+    # and `spark.viz.raster(rec)` works after a plain `import spark`.
+    if name == "viz":
+        import importlib
+
+        return importlib.import_module(".viz", __name__)
+    raise AttributeError(f"module 'spark' has no attribute {name!r}")

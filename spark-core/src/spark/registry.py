@@ -14,6 +14,7 @@ import logging
 import os
 import time
 import traceback
+from pathlib import Path
 from typing import Any, Iterable
 
 import attrs
@@ -339,6 +340,18 @@ class Registry:
         lower = {n.lower(): n for n in names}
         return [lower[n] for n in difflib.get_close_matches(name.lower(), list(lower), n=3, cutoff=0.6)]
 
+    def example(self, name: str) -> Path:
+        """The path of the `.spark` example a pack bundles under ``name`` (``spark_examples`` hook), e.g.
+        ``"balanced"`` (spark-components) or ``"digits"`` (spark-interfaces).
+
+        Raises:
+            KeyError: no installed pack bundles ``name``; the message lists the examples there are.
+        """
+        if name not in self.examples:
+            known = ", ".join(sorted(self.examples)) or "none (install spark-components for the bundled examples)"
+            raise KeyError(f"no installed pack bundles an example called {name!r}; examples: {known}")
+        return Path(self.examples[name])
+
     def payload(self, name: str) -> PayloadType:
         return self.payloads[name]
 
@@ -397,6 +410,12 @@ def _spark_core_requirement(dist: md.Distribution | None) -> Requirement | None:
 
 
 _default: Registry | None = None
+
+
+def example(name: str) -> Path:
+    """The path of a bundled example model by name, from the installed packs (:meth:`Registry.example`):
+    ``spark.Brain.from_file(spark.example("balanced"))``. Raises KeyError listing the examples there are."""
+    return default_registry().example(name)
 
 
 def default_registry(refresh: bool = False) -> Registry:
