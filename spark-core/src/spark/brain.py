@@ -250,6 +250,37 @@ class Brain(nnx.Module):
         _initial_dynamic[self] = jax.tree.map(lambda x: x, self.dynamic_state())  # new Variables: a snapshot
         return self
 
+    def summary(self, *, memory: bool = True) -> "Summary":
+        """What this model is, at a glance (:class:`spark.summary.Summary`): its nodes (component, kind, shape, the
+        parameters that differ from their defaults, with units), edges (delays in ms: when a value sent at a step
+        arrives; one dt for spikes), inputs and outputs, neuron and synapse counts, and (``memory=True``) the
+        memory estimate. ``print(brain.summary())`` for a text table; Jupyter shows it as HTML.
+
+        Raises:
+            SparkFileError: the model does not validate (every problem, with its JSON path).
+        """
+        from .summary import summarize
+
+        plan, problems = _graph.plan(self.to_dict(), self._registry_or_default())
+        if problems:
+            raise SparkFileError(self.name or "<brain>", problems)
+        return summarize(self, plan, memory=estimate_model(plan) if memory else None)
+
+    def __repr__(self) -> str:
+        try:
+            return self.summary(memory=False).headline()
+        except Exception:  # noqa: BLE001 - a repr never raises: an invalid model still shows what it is
+            doc = self.to_dict()
+            return f"Brain({doc.get('name', '')!r}, dt={doc.get('dt')} ms, {len(doc.get('nodes', []))} nodes, invalid)"
+
+    def _repr_html_(self) -> str:
+        try:
+            return self.summary()._repr_html_()
+        except Exception:  # noqa: BLE001
+            import html
+
+            return f"<pre>{html.escape(repr(self))}</pre>"
+
     def estimate_memory(self) -> _memory.ModelEstimate:
         """The memory this model needs when built and run, without building it (what :meth:`build` checks):
         ``.bytes``, ``.state``, ``.parts`` (largest first) and ``.available``; ``str()`` of it reads well."""

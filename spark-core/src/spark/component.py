@@ -93,6 +93,14 @@ class Component(nnx.Module):
         if durations:  # a Brain's plan reports these with their paths; this catches direct construction
             raise ParamError("; ".join(problem for _, problem in durations))
 
+    def __repr__(self) -> str:
+        """``LIF([80], tau_m=10 ms)``: the class, the shape and the parameters that differ from their defaults."""
+        from .summary import component_repr
+
+        return component_repr(self)
+
+    __str__ = __repr__
+
     def require_dt(self, dt: float | None = None) -> float:
         """The construction ``dt`` (ms); with ``dt`` given, also check that a step uses the same one."""
         if self.dt is None:

@@ -119,6 +119,21 @@ class Recording(dict):
                            for k, v in self.items())
         return f"Recording(dt={self.dt}, t0={self.t0}, steps={self.steps}, {{{shapes}}})"
 
+    def _repr_html_(self) -> str:
+        """Jupyter: a table of what was recorded (key, shape, dtype, sampling, time span in ms)."""
+        import html
+
+        rows = "".join(
+            f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(tuple(np.shape(v))))}</td>"
+            f"<td>{html.escape(str(getattr(v, 'dtype', np.asarray(v).dtype)))}</td>"
+            f"<td>every {self.every(k)} step(s)</td></tr>" for k, v in self.items())
+        from .timing import to_ms
+
+        span = f"{float(to_ms(self.t0, self.dt)):g} - {float(to_ms(self.t0 + self.steps, self.dt)):g} ms"
+        return (f"<div class='spark-recording'><b>Recording</b>: {self.steps} steps of {self.dt:g} ms ({span})"
+                f"<table><thead><tr><th>key</th><th>shape</th><th>dtype</th><th>sampled</th></tr></thead>"
+                f"<tbody>{rows}</tbody></table></div>")
+
     def every(self, key: str) -> int:
         return int(self.info.get(key, {}).get("every", 1))
 
