@@ -17,6 +17,13 @@ from .inhibitory_stdp import InhibitorySTDP as InhibitorySTDP
 from .izhikevich import Izhikevich as Izhikevich
 from .lif import LIF as LIF
 from .lif_cond import LIFCond as LIFCond
+from .nir_neurons import NIRI as NIRI
+from .nir_neurons import NIRIF as NIRIF
+from .nir_neurons import NIRLI as NIRLI
+from .nir_neurons import NIRLIF as NIRLIF
+from .nir_neurons import NIRCubaLI as NIRCubaLI
+from .nir_neurons import NIRCubaLIF as NIRCubaLIF
+from .nir_neurons import NIRThreshold as NIRThreshold
 from .oja import Oja as Oja
 from .pair_stdp import PairSTDP as PairSTDP
 from .projection import Projection as Projection

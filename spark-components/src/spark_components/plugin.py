@@ -33,6 +33,8 @@ from . import (
     WeightNormalization,
 )
 
+from .nir_neurons import NEURONS as NIR_NEURONS
+
 _EXAMPLES = Path(__file__).parent / "examples"
 
 # somas
@@ -74,9 +76,16 @@ LEARNING_RULES = [
 
 @spark.hookimpl
 def spark_components():
-    return [*SOMAS, *SYNAPSES, *LEARNING_RULES]
+    return [*SOMAS, *NIR_NEURONS, *SYNAPSES, *LEARNING_RULES]
 
 
 @spark.hookimpl
 def spark_examples():
     return {"balanced": str(_EXAMPLES / "balanced.spark")}
+
+
+@spark.hookimpl
+def spark_nir_converters():
+    from . import nir_converters
+
+    return nir_converters.converters()

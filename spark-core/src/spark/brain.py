@@ -135,6 +135,21 @@ class Brain(nnx.Module):
         """Write the model as a `.spark` file, atomically."""
         sparkfile.write(path, self.to_dict())
 
+    def to_nir(self, *, strict: bool = False):
+        """The model as a ``nir.NIRGraph`` (needs ``spark-core[nir]``): :func:`spark.nir.to_nir`, docs/nir.md."""
+        from . import nir
+
+        return nir.to_nir(self, strict=strict)
+
+    @classmethod
+    def from_nir(cls, graph_or_path: Any, *, dt: float | None = None, discretization: str = "exact",
+                 registry=None) -> "Brain":
+        """A Brain from a ``nir.NIRGraph`` or NIR file (needs ``spark-core[nir]``): :func:`spark.nir.from_nir`,
+        docs/nir.md. ``dt`` in ms; ``discretization`` ``"exact"`` or ``"euler"``."""
+        from . import nir
+
+        return nir.from_nir(graph_or_path, dt=dt, discretization=discretization, registry=registry)
+
     @property
     def dt(self) -> float:
         return float(self.to_dict()["dt"])

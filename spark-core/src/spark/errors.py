@@ -69,3 +69,13 @@ class ModelWarning(UserWarning):
     Brain build emits one per finding with :func:`warnings.warn`; ``spark validate`` and the editor list the same
     findings (``spark.sparkfile.check``). Silence them with ``warnings.simplefilter("ignore", spark.ModelWarning)``.
     """
+
+
+class NIRError(SparkError, ValueError):
+    """A NIR graph that cannot be imported or a Brain that cannot be exported as one (spark.nir; docs/nir.md), or
+    the ``nir`` package is missing (install ``spark-core[nir]``)."""
+
+
+class UnsupportedNIRError(NIRError):
+    """A NIR primitive no installed pack imports, or a Spark component / structure NIR cannot express: the
+    message names the node and the primitive or component."""

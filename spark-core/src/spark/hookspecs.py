@@ -58,3 +58,16 @@ def spark_examples() -> dict:
 
     ``spark run NAME`` runs one; ``spark run`` with no argument runs the example named ``balanced``.
     """
+
+
+@hookspec
+def spark_nir_converters() -> list:
+    """Return :class:`spark.nir.Converter` objects: how this pack's components and NIR primitives map onto each other.
+
+    Each converter names one Spark component (class, short name or id) and, optionally, the NIR node types (class
+    names such as ``"LIF"``) it imports. ``to_nir(spark.nir.ExportNode) -> spark.nir.NIRPart`` exports a node
+    of the component; ``from_nir(spark.nir.ImportNode) -> spark.nir.SparkPart | None`` imports a NIR node (``None``:
+    not this converter's, the next is asked). A converter without ``to_nir`` gives, in ``why``, the reason the
+    component cannot be exported. Only called by NIR import/export (``spark-core[nir]``); the ``nir`` package
+    must be imported inside the functions, never at the top of the plugin module. docs/nir.md.
+    """

@@ -75,6 +75,7 @@ def main(ctx: click.Context) -> None:
 
 from . import list_components as _list_components  # noqa: E402,F401  (each module registers its command)
 from . import new_plugin as _new_plugin  # noqa: E402,F401
+from . import nir as _nir  # noqa: E402,F401
 from . import plot as _plot  # noqa: E402,F401
 from . import run as _run  # noqa: E402,F401
 from . import validate as _validate  # noqa: E402,F401
