@@ -860,10 +860,10 @@ class Brain(nnx.Module):
         """Restore state saved by :meth:`save_state` from a brain with the same nodes, edges and shapes.
 
         Raises:
-            spark.SparkError (a ``StateFileError``) naming the file and the fix when it is missing, not a state
-            file (truncated, random bytes), damaged or inflated (names, shapes, dtypes and sizes are checked from
-            the zip directory and the array headers before any data is decompressed), saved from another model
-            (other nodes, components, shapes or edges), or holds complex, NaN or overflowing values.
+            spark.SparkError: a ``StateFileError`` naming the file and the fix when it is missing, not a state
+                file (truncated, random bytes), damaged or inflated (names, shapes, dtypes and sizes are checked
+                from the zip directory and the array headers before any data is decompressed), saved from another
+                model (other nodes, components, shapes or edges), or holds complex, NaN or overflowing values.
         """
         self._built()
         flat = nnx.to_flat_state(nnx.state(self))
