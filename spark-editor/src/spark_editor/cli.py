@@ -1,4 +1,5 @@
-"""``spark editor [FILE] [--port P] [--no-browser]`` (added to the ``spark`` CLI by :mod:`spark_editor.plugin`)."""
+"""``spark editor [FILE]`` and ``spark view RUN_DIR [RUN_DIR2]`` (added to the ``spark`` CLI by
+:mod:`spark_editor.plugin`)."""
 
 from __future__ import annotations
 
@@ -40,16 +41,45 @@ def editor(file: str | None, port: int, no_browser: bool) -> None:
         pass
 
 
+@click.command("view")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(file_okay=True, dir_okay=True))
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port to listen on (127.0.0.1 only); 0 picks a free one.")
+@click.option("--no-browser", is_flag=True, help="Print the URL but do not open a browser.")
+def view(runs: tuple[str, ...], port: int, no_browser: bool) -> None:
+    """Show recorded runs in the browser: RUN_DIR [RUN_DIR2], folders written by `spark run`.
+
+    The viewer draws the model graph with each population's mean firing rate; pick a node for its spike raster,
+    population rate, recorded traces, ISI histogram and weights; choose a time window and move a time cursor.
+    Two folders are shown side by side. It serves http://127.0.0.1:PORT/view and reads only the folders given;
+    open the URL it prints (it holds this session's token).
+    """
+    from .runs import ViewError, check_run_folder
+
+    if len(runs) > 2:
+        raise click.UsageError(f"give one or two run folders to compare, got {len(runs)}")
+    for r in runs:
+        try:
+            check_run_folder(Path(r))
+        except ViewError as exc:
+            raise click.UsageError(str(exc)) from None
+    try:
+        asyncio.run(serve(Path.cwd(), port=port, open_browser=not no_browser, runs=[Path(r) for r in runs]))
+    except KeyboardInterrupt:
+        pass
+
+
 async def serve(root: Path, *, port: int = 0, initial_file: str | None = None, open_browser: bool = True,
-                ready=None) -> None:
-    """Serve the editor until cancelled. ``ready(url)`` is called once the server listens, with the URL that
-    holds the session token (``http://127.0.0.1:PORT/?token=...``)."""
+                ready=None, runs: list[Path] | None = None) -> None:
+    """Serve the editor (or, given ``runs``, the viewer of those runs) until cancelled. ``ready(url)`` is called
+    once the server listens, with the URL that holds the session token (``http://127.0.0.1:PORT/?token=...``;
+    ``/view?token=...`` for a viewer)."""
     from aiohttp import web
 
     from .server import create_app
 
     token = secrets.token_urlsafe(32)  # only who can read this terminal can use the editor (see server.py)
-    app = create_app(root, initial_file=initial_file, token=token)
+    app = create_app(root, initial_file=initial_file, token=token, runs=runs)
     # keepalive_timeout also bounds how long a connection may take to send its request headers (aiohttp closes a
     # connection whose request is still incomplete when it expires), so slow-header clients cannot pile up
     runner = web.AppRunner(app, handle_signals=False, access_log=None, keepalive_timeout=HEADER_TIMEOUT)
@@ -64,8 +94,12 @@ async def serve(root: Path, *, port: int = 0, initial_file: str | None = None, o
         raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}; "
                                    "choose another --port or leave it out to pick a free one") from None
     bound = _bound_port(site)
-    url = f"http://127.0.0.1:{bound}/?token={token}"
-    click.echo(f"Spark editor on {url}  (folder: {root}; Ctrl+C to stop)", err=False)
+    if runs is None:
+        url = f"http://127.0.0.1:{bound}/?token={token}"
+        click.echo(f"Spark editor on {url}  (folder: {root}; Ctrl+C to stop)", err=False)
+    else:
+        url = f"http://127.0.0.1:{bound}/view?token={token}"
+        click.echo(f"Spark viewer on {url}  (runs: {', '.join(str(r) for r in runs)}; Ctrl+C to stop)", err=False)
     if ready is not None:
         ready(url)
     if open_browser and not os.environ.get("SPARK_EDITOR_NO_BROWSER"):

@@ -1,10 +1,10 @@
-"""Entry point of spark-editor: contributes the `spark editor` command through the plugin hook."""
+"""Entry point of spark-editor: contributes the `spark editor` and `spark view` commands through the plugin hook."""
 
 import spark
 
 
 @spark.hookimpl
 def spark_cli_commands():
-    from .cli import editor
+    from .cli import editor, view
 
-    return [editor]
+    return [editor, view]

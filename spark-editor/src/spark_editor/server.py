@@ -14,7 +14,11 @@ Routes (all JSON unless said otherwise):
 ``GET  /api/open?path=``   ``{path, doc, problems, warnings}``
 ``POST /api/save``         ``{path, doc, overwrite}`` -> ``{path, problems, warnings}``; atomic; 409 if it exists
 ``GET  /api/run``          websocket: run a model and stream spikes, voltages and rates (see :mod:`.run`)
+``GET  /view``, ``/api/runs/...``  the run viewer and its data (see :mod:`.viewer`)
 =========================  ==================================================================================
+
+``create_app(runs=[...])`` (``spark view``) makes a viewer of those runs only: the page, session, catalogue and
+viewer routes, none of the routes that read or write model files or run models.
 
 Every request passes :func:`spark_editor.security.check_request`; every path :func:`spark_editor.security.confine`.
 
@@ -92,7 +96,8 @@ def _default_registry(refresh: bool = False):
 
 
 def create_app(root: str | os.PathLike, *, registry: RegistryProvider | None = None,
-               initial_file: str | None = None, token: str | None = None) -> web.Application:
+               initial_file: str | None = None, token: str | None = None,
+               runs: list[str | os.PathLike] | None = None) -> web.Application:
     """The editor application serving files under ``root``.
 
     Args:
@@ -100,7 +105,12 @@ def create_app(root: str | os.PathLike, *, registry: RegistryProvider | None = N
         registry: ``provider(refresh: bool) -> spark.Registry``; default :func:`spark.default_registry`.
         initial_file: a path (relative to ``root``) to open when the page loads; it need not exist yet.
         token: the session token every request must present (see the module's docstring); None: no token.
+        runs: run folders to show (``spark view``): the app is then a viewer of these runs only, with none of
+            the editor's file, validation or run routes; None: the editor, whose viewer (``/view``) shows run
+            folders under ``root`` (see :mod:`.viewer`).
     """
+    from .viewer import add_routes, run_ids
+
     app = web.Application(middlewares=[_guard, _errors], client_max_size=MAX_BODY)
     app[ROOT] = Path(os.path.realpath(root))
     app[REGISTRY] = registry or _default_registry
@@ -111,18 +121,21 @@ def create_app(root: str | os.PathLike, *, registry: RegistryProvider | None = N
     app[LIMITS] = Limits()
     app.on_response_prepare.append(_security_headers)
     app.router.add_get("/", index)
+    app.router.add_get("/view", index)  # the same bundle; the page draws the viewer on this path
     app.router.add_get("/api/session", session)
     app.router.add_get("/api/catalogue", catalogue)
-    app.router.add_post("/api/catalogue/refresh", refresh_catalogue)
-    app.router.add_post("/api/params/check", check_params)
-    app.router.add_post("/api/validate", validate)
-    app.router.add_get("/api/files", list_files)
-    app.router.add_get("/api/open", open_file)
-    app.router.add_post("/api/save", save_file)
     app.router.add_get("/assets/{dist}/{index}/{name}", pack_asset)
-    from .run import run_socket
+    add_routes(app, run_ids([Path(r) for r in runs]) if runs is not None else None)
+    if runs is None:
+        app.router.add_post("/api/catalogue/refresh", refresh_catalogue)
+        app.router.add_post("/api/params/check", check_params)
+        app.router.add_post("/api/validate", validate)
+        app.router.add_get("/api/files", list_files)
+        app.router.add_get("/api/open", open_file)
+        app.router.add_post("/api/save", save_file)
+        from .run import run_socket
 
-    app.router.add_get("/api/run", run_socket)
+        app.router.add_get("/api/run", run_socket)
     app.router.add_static("/static", STATIC, follow_symlinks=False, append_version=False)
     app.on_shutdown.append(_close_runs)
     app.on_cleanup.append(_stop_pool)
@@ -146,6 +159,9 @@ def _server_port(request: web.Request) -> int:
     return int(sock[1]) if sock else -1
 
 
+PAGES = ("/", "/view")  # pages a token URL may open (then redirected without the token)
+
+
 @web.middleware
 async def _guard(request: web.Request, handler):
     problem = check_request(request.method, request.headers, _server_port(request))
@@ -158,8 +174,10 @@ async def _guard(request: web.Request, handler):
         if given is None and request.headers.get("Authorization", "").startswith("token "):
             given = request.headers["Authorization"][len("token "):]
         if given is not None and _same(given, token):
-            if request.method == "GET" and request.path == "/" and "token" in request.query:
-                page = web.HTTPFound("/")  # keep the token out of the address bar; the cookie carries it on
+            if request.method == "GET" and request.path in PAGES and "token" in request.query:
+                # keep the token out of the address bar (other parameters stay); the cookie carries it on
+                kept = [(k, v) for k, v in request.query.items() if k != "token"]
+                page = web.HTTPFound(str(request.rel_url.with_query(kept)))
                 page.set_cookie(token_cookie(port), token, httponly=True, samesite="Strict", path="/")
                 raise page
         elif not _same(request.cookies.get(token_cookie(port), ""), token):
@@ -380,7 +398,10 @@ async def session(request: web.Request) -> web.Response:
     import spark
 
     initial = request.app[INITIAL_FILE]
+    from .viewer import VIEW_RUNS
+
     return _json({
+        "mode": "edit" if request.app[VIEW_RUNS] is None else "view",
         "root": str(request.app[ROOT]),
         "file": initial,
         "file_exists": bool(initial) and (request.app[ROOT] / initial).is_file(),

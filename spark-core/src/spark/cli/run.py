@@ -2,7 +2,8 @@
 
 The run folder holds everything ``spark plot`` needs to redraw without rerunning: ``recording.npz`` (or, for a
 recording streamed to disk, ``recording/`` with one ``.npy`` per monitor), ``weights.npz`` (final weights, when
-a weight plot was asked for) and ``summary.json`` (dt, steps, nodes with shapes, synapses with their inputs).
+a weight plot was asked for) and ``summary.json`` (dt, steps, nodes with shapes, synapses with their inputs); and
+``model.spark``, the model as it ran (``spark view`` draws its graph).
 """
 
 from __future__ import annotations
@@ -225,6 +226,9 @@ def run(model, steps, duration, records, out, plots, no_plot, fmt, image_shape, 
         files["recording"] = "recording"
     elif keep(out_dir / "recording.npz", lambda: rec.save(out_dir / "recording.npz")):
         files["recording"] = "recording.npz"
+    model_text = json.dumps(brain.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    if keep(out_dir / "model.spark", lambda: atomic_write_text(out_dir / "model.spark", model_text)):
+        files["model"] = "model.spark"
     weights, notes = ({}, [])
     if {"weights", "receptive-fields"} & set(kinds):
         weights, notes = final_weights(brain, layout)
@@ -266,7 +270,7 @@ def run(model, steps, duration, records, out, plots, no_plot, fmt, image_shape, 
                f"(compile {summary['compile_s']:.2f} s, run {summary['run_s']:.2f} s)")
     for r, p in populations.items():
         click.echo(f"  {r:<24} {p['neurons']:>7} neurons {p['spikes']:>9} spikes {p['mean_rate_hz']:8.2f} Hz")
-    names = (["summary.json"] if wrote_summary else []) + (
+    names = (["summary.json"] if wrote_summary else []) + (["model.spark"] if "model" in files else []) + (
         [files["recording"] + ("/" if stream else "")] if "recording" in files else []) + (
         ["weights.npz"] if "weights" in files else [])
     names += [p.name for v in written.values() for p in v]
