@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 from pathlib import Path
 
 import aiohttp
@@ -290,7 +291,7 @@ async def test_save_is_atomic(client, tmp_path, model, monkeypatch):
         assert target.read_text() == original  # the target is untouched until the rename
         raise OSError("disk full")
 
-    monkeypatch.setattr(security.os, "replace", failing_replace)
+    monkeypatch.setattr(sparkfile.os, "replace", failing_replace)  # the editor saves through spark-core's write
     resp = await post(client, "/api/save", {"path": "m.spark", "doc": {**model, "name": "new"}, "overwrite": True})
     assert resp.status == 500 and "disk full" in (await resp.json())["error"]
     assert target.read_text() == original
@@ -299,6 +300,19 @@ async def test_save_is_atomic(client, tmp_path, model, monkeypatch):
     monkeypatch.undo()
     resp = await post(client, "/api/save", {"path": "m.spark", "doc": {**model, "name": "new"}, "overwrite": True})
     assert resp.status == 200 and json.loads(target.read_text())["name"] == "new"
+
+
+async def test_a_save_removes_the_temp_file_a_killed_save_left(client, tmp_path, model):
+    """A save killed half way leaves ``.m.spark.spark-tmp-*``; the next save of the file removes it once it is
+    stale (spark.sparkfile.STALE_TEMP_S), and keeps a fresh one (another save may be writing it)."""
+    stale, fresh = tmp_path / ".m.spark.spark-tmp-killed01", tmp_path / ".m.spark.spark-tmp-running1"
+    for p in (stale, fresh):
+        p.write_text("{half a file")
+    old = time.time() - sparkfile.STALE_TEMP_S - 60
+    os.utime(stale, (old, old))
+    resp = await post(client, "/api/save", {"path": "m.spark", "doc": model})
+    assert resp.status == 200
+    assert sorted(p.name for p in tmp_path.iterdir()) == [fresh.name, "m.spark"]
 
 
 async def test_save_keeps_permissions(client, tmp_path, model):

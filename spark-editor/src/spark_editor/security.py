@@ -16,7 +16,6 @@ File paths from the browser are confined to the folder the editor was started in
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
@@ -124,27 +123,10 @@ def _inside(path: Path, root: Path) -> bool:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see either the old file or the whole new one.
+    """Write ``text`` to ``path`` so that readers see either the old file or the whole new one: spark-core's one
+    atomic write (:func:`spark.sparkfile.atomic_write_text`), so a save killed half way leaves a temporary file that
+    the next save of the same file removes, and an error names ``path``, never the temporary file."""
+    from spark.sparkfile import atomic_write_text as write
 
-    The text goes to a temporary file in the same folder, is flushed to disk, then replaces ``path`` with
-    :func:`os.replace` (atomic on POSIX and Windows). An existing file keeps its permission bits.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
-        except FileNotFoundError:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    write(path, text)
 
