@@ -24,7 +24,7 @@ def text() -> str:
 
 def test_there_are_hooks():
     assert HOOKS == ["spark_cli_commands", "spark_components", "spark_editor_assets", "spark_examples",
-                     "spark_payload_types"]
+                     "spark_nir_converters", "spark_payload_types"]
 
 
 @pytest.mark.parametrize("hook", HOOKS)

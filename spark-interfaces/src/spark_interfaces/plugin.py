@@ -42,3 +42,16 @@ def spark_cli_commands():
     from .cli import digits
 
     return [digits]
+
+
+@spark.hookimpl
+def spark_nir_converters():
+    """Encoders and decoders have no NIR primitive: say why, so that exporting a model with one says it
+    (docs/nir.md)."""
+    from spark.nir import Converter
+
+    enc = ("an encoder turns data into spikes inside the model; a NIR graph takes its input as given: export the "
+           "network after the encoder and feed the encoded spikes to its Input")
+    dec = ("a decoder turns spikes into numbers (counts, rates, votes) outside NIR's primitives: export the network "
+           "before the decoder and decode the spikes its Output gives")
+    return [Converter(cls, why=enc) for cls in ENCODERS] + [Converter(cls, why=dec) for cls in DECODERS]
