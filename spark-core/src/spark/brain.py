@@ -1005,22 +1005,35 @@ def check_model_memory(plan: _graph.Plan, name: str) -> _memory.ModelEstimate:
     return est
 
 
-def check_batched_memory(brain: Brain, trials: int) -> None:
-    """Raise :class:`spark.ModelMemoryError` when ``trials`` copies of the built brain's state would not fit."""
+def check_batched_memory(brain: Brain, trials: int, *, dynamic_only: bool = False, what: str = "a batched run",
+                         unit: str = "trials") -> None:
+    """Raise :class:`spark.ModelMemoryError` when ``trials`` copies of the built brain's state would not fit.
+
+    ``dynamic_only``: the copies hold only the dynamic state (potentials, traces, buffers: a batched stream's lanes,
+    which share the weights), plus one copy of everything. ``what`` and ``unit`` name the workload in the message.
+    """
     limit, origin = _memory.budget()
     if limit is None:
         return
-    state = sum(int(x.size) * x.dtype.itemsize for x in jax.tree.leaves(nnx.state(brain)) if hasattr(x, "dtype"))
-    need = state * trials * _memory.RUN_FACTOR
+
+    def nbytes(tree):
+        return sum(int(x.size) * x.dtype.itemsize for x in jax.tree.leaves(tree) if hasattr(x, "dtype"))
+
+    full = nbytes(nnx.state(brain))
+    per = nbytes(brain.dynamic_state()) if dynamic_only else full
+    base = full if dynamic_only else 0
+    need = (per * trials + base) * _memory.RUN_FACTOR
     if need <= _memory.MEMORY_FRACTION * limit:
         return
-    fit = max(1, int(_memory.MEMORY_FRACTION * limit // (state * _memory.RUN_FACTOR)))
+    fit = max(1, int((_memory.MEMORY_FRACTION * limit / _memory.RUN_FACTOR - base) // max(per, 1)))
+    held = "the dynamic state (the weights are shared)" if dynamic_only else "a copy of the model's state"
     raise _memory.ModelMemoryError(
-        f"{brain.name or '<brain>'}: a batched run of {trials:,} trials holds a copy of the model's state per trial: "
-        f"about {_recording.fmt_bytes(need)} ({_recording.fmt_bytes(state)} x {trials:,} trials x "
-        f"{_memory.RUN_FACTOR} for a compiled run) but {_recording.fmt_bytes(limit)} is available ({origin}), so "
-        f"nothing was run. Fix: run the trials in batches of at most {fit:,} (several calls), or make the model "
-        f"smaller; if you know it fits, set {_memory.ENV} (e.g. {_memory.ENV}=64GiB, or off)")
+        f"{brain.name or '<brain>'}: {what} of {trials:,} {unit} holds {held} per {unit[:-1]}: "
+        f"about {_recording.fmt_bytes(need)} ({_recording.fmt_bytes(per)} x {trials:,} {unit}"
+        f"{' + ' + _recording.fmt_bytes(base) if base else ''}, x {_memory.RUN_FACTOR} for a compiled run) but "
+        f"{_recording.fmt_bytes(limit)} is available ({origin}), so nothing was run. Fix: run them in batches of "
+        f"at most {fit:,} {unit} (several calls), or make the model smaller; if you know it fits, set {_memory.ENV} "
+        f"(e.g. {_memory.ENV}=64GiB, or off)")
 
 
 def _zeros(plan: _graph.Plan, ref: str, depth: int) -> jax.Array:

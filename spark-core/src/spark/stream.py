@@ -401,6 +401,13 @@ def present(brain, samples: Mapping[str, Any], presentation: Presentation, *, in
                  p.max_repeats if watch else 0, p.gain_step, bounds, frozen, sched.dt)
     size = int(batch) if batch is not None else int(chunk or min(n, 100))
     size = min(size, n)
+    from .brain import check_batched_memory  # before anything is compiled or stacked (docs/brain.md, Memory)
+
+    if together:
+        check_batched_memory(brain, len(brains), what="present_together", unit="networks")
+    elif batch is not None:
+        check_batched_memory(brain, size, dynamic_only=True, what=f"a batched stream (batch={batch})",
+                             unit="samples")
 
     done = 0
     out_counts: dict = {}
