@@ -23,6 +23,7 @@ import {
 } from "./model";
 import { nodeTypes } from "./nodes";
 import { ProblemNodesContext } from "./problems";
+import { RunsDialog } from "./viewer/RunsDialog";
 import type { Problem, SparkDoc } from "./types";
 
 const HISTORY_LIMIT = 200;
@@ -55,6 +56,7 @@ function Editor() {
   const [toast, setToast] = useState<Toast>(null);
   const [tab, setTab] = useState<"problems" | "run">("problems");
   const [refreshing, setRefreshing] = useState(false);
+  const [runsOpen, setRunsOpen] = useState(false);
   const [ready, setReady] = useState(false);
   const [, bump] = useReducer((x: number) => x + 1, 0);
   const history = useRef<{ undo: ModelState[]; redo: ModelState[] }>({ undo: [], redo: [] });
@@ -495,6 +497,8 @@ function Editor() {
             <button onClick={deleteSelected} disabled={!anySelected} data-testid="delete" title="delete (Del)">Delete</button>
             <button onClick={autoLayout} data-testid="layout" title="arrange the graph in layers">Layout</button>
             <span className="sep" />
+            <button onClick={() => setRunsOpen(true)} data-testid="runs" title="recorded runs (spark run) in the run viewer">Runs…</button>
+            <span className="sep" />
             <span className="file" data-testid="file-name" data-dirty={dirty ? "true" : "false"}>
               {filePath ?? "untitled"}{dirty ? " ●" : ""}
             </span>
@@ -546,6 +550,7 @@ function Editor() {
               data-testid="toast" onClick={() => setToast(null)}>{toast.text}</div>
           )}
           {dialogs.element}
+          {runsOpen && <RunsDialog onClose={() => setRunsOpen(false)} />}
         </div>
       </ProblemNodesContext.Provider>
     </CatalogueContext.Provider>

@@ -5,6 +5,7 @@ import { Handle, Position, useStore, type NodeProps } from "@xyflow/react";
 import { memo, useContext, useMemo, type ReactNode } from "react";
 import { firstLine, payloadColor, resolveComponent, useCatalogue } from "../catalogue";
 import { handleId, portOf, type ComponentData, type SparkFlowNode } from "../model";
+import { NodeBadgeContext } from "../badges";
 import { ProblemNodesContext } from "../problems";
 import type { PortSpec } from "../types";
 
@@ -51,6 +52,7 @@ export const ComponentBody = memo(function ComponentBody({ id, data, selected, a
   const cat = useCatalogue();
   const problems = useContext(ProblemNodesContext);
   const d = data as ComponentData;
+  const badges = useContext(NodeBadgeContext).get(d.name);
   const spec = resolveComponent(cat, d.component);
   const guessed = usePortsFromEdges(id, !spec);
   const classes = ["spark-node", `kind-${spec?.kind ?? "unknown"}`];
@@ -71,6 +73,9 @@ export const ComponentBody = memo(function ComponentBody({ id, data, selected, a
         {!spec && guessed.map((p) => <PortRow key={`${p.direction}-${p.name}`} node={d.name} port={p} />)}
       </div>
       {d.shape && <div className="node-shape">shape [{d.shape.join(", ")}]</div>}
+      {badges && badges.length > 0 && (
+        <div className="node-badges" data-testid={`badge-${d.name}`}>{badges.map((b) => <span key={b}>{b}</span>)}</div>
+      )}
       {children}
     </div>
   );
