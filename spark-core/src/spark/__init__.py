@@ -51,6 +51,7 @@ from .recording import load_recording as load_recording
 from .stream import Presentation as Presentation
 from .stream import StreamResult as StreamResult
 from .stream import present_together as present_together
+from .runfolder import save_run as save_run
 
 
 def __getattr__(name: str):

@@ -18,6 +18,7 @@ from typing import Any
 import click
 import numpy as np
 
+from ..runfolder import final_weights, model_layout, populations, spike_ports
 from ..timing import to_ms, to_steps
 from . import main
 from ._resolve import resolve_model
@@ -25,7 +26,6 @@ from ._resolve import resolve_model
 TRACE_NEURONS = 5  # neurons per population whose voltage `--plot voltage` records
 EVOLUTION_SAMPLES = 200  # samples of weights over a run for `--plot weight-evolution`
 EVOLUTION_SYNAPSES = 200  # synapses per plastic synapse node it follows
-MAX_DENSE_WEIGHTS = 25_000_000  # larger synapses get no final weight matrix (it would be > 100 MB)
 
 
 def _resolve_model(model: str | None) -> Path:
@@ -63,30 +63,6 @@ def parse_image_shape(text: str | None) -> tuple[int, int] | None:
     return h, w
 
 
-def model_layout(brain) -> dict:
-    """``nodes`` and ``synapses`` of summary.json: what plots need to know about the model."""
-    doc = brain.to_dict()
-    nodes, synapses = {}, {}
-    for n in doc["nodes"]:
-        mod = brain.nodes[n["id"]]
-        nodes[n["id"]] = {"component": n["component"], "kind": type(mod).kind, "shape": list(mod.shape)}
-        if n.get("attach"):
-            nodes[n["id"]]["attach"] = n["attach"]
-    for nid, info in nodes.items():
-        if info["kind"] != "synapse":
-            continue
-        pre = post = None
-        for e in doc.get("edges", []):
-            if e["to"] == f"{nid}.pre":
-                pre = e["from"].split(".")[0]
-            if e["from"].startswith(f"{nid}."):
-                post = e["to"].split(".")[0]
-        synapses[nid] = {"pre": pre, "post": post, "shape": info["shape"],
-                         "pre_shape": nodes[pre]["shape"] if pre in nodes else None,
-                         "plastic": any(i.get("attach") == nid for i in nodes.values())}
-    return {"nodes": nodes, "synapses": synapses}
-
-
 def image_shapes(layout: dict, image_shape: tuple[int, int] | None) -> dict[str, tuple]:
     """Synapse id -> image shape of its input: a 2-D presynaptic node's shape, or ``image_shape`` when it fits."""
     out = {}
@@ -97,20 +73,6 @@ def image_shapes(layout: dict, image_shape: tuple[int, int] | None) -> dict[str,
         elif s.get("pre_shape") and len(s["pre_shape"]) == 2:
             out[syn] = tuple(s["pre_shape"])
     return out
-
-
-def final_weights(brain, layout: dict) -> tuple[dict[str, np.ndarray], list[str]]:
-    """Synapse id -> its weights now as an ``(n_pre, n_post)`` matrix (``dense_weights()`` where there is one)."""
-    out, notes = {}, []
-    for syn, s in layout["synapses"].items():
-        node = brain.nodes[syn]
-        if math.prod(s["shape"]) > MAX_DENSE_WEIGHTS:
-            notes.append(f"{syn}: {s['shape'][0]} x {s['shape'][1]} weights are too many for a matrix plot")
-        elif callable(getattr(node, "dense_weights", None)):
-            out[syn] = np.asarray(node.dense_weights())
-        elif hasattr(node, "weight") and tuple(np.shape(node.weight[...])) == tuple(s["shape"]):
-            out[syn] = np.asarray(node.weight[...])
-    return out, notes
 
 
 @main.command("run")
@@ -143,7 +105,7 @@ def run(model, steps, duration, records, out, plots, no_plot, fmt, image_shape, 
     from ..errors import SparkError
     from ..jaxcache import enable_compilation_cache
     from ..monitors import Monitor
-    from ..payloads import Spikes, Voltage
+    from ..payloads import Voltage
     from ..recording import RecordingMemoryError, available_memory
     from ..sparkfile import atomic_write_bytes, atomic_write_text
 
@@ -161,8 +123,7 @@ def run(model, steps, duration, records, out, plots, no_plot, fmt, image_shape, 
     dt = brain.dt
     steps = steps or max(1, to_steps(duration, dt))  # half-up, as every duration (docs/time.md)
     layout = model_layout(brain)
-    spike_refs = [f"{nid}.{port}" for nid, node in brain.nodes.items()
-                  for port, spec in type(node).outputs.items() if spec.payload.name == Spikes.name]
+    spike_refs = spike_ports(brain)
     monitors: list = list(spike_refs)
     try:
         monitors += [Monitor.parse(r) for r in records]
@@ -240,17 +201,10 @@ def run(model, steps, duration, records, out, plots, no_plot, fmt, image_shape, 
             if keep(out_dir / "weights.npz", lambda: atomic_write_bytes(out_dir / "weights.npz", buf.getvalue())):
                 files["weights"] = "weights.npz"
     simulated_ms = to_ms(steps, dt)
-    seconds = simulated_ms / 1000.0
-    populations = {}
-    for r in spike_refs:
-        s = rec[r]
-        n_neurons = int(np.prod(s.shape[1:]))
-        total = int(np.count_nonzero(s))
-        populations[r] = {"neurons": n_neurons, "spikes": total,
-                          "mean_rate_hz": total / n_neurons / seconds if n_neurons else 0.0}
+    pops = populations(rec, spike_refs)
     summary = {
         "model": name, "file": str(path), "dt_ms": dt, "steps": steps, "t0": rec.t0,
-        "simulated_ms": simulated_ms, "populations": populations,
+        "simulated_ms": simulated_ms, "populations": pops,
         "load_s": round(load_s, 4), "compile_s": round(stats.get("compile_s", 0.0), 4),
         "run_s": round(stats.get("run_s", 0.0), 4), "wall_s": round(wall_s, 4), "chunks": stats.get("chunks", 1),
         "recorded": sorted(rec), "recording": rec.info, **layout,
@@ -268,7 +222,7 @@ def run(model, steps, duration, records, out, plots, no_plot, fmt, image_shape, 
 
     click.echo(f"{name}: {steps} steps of {dt} ms ({simulated_ms:g} ms simulated) in {wall_s:.2f} s "
                f"(compile {summary['compile_s']:.2f} s, run {summary['run_s']:.2f} s)")
-    for r, p in populations.items():
+    for r, p in pops.items():
         click.echo(f"  {r:<24} {p['neurons']:>7} neurons {p['spikes']:>9} spikes {p['mean_rate_hz']:8.2f} Hz")
     names = (["summary.json"] if wrote_summary else []) + (["model.spark"] if "model" in files else []) + (
         [files["recording"] + ("/" if stream else "")] if "recording" in files else []) + (
