@@ -17,6 +17,7 @@ nir = pytest.importorskip("nir")
 
 import spark  # noqa: E402
 from spark.errors import NIRError, UnsupportedNIRError  # noqa: E402
+from spark.nir import NIRWarning  # noqa: E402
 
 T = 1000
 DT = 0.1  # ms
@@ -145,8 +146,10 @@ def test_round_trip_is_identical_and_follows_the_nir_equations(tmp_path, compone
 def test_lif_refractory_period_and_initial_potential_come_back_from_the_metadata(tmp_path):
     params = dict(tau_m=8.0, c_m=4.0, v_rest=0.0, v_reset=-0.2, v_thresh=1.0, t_ref=1.0, v_init=0.5, i_bias=0.1)
     brain = _brain_into("lif", "spikes", **params)
-    with pytest.warns(spark.nir.NIRWarning, match="t_ref = 1.0 ms"):
+    with pytest.warns(NIRWarning) as caught:
         back, graph = _roundtrip(brain, tmp_path)
+    said = [str(w.message).split(": ", 1)[1] for w in caught]
+    assert [m[:22] for m in said] == ["t_ref = 1.0 ms (10 ste", "the initial potential "]
     x = _spikes()
     np.testing.assert_array_equal(_run(back, x), _run(_brain_into("lif", "spikes", **params), x))
     assert next(n for n in back.to_dict()["nodes"] if n["id"] == "cell")["params"]["t_ref"] == 1.0
@@ -369,3 +372,56 @@ def test_math_of_euler_time_constants():
     brain = spark.Brain.from_nir(graph, discretization="euler", dt=0.1)
     (tau,) = next(n for n in brain.to_dict()["nodes"] if n["id"] == "li")["params"]["tau"]
     assert math.exp(-0.1 / tau) == pytest.approx(0.9, rel=1e-12)
+
+
+def _exp_brain(target="lif"):
+    b = spark.Brain(dt=DT, seed=1)
+    b.add("src", "nir_lif", shape=N_IN, r=[2.0], tau_mem=[5.0])
+    b.add("ee", "exp_synapse", shape=[N_IN, N], weight=0.5, weight_std=0.2, weight_init="normal", tau_syn=3.0)
+    b.add("ie", "exp_synapse", shape=[N_IN, N], weight=-0.2, tau_syn=3.0, p_connect=0.5)
+    if target == "lif":
+        b.add("dst", "lif", shape=N, tau_m=10.0, c_m=2.0, v_rest=0.0, v_reset=0.0, v_thresh=1.0, t_ref=0.0)
+    else:
+        b.add("dst", target, shape=N)
+    b.connect("src.spikes", "ee.pre").connect("src.spikes", "ie.pre")
+    b.connect("ee.i", "dst.i_syn").connect("ie.i", "dst.i_syn")
+    b.input("x", "src.i_syn")
+    b.output("out", "dst.spikes")
+    return b.build()
+
+
+def test_exp_synapses_into_a_lif_are_linear_and_cubalif(tmp_path):
+    """exp_synapse -> lif is NIR's Linear -> CubaLIF with w_in = 1 / (1 - exp(-dt / tau_syn)): a spike adds W to
+    the current, as in Spark. Read back with the metadata it is the same Spark model; without, NIR's equations."""
+    brain = _exp_brain()
+    graph = brain.to_nir()
+    assert {n: type(v).__name__ for n, v in graph.nodes.items() if n in ("ee", "ie", "dst")} == {
+        "ee": "Linear", "ie": "Linear", "dst": "CubaLIF"}
+    cuba = graph.nodes["dst"]
+    np.testing.assert_allclose(cuba.tau_syn, 3e-3)
+    np.testing.assert_allclose(cuba.w_in, 1 / (1 - math.exp(-DT / 3.0)), rtol=1e-12)
+    x = np.random.default_rng(2).normal(1.0, 0.5, (T, N_IN))
+    want = _run(brain, x)
+    assert 30 <= want.sum() and want.mean() < 0.5
+    back, _ = _roundtrip(brain, tmp_path)
+    assert {n["id"]: n["component"].split(":")[1] for n in back.to_dict()["nodes"]} == {
+        "src": "nir_lif", "ee": "exp_synapse", "ie": "exp_synapse", "dst": "lif"}
+    np.testing.assert_array_equal(_run(back, x), want)
+
+    for node in graph.nodes.values():  # as another tool would write it: no Spark metadata
+        node.metadata = {}
+    plain = spark.Brain.from_nir(graph)
+    assert {n["id"]: n["component"].split(":")[1] for n in plain.to_dict()["nodes"]} == {
+        "src": "nir_lif", "ee": "delta_synapse", "ie": "delta_synapse", "dst": "nir_cuba_lif"}
+    z = simulate(graph.nodes["src"], x)
+    arrived = np.vstack([np.zeros((1, N_IN)), z[:-1]])  # one step to cross the edge
+    ref = simulate(cuba, _linear(graph.nodes["ee"], arrived) + _linear(graph.nodes["ie"], arrived))
+    np.testing.assert_array_equal(_run(plain, x), ref)
+    np.testing.assert_array_equal(ref, want)
+
+
+def test_an_exp_synapse_into_another_soma_cannot_be_exported():
+    with pytest.raises(UnsupportedNIRError, match=r"node 'ee' \(spark-components:exp_synapse\): its current goes to "
+                                                  r"dst.i_syn; NIR has the current of an exponential synapse only as "
+                                                  r"part of a CubaLIF"):
+        _exp_brain("nir_lif").to_nir()

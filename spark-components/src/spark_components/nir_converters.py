@@ -14,11 +14,12 @@ import numpy as np
 
 from spark import parameters
 from spark.errors import UnsupportedNIRError
-from spark.nir import Converter, ExportNode, ImportNode, NIRPart, SparkPart, load_nir, same_numbers
+from spark.nir import Converter, ExportNode, ImportNode, NIRPart, SparkPart, load_nir, same_numbers, saved
 
 from . import connectivity as conn
 from ._ode import ref_steps
 from .delta_synapse import DeltaSynapse
+from .exp_synapse import ExpSynapse
 from .lif import LIF
 from .nir_neurons import NIRI, NIRIF, NIRLI, NIRLIF, NIRCubaLI, NIRCubaLIF, NIRThreshold
 
@@ -78,25 +79,80 @@ _FIELDS = {
 _SPIKING = {NIRLIF, NIRCubaLIF, NIRIF, NIRThreshold}
 
 
-def _lif_to_nir(n: ExportNode) -> NIRPart:
+def _exp_tau(n: ExportNode) -> float | None:
+    """The ``tau_syn`` (ms) of the exponential synapses that alone feed lif node ``n`` (one ``tau_syn``, no edge
+    delay, no external input), or ``None``. Such a lif and its synapses are NIR's ``Linear -> CubaLIF``."""
+    links = n.graph.sources(n.id, "i_syn") if n.graph is not None else []
+    if not links or any(not isinstance(k.component, ExpSynapse) or k.delay for k in links):
+        return None
+    taus = {k.component.params.tau_syn for k in links}
+    return taus.pop() if len(taus) == 1 else None
+
+
+def _w_in(tau_syn: float, dt: float) -> float:
+    """CubaLIF's ``w_in`` that makes a spike add exactly ``W`` to the current, as Spark's exp_synapse does: with the
+    input 1 held over the step, the exact current step adds ``w_in (1 - exp(-dt / tau_syn)) W``."""
+    return 1.0 / -math.expm1(-dt / tau_syn)
+
+
+def _lif_to_nir(n: ExportNode, tau_syn: float | None = None) -> NIRPart:
     nir, p, s = load_nir(), n.params, n.shape
     r = p.tau_m / p.c_m  # GOhm = mV / pA
+    v_leak = p.v_rest + r * p.i_bias
     if ref_steps(p.t_ref, n.dt) > 1:
         warnings.warn(f"t_ref = {p.t_ref} ms ({ref_steps(p.t_ref, n.dt)} steps) is not in NIR's LIF (no refractory "
-                      "period): Spark reads it back from the node's metadata, other tools do not hold v after a spike")
-    if (p.v_init is not None and p.v_init != p.v_rest) or p.v_init_jitter:
-        warnings.warn("an initial potential other than v_rest (v_init, v_init_jitter) is not in NIR: Spark reads it "
-                      "back from the node's metadata, other tools start at v_leak or 0")
-    node = nir.LIF(tau=_full(p.tau_m * MS, s), r=_full(r, s), v_leak=_full(p.v_rest + r * p.i_bias, s),
-                   v_threshold=_full(p.v_thresh, s), v_reset=_full(p.v_reset, s))
+                      "period): Spark reads it back from the node's metadata, other tools do not hold v after a spike",
+                      stacklevel=2)
+    if (p.v_init if p.v_init is not None else p.v_rest) != v_leak or p.v_init_jitter:
+        warnings.warn("the initial potential (v_init, v_init_jitter, or v_rest with an i_bias) is not in NIR: Spark "
+                      "reads it back from the node's metadata, other tools start at v_leak = v_rest + r i_bias or 0",
+                      stacklevel=2)
+    tau_syn = _exp_tau(n) if tau_syn is None else tau_syn
+    common = dict(r=_full(r, s), v_leak=_full(v_leak, s), v_threshold=_full(p.v_thresh, s),
+                  v_reset=_full(p.v_reset, s))
+    if tau_syn is None:
+        node = nir.LIF(tau=_full(p.tau_m * MS, s), **common)
+    else:  # fed by exponential synapses alone: their current is CubaLIF's
+        node = nir.CubaLIF(tau_syn=_full(tau_syn * MS, s), tau_mem=_full(p.tau_m * MS, s),
+                           w_in=_full(_w_in(tau_syn, n.dt), s), **common)
     return NIRPart({"": node}, inputs={"i_syn": ""}, outputs={"spikes": ""})
 
 
 def _lif_from_nir(n: ImportNode) -> SparkPart | None:
-    saved = _restored(n, LIF, _lif_to_nir)
-    if saved is None:
-        return None  # not what Spark exported (or read another way): nir_lif imports it
-    return SparkPart(f"{DIST}:lif", saved, _shape(n, *_FIELDS[LIF]), "i_syn", "spikes")
+    nir = load_nir()
+    if isinstance(n.node, nir.CubaLIF):
+        restored = _restored_cuba(n)
+    else:
+        restored = _restored(n, LIF, _lif_to_nir)
+    if restored is None:
+        return None  # not what Spark exported (or read another way): nir_lif / nir_cuba_lif imports it
+    return SparkPart(f"{DIST}:lif", restored, _shape(n, *_FIELDS[NIRCubaLIF] if isinstance(
+        n.node, nir.CubaLIF) else _FIELDS[LIF]), "i_syn", "spikes")
+
+
+def _restored_cuba(n: ImportNode) -> dict | None:
+    """The lif params of a CubaLIF Spark exported from ``exp_synapse -> lif``, if its numbers, and those of the
+    Linear nodes feeding it, still say so (at this ``dt``, ``"exact"``); else ``None``."""
+    if n.saved is None or n.discretization != "exact":
+        return None
+    tau = np.unique(np.asarray(n.node.tau_syn, np.float64))
+    feeding = n.neighbours("in")
+    if tau.size != 1 or not feeding:
+        return None
+    for _name, node in feeding:
+        meta = saved(node) or {}
+        if not (type(node).__name__ == "Linear" and meta.get("component") == f"{DIST}:exp_synapse"
+                and (meta.get("params") or {}).get("tau_syn", 0) * MS == tau[0]):
+            return None
+    try:
+        params = parameters.from_dict(LIF.Params, n.saved)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = _lif_to_nir(ExportNode(n.name, None, params, _shape(n, *_FIELDS[NIRCubaLIF]) or (1,), n.dt),
+                                   tau_syn=tau[0] / MS).nodes[""]
+    except Exception:
+        return None
+    return n.saved if same_numbers(n.node, expected) else None
 
 
 def _neuron_to_nir(cls, primitive: str, fields: dict):
@@ -153,18 +209,58 @@ def _neuron_from_nir_fn(cls, inverse):
 # ----- synapses -----------------------------------------------------------------------------------------------------
 
 
-def _delta_to_nir(n: ExportNode) -> NIRPart:
+def _projection_to_nir(n: ExportNode) -> NIRPart:
+    """``Linear`` with the weights of now (NIR's ``(n_out, n_in)``: Spark's transposed, zero where no synapse); a
+    per-synapse ``delay`` (one for all) is a ``Delay`` before it, in whole steps."""
     nir, p = load_nir(), n.params
     if p.delay_jitter:
         raise UnsupportedNIRError(f"delay_jitter = {p.delay_jitter} ms gives each synapse its own delay; NIR's "
                                   "Delay delays a whole neuron's output: export without jitter")
-    w = np.asarray(n.component.dense_weights(), np.float32)  # (n_pre, n_post): the weights of now
+    w = np.asarray(n.component.dense_weights(), np.float32)  # (n_pre, n_post)
     nodes, inputs, edges = {"": nir.Linear(weight=w.T.copy())}, {"pre": ""}, ()
-    if p.delay > 0:  # one delay for every synapse: a Delay node on the presynaptic spikes, in whole steps
+    if p.delay > 0:
         steps = int(conn.delay_steps(np.asarray([p.delay]), n.dt)[0])
         nodes["delay"] = nir.Delay(delay=np.full((n.shape[0],), steps * n.dt * MS, np.float64))
         inputs, edges = {"pre": "delay"}, (("delay", ""),)
     return NIRPart(nodes, inputs=inputs, outputs={"i": ""}, edges=edges)
+
+
+def _delta_to_nir(n: ExportNode) -> NIRPart:
+    return _projection_to_nir(n)
+
+
+def _exp_to_nir(n: ExportNode) -> NIRPart:
+    """An exponential synapse whose current only lif nodes fed by exponential synapses alone (of one ``tau_syn``)
+    take: the ``Linear`` before their ``CubaLIF``, whose synaptic current is this synapse's."""
+    targets = n.graph.targets(n.id, "i") if n.graph is not None else []
+    for t in targets:
+        if not (isinstance(t.component, LIF) and _exp_tau(ExportNode(t.node, t.component, t.component.params,
+                                                                     tuple(t.component.shape), n.dt, n.graph))):
+            where = f"{t.node}.{t.port}" if t.node else f"the output {t.port!r}"
+            raise UnsupportedNIRError(f"its current goes to {where}; NIR has the current of an exponential synapse "
+                                      "only as part of a CubaLIF neuron, so an exp_synapse can be exported only "
+                                      "into lif nodes that it and other exp_synapses of the same tau_syn alone feed, "
+                                      "with no edge delay")
+    if not targets:
+        raise UnsupportedNIRError("its current goes nowhere")
+    return _projection_to_nir(n)
+
+
+def _exp_from_nir(n: ImportNode) -> SparkPart | None:
+    """A Linear Spark exported from an exp_synapse, if every CubaLIF it feeds comes back as a lif."""
+    nir = load_nir()
+    if not isinstance(n.node, nir.Linear) or n.saved is None:
+        return None
+    targets = n.neighbours("out")
+    for name, node in targets:
+        meta = saved(node) or {}
+        if not isinstance(node, nir.CubaLIF) or meta.get("component") != f"{DIST}:lif" or _restored_cuba(
+                ImportNode(name, node, n.dt, n.discretization, meta.get("params"), n.graph)) is None:
+            return None
+    if not targets:
+        return None
+    part = _weights_part(np.asarray(n.node.weight))
+    return SparkPart(f"{DIST}:exp_synapse", {**part.params, "tau_syn": n.saved["tau_syn"]}, part.shape, "pre", "i")
 
 
 def _weights_part(w: np.ndarray, bias=None) -> SparkPart:
@@ -208,8 +304,6 @@ _WHY = {
     "izhikevich": "the quadratic membrane equation and the recovery variable have no NIR primitive",
     "hodgkin_huxley": "the voltage-gated channels have no NIR primitive",
     "two_compartment_lif": "two coupled compartments (dendrite and soma) have no NIR primitive",
-    "exp_synapse": "its exponentially decaying current is a filter between synapse and soma; NIR's only current "
-                   "filter is part of a neuron (CubaLIF/CubaLI): model it as delta_synapse -> nir_cuba_lif",
     "alpha_synapse": "the alpha-function current has no NIR primitive",
     "dual_exp_synapse": "the difference-of-exponentials current has no NIR primitive",
     "exp_conductance": "conductances (nS) have no NIR primitive",
@@ -226,6 +320,7 @@ def converters() -> list[Converter]:
     out = [
         Converter(LIF, (), to_nir=_lif_to_nir, from_nir=_lif_from_nir),
         Converter(DeltaSynapse, ("Affine", "Linear", "Scale"), to_nir=_delta_to_nir, from_nir=_linear_from_nir),
+        Converter(ExpSynapse, (), to_nir=_exp_to_nir, from_nir=_exp_from_nir),
         *[_neuron_converter(cls) for cls in _NEURONS],
     ]
     for cls in [*SOMAS, *SYNAPSES]:

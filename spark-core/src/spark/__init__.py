@@ -13,6 +13,7 @@ from .errors import (
     ComponentValueError as ComponentValueError,
     GraphError as GraphError,
     ModelWarning as ModelWarning,
+    NIRError as NIRError,
     ParamError as ParamError,
     PluginError as PluginError,
     PortError as PortError,
@@ -20,6 +21,7 @@ from .errors import (
     SparkError as SparkError,
     SparkFileError as SparkFileError,
     UnknownComponentError as UnknownComponentError,
+    UnsupportedNIRError as UnsupportedNIRError,
 )
 from .hookspecs import hookimpl as hookimpl
 from .parameters import param as param
@@ -57,8 +59,9 @@ from .runfolder import save_run as save_run
 def __getattr__(name: str):
     # `spark.viz` (plots; needs matplotlib, the `plot` extra) is imported on first use, so `import spark` stays light
     # and `spark.viz.raster(rec)` works after a plain `import spark`.
-    if name == "viz":
+    # `spark.nir` (NIR import/export; the `nir` package, the `nir` extra, only when it converts) likewise
+    if name in ("viz", "nir"):
         import importlib
 
-        return importlib.import_module(".viz", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'spark' has no attribute {name!r}")

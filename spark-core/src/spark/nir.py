@@ -26,7 +26,8 @@ import math
 import os
 import re
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import attrs
 import numpy as np
@@ -64,7 +65,8 @@ class ExportNode:
 
     Attributes:
         id: the node id; ``component``: the built instance (weights are ``component.weight`` etc.); ``params``:
-        its Params; ``shape``: its shape; ``dt``: the Brain's step (ms).
+        its Params; ``shape``: its shape; ``dt``: the Brain's step (ms); ``graph``: the whole Brain, for a
+        converter whose mapping depends on the neighbours (:class:`ExportGraph`; ``None`` outside an export).
     """
 
     id: str
@@ -72,6 +74,39 @@ class ExportNode:
     params: Any
     shape: tuple
     dt: float
+    graph: ExportGraph | None = None
+
+
+@attrs.frozen
+class Link:
+    """One end of an edge seen from a node: the node and port at the other end, its built component (``None`` for
+    an external input or output, whose name is ``port``), and the edge's configured delay (ms)."""
+
+    node: str | None
+    port: str
+    component: Any
+    delay: float = 0.0
+
+
+class ExportGraph:
+    """The Brain being exported, as export converters may look at it: what feeds a port and what a port feeds."""
+
+    def __init__(self, brain, doc: dict):
+        self._nodes, self._doc = brain.nodes, doc
+
+    def sources(self, node: str, port: str) -> list[Link]:
+        """What feeds input port ``node.port``: edges and external inputs."""
+        ref = f"{node}.{port}"
+        out = [Link(*e["from"].split(".", 1), self._nodes[e["from"].split(".")[0]], float(e.get("delay", 0) or 0))
+               for e in self._doc["edges"] if e["to"] == ref]
+        return out + [Link(None, i["name"], None) for i in self._doc.get("inputs", []) if i["to"] == ref]
+
+    def targets(self, node: str, port: str) -> list[Link]:
+        """What output port ``node.port`` feeds: edges and external outputs."""
+        ref = f"{node}.{port}"
+        out = [Link(*e["to"].split(".", 1), self._nodes[e["to"].split(".")[0]], float(e.get("delay", 0) or 0))
+               for e in self._doc["edges"] if e["from"] == ref]
+        return out + [Link(None, o["name"], None) for o in self._doc.get("outputs", []) if o["from"] == ref]
 
 
 @attrs.frozen
@@ -100,7 +135,8 @@ class ImportNode:
         name: its name in the NIR graph; ``node``: the ``nir`` node; ``dt``: the step (ms) the Brain will run with;
         ``discretization``: ``"exact"`` or ``"euler"``; ``saved``: the params Spark wrote into the node's metadata
         when it exported it (``None`` for a node from elsewhere) -- a converter uses them only if they still give
-        the node's numbers (see :func:`same_numbers`).
+        the node's numbers (see :func:`same_numbers`); ``graph``: the whole NIR graph (see :meth:`neighbours` and
+        :func:`saved`), for a converter whose mapping depends on the neighbours.
     """
 
     name: str
@@ -108,6 +144,26 @@ class ImportNode:
     dt: float
     discretization: str = "exact"
     saved: dict | None = None
+    graph: Any = None
+
+    def neighbours(self, direction: str) -> list[tuple[str, Any]]:
+        """``(name, node)`` of the NIR nodes that feed this one (``"in"``) or that it feeds (``"out"``), through
+        Flatten/Identity/Delay nodes; ``[]`` without a graph."""
+        if self.graph is None:
+            return []
+        nodes, found, todo, seen = self.graph.nodes, [], [self.name], set()
+        while todo:
+            n = todo.pop()
+            for a, b in self.graph.edges:
+                m = a if (direction == "in" and b == n) else b if (direction == "out" and a == n) else None
+                if m is None or m in seen:
+                    continue
+                seen.add(m)
+                if type(nodes[m]).__name__ in (*_PASS, "Delay"):
+                    todo.append(m)
+                else:
+                    found.append((m, nodes[m]))
+        return found
 
     def time_constant(self, field: str) -> np.ndarray:
         """The node's time constant ``field`` (seconds in NIR) as Spark's ms for this ``dt`` and discretization.
@@ -266,6 +322,7 @@ def to_nir(brain, *, strict: bool = False):
     nodes: dict[str, Any] = {}
     edges: list[tuple[str, str]] = []
     parts: dict[str, tuple[NIRPart, str]] = {}
+    graph = ExportGraph(brain, doc)
     skipped = []
     for spec in doc["nodes"]:
         nid = spec["id"]
@@ -282,7 +339,7 @@ def to_nir(brain, *, strict: bool = False):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                part = conv.to_nir(ExportNode(nid, comp, comp.params, tuple(comp.shape), dt))
+                part = conv.to_nir(ExportNode(nid, comp, comp.params, tuple(comp.shape), dt, graph))
             except UnsupportedNIRError as exc:
                 raise UnsupportedNIRError(f"node {nid!r} ({entry.id}): {exc}") from None
         for w in caught:
@@ -314,7 +371,7 @@ def to_nir(brain, *, strict: bool = False):
         return nid if local == "" else f"{nid}_{local}"
 
     shapes = _port_shapes(brain, doc)
-    for k, e in enumerate(doc["edges"]):
+    for e in doc["edges"]:
         if e["from"].split(".")[0] in skipped or e["to"].split(".")[0] in skipped:
             continue
         src, dst = port_node(e["from"], "out"), port_node(e["to"], "in")
@@ -459,17 +516,17 @@ def from_nir(graph_or_path, *, dt: float | None = None, discretization: str = "e
             cls = _component_class(reg, saved.get("component", ""))
             conv = by_class.get(cls) if cls is not None else None
             if conv is not None:
-                part = conv.from_nir(ImportNode(n, node, dt, discretization, saved.get("params")))
+                part = conv.from_nir(ImportNode(n, node, dt, discretization, saved.get("params"), graph))
         for conv in by_primitive.get(k, []) if part is None else ():
             if conv.from_nir is not None:
-                part = conv.from_nir(ImportNode(n, node, dt, discretization, None))
+                part = conv.from_nir(ImportNode(n, node, dt, discretization, None, graph))
                 if part is not None:
                     break
         if part is None:
             if k == "NIRGraph":
                 why = "nested graphs are not supported; flatten the graph into one level first"
             else:
-                known = sorted(by_primitive) + ["Input", "Output", "Delay", *_PASS]
+                known = [*by_primitive, "Input", "Output", "Delay", *_PASS]
                 why = f"no installed pack imports {k}; supported primitives: {', '.join(sorted(known))}"
             raise UnsupportedNIRError(f"NIR node {n!r} is a {k}, which Spark cannot import: {why}")
         parts[n] = part
@@ -599,6 +656,12 @@ def _graph_meta(graph) -> dict:
         return {}
 
 
+def saved(node) -> dict | None:
+    """What Spark wrote into a NIR node's metadata when it exported it (``{"node", "component", "params"}``), or
+    ``None``."""
+    return _node_meta(node)
+
+
 def _node_meta(node) -> dict | None:
     meta = getattr(node, "metadata", None)
     raw = meta.get(METADATA_KEY) if isinstance(meta, dict) else None
@@ -626,7 +689,7 @@ def _shapes(nodes, parts, projections, succs, sources, kind) -> dict[str, tuple]
 
     for _ in range(len(nodes) + 1):
         changed = False
-        for n, p in parts.items():
+        for n in parts:
             if n in shapes:
                 continue
             size = None
@@ -639,7 +702,7 @@ def _shapes(nodes, parts, projections, succs, sources, kind) -> dict[str, tuple]
                 changed = True
         if not changed:
             break
-    for n, p in parts.items():
+    for n in parts:
         if n not in shapes:
             raise UnsupportedNIRError(f"NIR node {n!r} ({kind(n)}): its size cannot be told (scalar parameters and no "
                                       "neighbour of known size); give its parameters one value per neuron")
