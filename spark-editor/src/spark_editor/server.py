@@ -78,6 +78,7 @@ RUNS = web.AppKey("runs", set)
 POOL = web.AppKey("pool", ThreadPoolExecutor)
 TOKEN = web.AppKey("token", object)
 LIMITS = web.AppKey("limits", object)
+EMBEDDED = web.AppKey("embedded", bool)
 
 
 class Limits:
@@ -97,7 +98,7 @@ def _default_registry(refresh: bool = False):
 
 def create_app(root: str | os.PathLike, *, registry: RegistryProvider | None = None,
                initial_file: str | None = None, token: str | None = None,
-               runs: list[str | os.PathLike] | None = None) -> web.Application:
+               runs: list[str | os.PathLike] | None = None, embedded: bool = False) -> web.Application:
     """The editor application serving files under ``root``.
 
     Args:
@@ -108,6 +109,11 @@ def create_app(root: str | os.PathLike, *, registry: RegistryProvider | None = N
         runs: run folders to show (``spark view``): the app is then a viewer of these runs only, with none of
             the editor's file, validation or run routes; None: the editor, whose viewer (``/view``) shows run
             folders under ``root`` (see :mod:`.viewer`).
+        embedded: the app is shown inside another page (a Jupyter widget, :mod:`.jupyter`): it needs a ``token``,
+            which the page keeps and sends with every request (``Authorization`` header, ``?token=`` on the
+            websocket); no cookie is ever set and token pages are not redirected, so the pages may be framed by any
+            page (no ``frame-ancestors`` limit): without a cookie there is nothing for a framing page to abuse, and
+            without the token every request is refused.
     """
     from .viewer import add_routes, run_ids
 
@@ -115,7 +121,10 @@ def create_app(root: str | os.PathLike, *, registry: RegistryProvider | None = N
     app[ROOT] = Path(os.path.realpath(root))
     app[REGISTRY] = registry or _default_registry
     app[INITIAL_FILE] = initial_file
+    if embedded and not token:
+        raise ValueError("an embedded editor needs a session token (create_app(token=...))")
     app[TOKEN] = token
+    app[EMBEDDED] = embedded
     app[RUNS] = set()
     app[POOL] = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="spark-editor")
     app[LIMITS] = Limits()
@@ -174,7 +183,8 @@ async def _guard(request: web.Request, handler):
         if given is None and request.headers.get("Authorization", "").startswith("token "):
             given = request.headers["Authorization"][len("token "):]
         if given is not None and _same(given, token):
-            if request.method == "GET" and request.path in PAGES and "token" in request.query:
+            if request.method == "GET" and request.path in PAGES and "token" in request.query \
+                    and not request.app[EMBEDDED]:
                 # keep the token out of the address bar (other parameters stay); the cookie carries it on
                 kept = [(k, v) for k, v in request.query.items() if k != "token"]
                 page = web.HTTPFound(str(request.rel_url.with_query(kept)))
@@ -205,9 +215,16 @@ SECURITY_HEADERS = {
 }
 
 
+# an embedded app (a Jupyter widget) may be framed by the notebook page: no cookie carries its authority (see
+# create_app), so frame-ancestors is not limited; everything else is the same
+EMBEDDED_HEADERS = {**SECURITY_HEADERS, "Content-Security-Policy": SECURITY_HEADERS["Content-Security-Policy"].replace(
+    "frame-ancestors 'none'; ", "")}
+
+
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
     """Every response as it is sent (errors, 404s of the router and websocket handshakes included)."""
-    for name, value in SECURITY_HEADERS.items():
+    headers = EMBEDDED_HEADERS if request.app.get(EMBEDDED) else SECURITY_HEADERS
+    for name, value in headers.items():
         response.headers.setdefault(name, value)
 
 
