@@ -91,3 +91,13 @@ def test_errors_name_the_node_and_exit_1_without_a_traceback(tmp_path):
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "node 'syn': component spark-components:tsodyks_markram cannot be exported to NIR: short-term " \
            "plasticity" in proc.stderr
+
+
+def test_export_with_learned_state(tmp_path):
+    brain = _model(tmp_path / "model.spark")
+    w = np.asarray(brain.nodes["fc2"].weight[...])
+    brain.nodes["fc2"].weight[...] = w * 2.0  # as if learned
+    brain.save_state(tmp_path / "learned.npz")
+    spark_cli("nir", "export", "model.spark", "learned.nir", "--state", "learned.npz", cwd=tmp_path)
+    graph = nir.read(str(tmp_path / "learned.nir"))
+    np.testing.assert_array_equal(graph.nodes["fc2"].weight, (w * 2.0).T)

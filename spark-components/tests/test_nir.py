@@ -425,3 +425,41 @@ def test_an_exp_synapse_into_another_soma_cannot_be_exported():
                                                   r"dst.i_syn; NIR has the current of an exponential synapse only as "
                                                   r"part of a CubaLIF"):
         _exp_brain("nir_lif").to_nir()
+
+
+def test_a_recurrent_graph_uses_last_steps_spikes():
+    """Input -> Linear -> LIF, LIF -> Linear (recurrent) -> LIF: the recurrent current is W_rec times the spikes of
+    the previous step (as snnTorch's RLeaky steps it), and the input's current is this step's."""
+    rng = np.random.default_rng(8)
+    w_in, w_rec = rng.normal(0.6, 0.3, (N, N_IN)), rng.normal(-0.3, 0.4, (N, N))
+    tau = np.full(N, 4e-3)
+    lif = nir.LIF(tau=tau, r=np.full(N, 2.0), v_leak=np.zeros(N), v_threshold=np.ones(N))
+    graph = nir.NIRGraph(nodes={"input": nir.Input(input_type={"input": np.array([N_IN])}),
+                                "fc": nir.Linear(weight=w_in), "lif": lif, "rec": nir.Linear(weight=w_rec),
+                                "output": nir.Output(output_type={"output": np.array([N])})},
+                         edges=[("input", "fc"), ("fc", "lif"), ("lif", "rec"), ("rec", "lif"), ("lif", "output")])
+    brain = spark.Brain.from_nir(graph)
+    x = _spikes(seed=3)
+    out = np.asarray(brain.run({"input": x}, steps=T)["output"])
+    v, z, ref = np.zeros(N), np.zeros(N), []
+    a = np.exp(-DT / 4.0)
+    for t in range(T):
+        v = a * v + (1 - a) * 2.0 * (w_in @ x[t] + w_rec @ z)
+        z = v > 1.0
+        v = np.where(z, 0.0, v)
+        ref.append(z)
+    assert 30 <= np.sum(ref) and np.mean(ref) < 0.5
+    np.testing.assert_array_equal(out, np.asarray(ref))
+
+
+def test_what_spark_cannot_wire_is_said_in_nirs_terms():
+    li = nir.LI(tau=np.full(3, 1e-3), r=np.ones(3), v_leak=np.zeros(3))
+    graph = nir.NIRGraph(nodes={"input": nir.Input(input_type={"input": np.array([3])}), "li": li,
+                                "fc": nir.Linear(weight=np.ones((2, 3))),
+                                "lif": nir.LIF(tau=np.full(2, 1e-3), r=np.ones(2), v_leak=np.zeros(2),
+                                               v_threshold=np.ones(2)),
+                                "output": nir.Output(output_type={"output": np.array([2])})},
+                         edges=[("input", "li"), ("li", "fc"), ("fc", "lif"), ("lif", "output")])
+    with pytest.raises(UnsupportedNIRError, match=r"NIR edge 'li' \(LI\) -> 'fc' \(Linear\): in Spark 'li' gives "
+                                                  r"Voltage .* but 'fc' takes Spikes"):
+        spark.Brain.from_nir(graph)

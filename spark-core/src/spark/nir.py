@@ -569,6 +569,7 @@ def from_nir(graph_or_path, *, dt: float | None = None, discretization: str = "e
         new = old + np.broadcast_to(np.asarray(part.bias, np.float64).ravel(), (size,))
         params[t][key] = [float(new[0])] if np.all(new == new[0]) else [float(x) for x in new]
 
+    _check_payloads(reg, nodes, parts, sources, kind)
     brain = Brain(dt=dt, seed=int(meta.get("seed", 0)), name=name or meta.get("name") or "nir", registry=registry)
     for n, part in parts.items():
         brain.add(ids[n], part.component, shape=list(shapes[n]), **params[n])
@@ -605,6 +606,33 @@ def from_nir(graph_or_path, *, dt: float | None = None, discretization: str = "e
                               delay=(delay / SECONDS_PER_MS) if delay else None)
     brain.build()
     return brain
+
+
+def _check_payloads(reg, nodes, parts, sources, kind) -> None:
+    """What Spark would refuse when it plans the model, said in NIR's terms: an edge between ports of different
+    payload types (e.g. an LI's value into a Linear, whose Spark synapse takes spikes), and spikes from several
+    nodes into one port (Spark's Spikes inputs take one source; NIR would sum them)."""
+    for n, part in parts.items():
+        if part.input is None:
+            continue
+        cls = _component_class(reg, part.component)
+        takes = cls.inputs[part.input].payload if cls is not None and part.input in cls.inputs else None
+        srcs = [(s, d) for s, d in sources(n) if kind(s) != "Input"]
+        for src, _delay in srcs:
+            scls = _component_class(reg, parts[src].component)
+            port = parts[src].output
+            gives = scls.outputs[port].payload if scls is not None and port in scls.outputs else None
+            if takes is not None and gives is not None and gives != takes:
+                fix = ("a Linear/Affine/Scale takes spikes in Spark" if takes.name == "Spikes"
+                       else "put a Linear between them")
+                raise UnsupportedNIRError(
+                    f"NIR edge {src!r} ({kind(src)}) -> {n!r} ({kind(n)}): in Spark {src!r} gives {gives.name} "
+                    f"({parts[src].component}.{port}) but {n!r} takes {takes.name} ({part.component}.{part.input}); "
+                    f"{fix}")
+        if takes is not None and takes.name == "Spikes" and len(sources(n)) > 1:
+            raise UnsupportedNIRError(f"NIR node {n!r} ({kind(n)}) sums the spikes of {[s for s, _ in sources(n)]}; "
+                                      "a Spark synapse takes the spikes of one population: give each source its "
+                                      "own Linear")
 
 
 def _port(part: SparkPart, side: str, n: str, k: str) -> str:

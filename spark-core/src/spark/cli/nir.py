@@ -25,14 +25,19 @@ def _fail(exc: Exception) -> None:
 @click.argument("out", type=click.Path(dir_okay=False))
 @click.option("--strict", is_flag=True, help="Fail instead of warning when NIR cannot hold part of the model "
               "(a learning rule, a refractory period).")
-def export(model: str, out: str, strict: bool) -> None:
-    """Write MODEL (a .spark file or a bundled example) as the NIR file OUT (HDF5), with its initial weights."""
+@click.option("--state", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Learned state to export (weights saved by Brain.save_state) instead of the initial one.")
+def export(model: str, out: str, strict: bool, state: str | None) -> None:
+    """Write MODEL (a .spark file or a bundled example) as the NIR file OUT (HDF5), with its initial weights or
+    those of --state."""
     from .. import nir
     from ..brain import Brain
     from ..errors import SparkError
 
     try:
         brain = Brain.from_file(resolve_model(model))
+        if state is not None:
+            brain.load_state(state)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", nir.NIRWarning)
             graph = nir.to_nir(brain, strict=strict)
