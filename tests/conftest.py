@@ -41,6 +41,7 @@ class Pack:
     plugin: str  # source of <module>/plugin.py
     requires: tuple[str, ...] = ("spark-core>=0.1",)
     entry_point: str | None = None
+    files: tuple[tuple[str, str], ...] = ()  # (path inside <module>/, text): data files shipped in the pack
 
     @property
     def module(self) -> str:
@@ -51,6 +52,9 @@ class Pack:
         (folder / self.module).mkdir(parents=True)
         (folder / self.module / "__init__.py").write_text(f'"""The {self.dist} test pack."""\n')
         (folder / self.module / "plugin.py").write_text(textwrap.dedent(self.plugin))
+        for name, text in self.files:
+            (folder / self.module / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / self.module / name).write_text(text)
         deps = ", ".join(json.dumps(r) for r in self.requires)
         (folder / "pyproject.toml").write_text(textwrap.dedent(f"""\
             [build-system]

@@ -23,8 +23,8 @@ def text() -> str:
 
 
 def test_there_are_hooks():
-    assert HOOKS == ["spark_cli_commands", "spark_components", "spark_editor_assets", "spark_examples",
-                     "spark_nir_converters", "spark_payload_types"]
+    assert HOOKS == ["spark_cli_commands", "spark_components", "spark_composites", "spark_editor_assets",
+                     "spark_examples", "spark_nir_converters", "spark_payload_types"]
 
 
 @pytest.mark.parametrize("hook", HOOKS)

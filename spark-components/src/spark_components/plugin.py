@@ -81,7 +81,13 @@ def spark_components():
 
 @spark.hookimpl
 def spark_examples():
-    return {"balanced": str(_EXAMPLES / "balanced.spark")}
+    return {"balanced": str(_EXAMPLES / "balanced.spark"), "dendritic": str(_EXAMPLES / "dendritic.spark")}
+
+
+@spark.hookimpl
+def spark_composites():
+    # composite components shipped as data (docs/composites.md): dendritic_neuron
+    return [str(Path(__file__).parent / "composites")]
 
 
 @spark.hookimpl

@@ -69,6 +69,7 @@ class _Schedule:
     buffers: tuple[tuple[str, int], ...]  # ("node.port", depth)
     inputs: tuple[tuple[str, str, tuple, str, float | None], ...]  # (name, "node.port", shape, dtype, default)
     outputs: tuple[tuple[str, str], ...]  # (name, "node.port")
+    aliases: tuple[tuple[str, str], ...] = ()  # exposed port of a composite node -> its inner "node.port"
 
 
 _run_cache: "weakref.WeakKeyDictionary[Brain, dict]" = weakref.WeakKeyDictionary()
@@ -197,7 +198,7 @@ class Brain(nnx.Module):
             if attach is not None:
                 node["attach"] = attach
             doc["nodes"].append(node)
-            if entry.distribution not in ("local", "test"):
+            if entry.distribution not in ("local", "test", "library"):  # library: a user's composites, not a pack
                 doc["requires"].setdefault(entry.distribution, f">={entry.version}")
 
         return self._edit(edit)
@@ -389,7 +390,7 @@ class Brain(nnx.Module):
             # weights change only through rules (spark.Weight's contract), so with every rule skipped they need no
             # holding, and a synapse that passes its weights through a kernel in place is not made to copy them
             refs = ([r for r in self.learned_variables() if not isinstance(_variable(self, r), Weight)]
-                    if "*" in frozen else [r for r in frozen if "." in r])
+                    if "*" in frozen else [r for r in frozen if "." in r and r not in {c.node for c in sched.rules}])
             for ref in refs:
                 held[ref] = _variable(self, ref)[...]
         known = {name for name, *_ in sched.inputs}
@@ -639,7 +640,7 @@ class Brain(nnx.Module):
 
     def _check_record(self, ref: str) -> str:
         """Where ``"node.attr"`` is read from (port, variable or method); GraphError naming what exists if nowhere."""
-        node, _, attr = ref.partition(".")
+        node, _, attr = ref.rpartition(".")  # node ids may hold dots (the inner nodes of a composite)
         if node not in self.nodes or not attr:
             raise GraphError(f"cannot record {ref!r}: write \"node.port\" or \"node.variable\" with one of the nodes "
                              f"{sorted(self.nodes)}")
@@ -655,6 +656,9 @@ class Brain(nnx.Module):
 
     def _bind(self, monitors: tuple[Monitor, ...]) -> tuple[_mon.Bound, ...]:
         """Check monitors against this brain and work out each sample's shape (one abstract step, cached)."""
+        aliases = dict(self._built().aliases)  # "cell.spikes" (exposed by a composite) -> "cell.soma.spikes"
+        monitors = tuple(attrs.evolve(m, target=aliases[m.target], name=m.key) if m.target in aliases else m
+                         for m in monitors)
         sources = {m.target: self._check_record(m.target) for m in monitors}
         if not monitors:
             return ()
@@ -909,7 +913,7 @@ def _plain(value: Any) -> Any:
 
 
 def _variable(brain: Brain, ref: str) -> nnx.Variable:
-    nid, name = ref.split(".", 1)
+    nid, name = ref.rsplit(".", 1)
     return getattr(brain.nodes[nid], name)
 
 
@@ -981,7 +985,7 @@ def estimate_model(plan: _graph.Plan) -> _memory.ModelEstimate:
             ref = f"{e.src}.{e.src_port}"
             depth[ref] = max(depth.get(ref, 0), e.delay_steps)
     for ref, d in depth.items():
-        node, port = ref.split(".")
+        node, port = ref.rsplit(".", 1)
         n = plan.nodes[node]
         b = _memory.buffer_bytes(d, n.port_shape(port), n.cls.outputs[port].payload.dtype)
         items.append((b, "delay buffer", f"delay buffer of {ref} ({d} steps)"))
@@ -1037,7 +1041,7 @@ def check_batched_memory(brain: Brain, trials: int, *, dynamic_only: bool = Fals
 
 
 def _zeros(plan: _graph.Plan, ref: str, depth: int) -> jax.Array:
-    node, port = ref.split(".")
+    node, port = ref.rsplit(".", 1)
     n = plan.nodes[node]
     payload = n.cls.outputs[port].payload
     return jnp.zeros((depth, *n.port_shape(port)), np.dtype(payload.dtype))
@@ -1078,6 +1082,7 @@ def _make_schedule(plan: _graph.Plan) -> _Schedule:
         buffers=tuple(sorted(depth.items())),
         inputs=tuple(inputs),
         outputs=tuple((o.name, f"{o.node}.{o.port}") for o in plan.outputs),
+        aliases=tuple(sorted(plan.aliases.items())),
     )
 
 

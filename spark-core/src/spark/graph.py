@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from . import composite as _composite
 from . import limits
 from . import parameters as _params
 from .component import LearningRule, Synapse, normalize_shape, size
@@ -86,6 +87,7 @@ class Plan:
     order: list[str]  # non-rule nodes in step order
     rules: list[str]  # learning rules in attach order
     warnings: list[Problem] = attrs.field(factory=list)  # valid but silent: see _warnings
+    aliases: dict[str, str] = attrs.field(factory=dict)  # exposed port of a composite node -> its inner "node.port"
 
 
 def delay_steps(delay_ms: float, dt: float, payload: PayloadType) -> int:
@@ -97,9 +99,11 @@ def delay_steps(delay_ms: float, dt: float, payload: PayloadType) -> int:
 
 
 def _split_ref(ref: Any) -> tuple[str, str] | None:
-    if isinstance(ref, str) and ref.count(".") == 1:
-        node, port = ref.split(".")
-        if node and port:
+    """``"node.port"`` -> ``(node, port)``; the node id may hold dots (``cell.soma.spikes``: the inner node
+    ``soma`` of composite node ``cell``), the port name never does."""
+    if isinstance(ref, str) and "." in ref:
+        node, _, port = ref.rpartition(".")
+        if node and port and not node.startswith(".") and not node.endswith(".") and ".." not in node:
             return node, port
     return None
 
@@ -125,6 +129,12 @@ def plan(doc: Any, registry=None) -> tuple[Plan | None, list[Problem]]:
         problems.append(Problem("$.dt", f"dt = {limits._short(dt)} must be a number of ms from {limits.DT_MIN:g} to "
                                         f"{limits.DT_MAX:g}, e.g. 0.1"))
     problems += _check_requires(doc.get("requires"))
+    expansion = _composite.expand(doc, registry)  # composites are flattened here (docs/composites.md)
+    if expansion is not None:
+        if expansion.problems:
+            return None, problems + expansion.problems
+        doc = expansion.doc
+    mapped = len(problems)  # problems from here on are found in the flat document: mapped back at the end
 
     nodes = _plan_nodes(doc, registry, problems)
     if dt_ok:
@@ -143,10 +153,15 @@ def plan(doc: Any, registry=None) -> tuple[Plan | None, list[Problem]]:
     _check_fan_in(nodes, edges, inputs, problems, {(b[0], b[1]) for a, b in raw_edges if a[0] in failed})
     order = _order(nodes, edges, problems)
     if problems:
+        if expansion is not None:
+            problems[mapped:] = [expansion.map(p) for p in problems[mapped:]]
         return None, problems
     rules = [n.id for n in nodes.values() if n.is_rule]
-    return Plan(float(dt), int(doc.get("seed", 0)), nodes, edges, inputs, outputs, order, rules,
-                _warnings(nodes, edges, inputs, outputs)), []
+    found = _warnings(nodes, edges, inputs, outputs)
+    if expansion is not None:
+        found = [expansion.map(p) for p in found]
+    return Plan(float(dt), int(doc.get("seed", 0)), nodes, edges, inputs, outputs, order, rules, found,
+                expansion.aliases if expansion is not None else {}), []
 
 
 def _warnings(nodes: dict[str, NodePlan], edges: list[EdgePlan], inputs: list[InputPlan],

@@ -61,6 +61,17 @@ def spark_examples() -> dict:
 
 
 @hookspec
+def spark_composites() -> list:
+    """Return the composite components this pack ships as data: paths of `.spark` files with a ``"component"``
+    section, or of folders of them (every ``*.spark`` inside). No Python is needed beyond this hook.
+
+    Each is registered as ``<distribution>:<name>`` once every pack is loaded, so it may use components of any pack
+    (docs/composites.md). A file that is broken is reported on the pack, like a broken component; the pack's other
+    components still work.
+    """
+
+
+@hookspec
 def spark_nir_converters() -> list:
     """Return :class:`spark.nir.Converter` objects: how this pack's components and NIR primitives map onto each other.
 

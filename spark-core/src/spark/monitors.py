@@ -154,7 +154,8 @@ class Monitor:
     name: str | None = attrs.field(default=None, kw_only=True)
 
     def __attrs_post_init__(self):
-        if not isinstance(self.target, str) or "." not in self.target or self.target.count(".") != 1:
+        if not isinstance(self.target, str) or "." not in self.target or self.target.startswith(".") \
+                or self.target.endswith("."):
             raise GraphError(f"Monitor target {self.target!r}: write \"node.port\", \"node.variable\" or "
                              "\"node.method\"")
         if self.neurons is not None and self.index is not None:
@@ -169,11 +170,11 @@ class Monitor:
 
     @property
     def node(self) -> str:
-        return self.target.partition(".")[0]
+        return self.target.rpartition(".")[0]  # a node id may hold dots: cell.soma.v is variable v of cell.soma
 
     @property
     def attr(self) -> str:
-        return self.target.partition(".")[2]
+        return self.target.rpartition(".")[2]
 
     @property
     def key(self) -> str:
@@ -234,7 +235,7 @@ class Monitor:
         return cls(m.group("target"), neurons, reduce=m.group("reduce"), every=every)
 
 
-_SHORT = re.compile(r"^(?P<target>[A-Za-z_][A-Za-z0-9_\-]*\.[A-Za-z_][A-Za-z0-9_]*)"
+_SHORT = re.compile(r"^(?P<target>[A-Za-z_][A-Za-z0-9_\-]*(?:\.[A-Za-z_][A-Za-z0-9_\-]*)*\.[A-Za-z_][A-Za-z0-9_]*)"
                     r"(?:\[(?P<sel>[^\]]*)\])?(?::(?P<reduce>[a-z]+))?(?:@(?P<every>[0-9]+))?$")
 
 

@@ -25,7 +25,7 @@ from packaging.utils import canonicalize_name
 from . import hookspecs
 from ._version import __version__
 from .component import Component
-from .errors import AmbiguousComponentError, DuplicateComponentError, UnknownComponentError
+from .errors import AmbiguousComponentError, DuplicateComponentError, SparkFileError, UnknownComponentError
 from .parameters import is_params_class
 from .payloads import CORE_PAYLOADS, PayloadType
 
@@ -118,6 +118,8 @@ class Registry:
         self.slow_imports: list[str] = []  # a note for each pack whose import took longer than SLOW_IMPORT_S
         self._pm = pluggy.PluginManager(hookspecs.PROJECT)
         self._pm.add_hookspecs(hookspecs)
+        self._composite_origin: dict[str, PackInfo] = {}  # composite id -> where it came from (docs/composites.md)
+        self._defer_binding = False  # while discovering: composites are bound once every pack is loaded
 
     # ----- registration -------------------------------------------------------------------------------------------
 
@@ -136,6 +138,53 @@ class Registry:
         entry = Entry(cid, cls, dist, version)
         self._entries[cid] = entry
         return entry
+
+    def register_composite(self, composite: Any, *, distribution: str = "local", version: str = "0",
+                           bind: bool = True) -> Entry:
+        """Register a composite component (a `.spark` file with a ``"component"`` section, its path, its document or a
+        :class:`spark.composite.Composite`) under ``<distribution>:<name>``. Never overrides.
+
+        With ``bind`` (default) its inner components are resolved now, so they must be registered first.
+
+        Raises:
+            spark.SparkFileError: the composite is broken (every problem, with its JSON path inside the file).
+            spark.DuplicateComponentError: the id is taken.
+        """
+        from . import composite as _composite
+
+        comp = _composite.as_composite(composite)
+        dist = canonicalize_name(distribution)
+        cid = f"{dist}:{comp.name}"
+        if cid in self._entries:
+            raise DuplicateComponentError(
+                f"component id {cid!r} is registered twice (by {self._entries[cid].cls.__qualname__} and "
+                f"{comp.__qualname__}); give one of them another name")
+        entry = Entry(cid, comp, dist, version)
+        self._entries[cid] = entry
+        if bind:
+            problems = comp.bind(self, (cid,))
+            if problems:
+                del self._entries[cid]
+                raise SparkFileError(comp.source, problems)
+        return entry
+
+    def load_library(self, folders: Iterable[Any]) -> None:
+        """Register the composites of a user library: every ``*.spark`` file with a ``"component"`` section in
+        ``folders`` as ``library:<name>``. A file that fails is recorded as a broken pack (distribution ``library``,
+        its path as the entry point) and never hides the others (docs/composites.md)."""
+        from . import composite as _composite
+
+        _composite.load_library(self, folders)
+        if not self._defer_binding:
+            self.bind_composites()
+
+    def bind_composites(self) -> None:
+        """Resolve the inner components of every composite registered unbound (packs and the library are loaded
+        first, so composites may use components of any pack); a composite that fails is unregistered and reported
+        on the pack (or library file) it came from."""
+        from . import composite as _composite
+
+        _composite.bind_all(self)
 
     def register_payload(self, payload: PayloadType, *, distribution: str = "local") -> None:
         if not isinstance(payload, PayloadType):
@@ -165,6 +214,7 @@ class Registry:
             commands = self._call(module, "spark_cli_commands")
             examples = self._call(module, "spark_examples", many=False) or {}
             assets = self._call(module, "spark_editor_assets", many=False)
+            composites = self._call(module, "spark_composites")
             if not isinstance(examples, dict):
                 raise TypeError(f"spark_examples must return a dict of name -> path, got {type(examples).__name__}")
             if assets is not None and not isinstance(assets, dict):
@@ -186,6 +236,9 @@ class Registry:
                                    f"was not registered: {unlisted}")
                     continue
                 added.append(self.register(obj, distribution=info.distribution, version=version).id)
+            from . import composite as _composite
+
+            added += _composite.register_pack_files(self, composites, info, skipped)
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # a hook that calls sys.exit must not end every spark command
@@ -203,6 +256,8 @@ class Registry:
         self.examples.update({name: str(path) for name, path in examples.items()})
         info.components = added
         self.packs.append(info)
+        if not self._defer_binding:
+            self.bind_composites()
         return info
 
     def _call(self, module: Any, hook: str, many: bool = True) -> list:
@@ -230,11 +285,18 @@ class Registry:
         """A registry of every installed pack (or only the named distributions)."""
         reg = cls()
         wanted = {canonicalize_name(d) for d in only} if only is not None else None
+        reg._defer_binding = True
         for ep in sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (_dist_name(e), e.name)):
             dist = _dist_name(ep)
             if wanted is not None and dist not in wanted:
                 continue
             reg.load_entry_point(ep)
+        if only is None:  # the user library (SPARK_COMPONENT_PATH): never seen by a registry of chosen packs
+            from .composite import library_paths
+
+            reg.load_library(library_paths())
+        reg._defer_binding = False
+        reg.bind_composites()
         return reg
 
     def load_entry_point(self, ep: md.EntryPoint) -> PackInfo:

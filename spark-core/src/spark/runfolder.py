@@ -27,8 +27,11 @@ MAX_DENSE_WEIGHTS = 25_000_000  # larger synapses get no final weight matrix (it
 
 
 def model_layout(brain: Any) -> dict:
-    """``nodes`` and ``synapses`` of summary.json: what plots and the viewer need to know about the model."""
-    doc = brain.to_dict()
+    """``nodes`` and ``synapses`` of summary.json: what plots and the viewer need to know about the model (its flat
+    graph: the inner nodes of composites, ``cell.soma``, as the Brain steps them; docs/composites.md)."""
+    from .composite import flatten
+
+    doc = flatten(brain.to_dict(), brain._registry_or_default())
     nodes, synapses = {}, {}
     for n in doc["nodes"]:
         mod = brain.nodes[n["id"]]

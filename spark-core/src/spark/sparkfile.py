@@ -169,6 +169,9 @@ def _surely_valid(sub: Any):
             checks.append(lambda x, f=each: type(x) is list and all(map(f, x)))
         elif key == "minItems" and type(value) is int:
             checks.append(lambda x, n=value: type(x) is list and len(x) >= n)
+        elif key == "anyOf" and isinstance(value, list):  # valid when one branch surely is (a size or a param ref)
+            branches = [_surely_valid(v) for v in value]
+            checks.append(lambda x, bs=branches: any(f(x) for f in bs))
         else:  # a keyword this compiler does not know: let jsonschema decide
             return lambda x: False
     return lambda x: all(check(x) for check in checks)
@@ -199,6 +202,7 @@ def check_schema(doc: Any) -> list[Problem]:
     validator = _Validator(schema())
     problems = []
     for err in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path))):
+        err = _branch(err)
         path = list(err.absolute_path)
         node = None
         if len(path) >= 2 and path[0] == "nodes" and isinstance(path[1], int):
@@ -208,6 +212,16 @@ def check_schema(doc: Any) -> list[Problem]:
         edge = path[1] if len(path) >= 2 and path[0] == "edges" and isinstance(path[1], int) else None
         problems.append(Problem(json_path(path), _schema_message(err), node, edge))
     return problems
+
+
+def _branch(err: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    """For a value that matches no branch of an ``anyOf`` (a size or ``{"param": name}``): the error of the branch
+    it was meant for (the reference when it is an object, else the plain value), which says what is wrong."""
+    if err.validator != "anyOf" or not err.context:
+        return err
+    want = 1 if isinstance(err.instance, dict) else 0
+    mine = [e for e in err.context if e.relative_schema_path and e.relative_schema_path[0] == want]
+    return _branch(mine[0]) if mine else err
 
 
 def _schema_message(err: jsonschema.ValidationError) -> str:

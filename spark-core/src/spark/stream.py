@@ -147,7 +147,7 @@ def _check_samples(brain, samples: Mapping[str, Any]) -> tuple[dict, int]:
             raise GraphError(f"samples[{name!r}] has {len(x)} samples but another input has {n}")
         n = len(x)
         x = x.reshape(n, *shape).astype(dtype)
-        node, port = ref.split(".")
+        node, port = ref.rsplit(".", 1)
         check = getattr(brain.nodes[node], "check_input", None)  # encoders may declare a range
         if check is not None:
             problem = check(port, x)
@@ -162,7 +162,7 @@ def _check_ports(brain, refs: Iterable[str], what: str) -> tuple[str, ...]:
 
     out = []
     for ref in refs:
-        node, _, port = str(ref).partition(".")
+        node, _, port = str(ref).rpartition(".")
         if node not in brain.nodes or port not in type(brain.nodes[node]).outputs:
             raise GraphError(f"{what}: {ref!r} is not an output port; give \"node.port\" of a Spikes output, e.g. "
                              "\"exc.spikes\"")
@@ -194,7 +194,7 @@ def _bind_state(brain, monitors, dt: float) -> tuple:
 
 
 def _port_shape(brain, ref: str) -> tuple[int, ...]:
-    node, port = ref.split(".")
+    node, port = ref.rsplit(".", 1)
     module = brain.nodes[node]
     return tuple(type(module).port_shapes(module.params, module.shape)[port])
 

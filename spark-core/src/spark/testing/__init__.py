@@ -19,12 +19,15 @@ from .checks import check_component as check_component
 
 
 def isolated_registry(*components: type, distribution: str = "test", version: str = "0",
-                      installed: Iterable[str] = ()) -> Registry:
-    """A registry holding only ``components`` (under ``distribution``) plus the installed packs in ``installed``."""
+                      installed: Iterable[str] = (), library: Iterable = ()) -> Registry:
+    """A registry holding only ``components`` (under ``distribution``) plus the installed packs in ``installed`` and
+    the composites of the user-library folders in ``library`` (as ``library:<name>``; docs/composites.md)."""
     installed = list(installed)
     reg = Registry.discover(only=installed) if installed else Registry()
     for cls in components:
         reg.register(cls, distribution=distribution, version=version)
+    if library:
+        reg.load_library(list(library))
     return reg
 
 
