@@ -1,5 +1,6 @@
 // The editor server's REST API. Every write sends application/json (the server refuses anything else).
 
+import { authHeaders } from "./session";
 import type { Catalogue, Problem, SparkDoc } from "./types";
 
 export class ApiError extends Error {
@@ -15,7 +16,7 @@ export class ApiError extends Error {
 async function request<T>(method: "GET" | "POST", url: string, body?: unknown): Promise<T> {
   const res = await fetch(url, {
     method,
-    headers: body === undefined ? {} : { "Content-Type": "application/json" },
+    headers: { ...authHeaders(), ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   let data: any = null;

@@ -1,5 +1,6 @@
 // Run the open model for N steps; spikes, voltages and rates stream in over the /api/run websocket as it runs.
 
+import { socketUrl } from "../session";
 import { useEffect, useMemo, useRef, useState } from "react";
 import { resolveComponent, useCatalogue } from "../catalogue";
 import type { Problem, SparkDoc } from "../types";
@@ -66,7 +67,7 @@ export function RunPanel({ doc, onProblems }: Props) {
     redraw();
     const voltage: Record<string, number[]> = {};
     for (const node of voltageNodes) voltage[node] = parseNeurons(neurons[node] ?? "0, 1, 2");
-    const socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/run`);
+    const socket = new WebSocket(socketUrl("/api/run"));
     ws.current = socket;
     setStatus({ state: "connecting", text: "connecting…" });
     const started = performance.now();

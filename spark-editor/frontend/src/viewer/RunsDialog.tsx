@@ -2,10 +2,11 @@
 // the run viewer (/view) in a new tab; pick a second run to compare two side by side.
 
 import { useEffect, useState } from "react";
+import { keepEmbed } from "../session";
 import { viewApi, type RunEntry } from "./api";
 
 export function viewUrl(runs: string[]): string {
-  const q = new URLSearchParams();
+  const q = keepEmbed(new URLSearchParams());
   for (const r of runs) q.append("run", r);
   return `/view?${q}`;
 }

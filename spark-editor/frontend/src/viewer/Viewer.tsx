@@ -12,11 +12,14 @@ import { edgeTypes } from "../edges/SparkEdge";
 import { layout } from "../layout";
 import { docToModel, type ComponentData, type SparkFlowEdge, type SparkFlowNode } from "../model";
 import { nodeTypes } from "../nodes";
+import { keepEmbed } from "../session";
 import { viewApi, type RunEntry, type RunInfo, type Window } from "./api";
 import { fmt } from "./draw";
 import { RunColumn } from "./RunColumn";
 
-interface UrlState { runs: string[]; node: string | null; window: Window | null }
+interface UrlState { runs: string[]; node: string | null; window: Window | null; smooth: number }
+
+const SMOOTHING = [0, 1, 2, 5, 10, 20, 50]; // ms
 
 function readUrl(): UrlState {
   const q = new URLSearchParams(location.search);
@@ -25,17 +28,19 @@ function readUrl(): UrlState {
     runs: q.getAll("run").slice(0, 2),
     node: q.get("node"),
     window: q.has("t0") && q.has("t1") && Number.isFinite(t0) && Number.isFinite(t1) && t1 > t0 ? { t0, t1 } : null,
+    smooth: Math.max(0, Number(q.get("smooth")) || 0),
   };
 }
 
 function writeUrl(s: UrlState) {
-  const q = new URLSearchParams();
+  const q = keepEmbed(new URLSearchParams());
   for (const r of s.runs) q.append("run", r);
   if (s.node) q.set("node", s.node);
   if (s.window) {
     q.set("t0", String(+s.window.t0.toFixed(6)));
     q.set("t1", String(+s.window.t1.toFixed(6)));
   }
+  if (s.smooth) q.set("smooth", String(s.smooth));
   const url = `${location.pathname}?${q}`;
   if (url !== `${location.pathname}${location.search}`) history.replaceState(null, "", url);
 }
@@ -104,6 +109,7 @@ function ViewerBody() {
   const [node, setNode] = useState<string | null>(initial.node);
   const [win, setWin] = useState<Window | null>(initial.window);
   const [cursor, setCursor] = useState<number | null>(null);
+  const [smooth, setSmooth] = useState<number>(initial.smooth);
   const [draft, setDraft] = useState<{ t0: string; t1: string }>({ t0: "", t1: "" });
   const [fatal, setFatal] = useState<string | null>(null);
 
@@ -136,7 +142,7 @@ function ViewerBody() {
   useEffect(() => {
     if (!node && shown.length) setNode(firstNode(shown[0], cat));
   }, [shown.length, cat]);
-  useEffect(() => writeUrl({ runs, node, window: win }), [runs, node, win]);
+  useEffect(() => writeUrl({ runs, node, window: win, smooth }), [runs, node, win, smooth]);
   useEffect(() => {
     if (w) setDraft({ t0: fmt(w.t0), t1: fmt(w.t1) });
   }, [w?.t0, w?.t1]);
@@ -187,6 +193,12 @@ function ViewerBody() {
           <button onClick={() => scale(0.5)} title="zoom in around the cursor" data-testid="zoom-in">+</button>
           <button onClick={() => scale(2)} title="zoom out" data-testid="zoom-out">−</button>
           <button onClick={() => setWin(null)} disabled={!win} data-testid="window-full" title="the whole run (or double-click a plot)">Full</button>
+          <span className="sep" />
+          <label title="population rates: a centred moving average of this many ms">rate smoothing <select
+            value={smooth} onChange={(e) => setSmooth(Number(e.target.value))} data-testid="smooth">
+            {[...new Set([...SMOOTHING, smooth])].sort((a, b) => a - b).map((v) => (
+              <option key={v} value={v}>{v ? `${v} ms` : "none"}</option>))}
+          </select></label>
           <span className="cursor-label" data-testid="cursor-label">
             {cursor !== null ? `cursor ${fmt(cursor)} ms` : "drag a plot to zoom; move over it for the cursor"}
           </span>
@@ -202,7 +214,7 @@ function ViewerBody() {
           {runs.map((r, k) => (
             errors[r] ? <section key={r} className="run-column"><p className="error pad" data-testid={`run-error-${k}`}>
               {errors[r]}</p></section>
-              : infos[r] && w ? <RunColumn key={r} index={k} info={infos[r]} node={node} window={w} cursor={cursor}
+              : infos[r] && w ? <RunColumn key={r} index={k} info={infos[r]} node={node} window={w} smooth={smooth} cursor={cursor}
                 onCursor={setCursor} onZoom={zoom} />
                 : <section key={r} className="run-column"><p className="muted pad">loading {r}…</p></section>
           ))}

@@ -1,5 +1,6 @@
 // The run viewer's data API (spark_editor/viewer.py): GET only; every time is in ms, stamped by the server.
 
+import { authHeaders } from "../session";
 import type { SparkDoc } from "../types";
 
 export interface RunEntry { id: string; name: string; folder: string }
@@ -54,6 +55,7 @@ export interface Series {
   t: number[];
   t_start?: number[];
   pooled: number;
+  smooth?: number | null;
   values?: number[][];
   min?: number[][];
   max?: number[][];
@@ -85,7 +87,7 @@ async function get<T>(path: string, params: Record<string, string | number | nul
   signal?: AbortSignal): Promise<T> {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined && v !== "") q.set(k, String(v));
-  const res = await fetch(`${path}?${q}`, { signal });
+  const res = await fetch(`${path}?${q}`, { signal, headers: authHeaders() });
   let data: any = null;
   try {
     data = await res.json();
@@ -103,8 +105,8 @@ export const viewApi = {
   info: (run: string, signal?: AbortSignal) => get<RunInfo>("/api/runs/info", { run }, signal),
   raster: (run: string, key: string, w: Window, width: number, height: number, signal?: AbortSignal) =>
     get<Raster>("/api/runs/raster", { run, key, t0: w.t0, t1: w.t1, width, height, max_events: 50000 }, signal),
-  rate: (run: string, key: string, w: Window, width: number, signal?: AbortSignal) =>
-    get<Series>("/api/runs/rate", { run, key, t0: w.t0, t1: w.t1, width }, signal),
+  rate: (run: string, key: string, w: Window, width: number, smooth: number, signal?: AbortSignal) =>
+    get<Series>("/api/runs/rate", { run, key, t0: w.t0, t1: w.t1, width, smooth: smooth || null }, signal),
   trace: (run: string, key: string, columns: string, w: Window, width: number, signal?: AbortSignal) =>
     get<Series>("/api/runs/trace", { run, key, columns, t0: w.t0, t1: w.t1, width }, signal),
   isi: (run: string, key: string, w: Window, signal?: AbortSignal) =>
