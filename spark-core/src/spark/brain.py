@@ -25,12 +25,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
+from jax.sharding import PartitionSpec as P
 
 from . import graph as _graph
 from . import inputs as _inputs
 from . import memory as _memory
 from . import monitors as _mon
 from . import recording as _recording
+from . import sharding as _sharding
 from . import sparkfile
 from . import statefile as _statefile
 from .component import Component, Synapse
@@ -462,7 +464,7 @@ class Brain(nnx.Module):
             record: Iterable[Any] | None = None, *, duration: float | None = None, batched: bool = False,
             progress: bool | None = None, chunk: int | None = None, out: str | os.PathLike | None = None,
             on_chunk: Callable[[Recording], Any] | None = None,
-            learn: bool | Mapping[str, bool] = True) -> Recording:
+            learn: bool | Mapping[str, bool] = True, mesh: Any = None) -> Recording:
         """Run many steps as compiled ``lax.scan`` programs and return what was recorded.
 
         Args:
@@ -492,6 +494,11 @@ class Brain(nnx.Module):
             on_chunk: called with each chunk's :class:`spark.Recording` as soon as it is done (live views).
             learn: plasticity on (default) or off: ``False`` skips every learning rule and holds every learned
                 variable (weights, adaptive thresholds); a mapping switches parts (:meth:`frozen`).
+            mesh: with ``batched=True``, a ``jax.sharding.Mesh`` (e.g. :func:`spark.sharding.trial_mesh`) whose
+                devices split the trials: each device runs its own trials (``shard_map`` around the batched chunk;
+                what every trial shares is replicated), with the result of the unsharded run, bit for bit. The
+                number of trials must be a multiple of the mesh's size. Across processes (``jax.distributed``) the
+                recording holds this process's trials only (docs/scaling.md).
 
         Returns:
             a :class:`spark.Recording`: a dict of record key -> numpy array that also knows ``dt``, ``t0`` and
@@ -505,7 +512,7 @@ class Brain(nnx.Module):
         """
         job = self._job(inputs, steps, record, batched, chunk, progress,
                         chunked=chunk is not None or out is not None or on_chunk is not None, learn=learn,
-                        duration=duration)
+                        duration=duration, mesh=mesh)
         chunk_bytes = job.chunk_bytes
         if out is None:
             self._check_memory(job, job.estimate.bytes + (2 * chunk_bytes if len(job.chunks) > 1 else 0))
@@ -515,7 +522,7 @@ class Brain(nnx.Module):
         info = {b.key: b.info() for b in job.bounds}
         writer = arrays = None
         if out is not None:
-            writer = _recording.DiskWriter(out, job.bounds, steps=job.steps, n_batch=job.n_batch, dt=job.dt,
+            writer = _recording.DiskWriter(out, job.bounds, steps=job.steps, n_batch=job.n_local, dt=job.dt,
                                            t0=t_start)
         elif len(job.chunks) > 1:
             arrays = {k: np.empty(shape, dtype) for k, (shape, dtype, _) in job.estimate.arrays.items()}
@@ -595,7 +602,7 @@ class Brain(nnx.Module):
     def run_iter(self, inputs: Mapping[str, Any] | None = None, steps: int | None = None,
                  record: Iterable[Any] | None = None, *, duration: float | None = None, chunk: int = 1000,
                  batched: bool = False, progress: bool | None = False,
-                 learn: bool | Mapping[str, bool] = True) -> Iterator[Recording]:
+                 learn: bool | Mapping[str, bool] = True, mesh: Any = None) -> Iterator[Recording]:
         """Run like :meth:`run`, yielding each chunk's :class:`spark.Recording` as soon as it is computed.
 
         ``chunk`` steps at a time (the last chunk may be shorter); each yielded recording has ``start`` (its
@@ -607,7 +614,7 @@ class Brain(nnx.Module):
         while iterating.
         """
         job = self._job(inputs, steps, record, batched, chunk, progress, chunked=True, learn=learn,
-                        duration=duration)
+                        duration=duration, mesh=mesh)
         self._check_memory(job, 3 * job.chunk_bytes)
         return self._iterate(job)
 
@@ -684,7 +691,7 @@ class Brain(nnx.Module):
         return tuple(bounds)
 
     def _job(self, inputs, steps, record, batched, chunk, progress, *, chunked: bool, learn=True,
-             duration=None) -> _Job:
+             duration=None, mesh=None) -> _Job:
         """Check everything a run needs (before any step) and plan its chunks."""
         sched = self._built()
         frozen = self.frozen(learn)
@@ -701,6 +708,13 @@ class Brain(nnx.Module):
             record = [Monitor(ref, name=name) for name, ref in sched.outputs]
         bounds = self._bind(as_monitors(record))
         series, consts, steps, n_batch = self._prepare_inputs(inputs or {}, steps, batched)
+        n_local = n_batch
+        if mesh is not None:  # the trials split over the mesh's devices; this process records its own (docs/scaling.md)
+            _sharding.check_mesh(mesh, n_batch)
+            n_local = len(_sharding.process_trials(mesh, n_batch))
+            cut = jax.sharding.NamedSharding(mesh, _sharding.trial_spec(mesh))
+            series = {k: _sharding.put(v, cut) for k, v in series.items()}
+            consts = {k: _sharding.put(v, cut) for k, v in consts.items()}
         for b in bounds:  # refused, not an empty array: a monitor that can hold no sample is a mistake
             if b.every > steps:
                 raise GraphError(
@@ -708,11 +722,11 @@ class Brain(nnx.Module):
                     f"step(s), so it would hold no sample; run at least {b.every} steps or sample more often "
                     f"(every <= {steps})")
         align = math.lcm(*(b.every for b in bounds)) if bounds else 1
-        est = _recording.estimate(bounds, steps, n_batch)
+        est = _recording.estimate(bounds, steps, n_local)
         if progress is None:
             progress = None if steps > 2 * PROGRESS_CHUNK_MIN else False
         bar = Progress(steps, sched.dt, label=self.name, enabled=progress)
-        per_step = sum(b.sample_bytes / b.every for b in bounds) * (n_batch or 1)
+        per_step = sum(b.sample_bytes / b.every for b in bounds) * (n_local or 1)
         if chunk is not None:
             if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
                 raise GraphError(f"chunk={chunk!r} must be a whole number of steps >= 1")
@@ -730,7 +744,7 @@ class Brain(nnx.Module):
         chunks = _plan_chunks(steps, align, target)
         return _Job(bounds=bounds, series=series, consts=consts, steps=steps, n_batch=n_batch, batched=batched,
                     chunks=chunks, chunked=chunked or len(chunks) > 1, estimate=est, progress=bar, dt=sched.dt,
-                    every={b.key: b.every for b in bounds}, frozen=frozen,
+                    every={b.key: b.every for b in bounds}, frozen=frozen, mesh=mesh, n_local=n_local,
                     chunk_bytes=int(per_step * max(n for _, n in chunks)))
 
     def _prepare_inputs(self, inputs, steps, batched):
@@ -746,7 +760,7 @@ class Brain(nnx.Module):
         n_batch = None
         for name, value in inputs.items():
             ref, shape, dtype = specs[name]
-            x = _inputs.check_values(name, value)
+            x = _inputs.check_values(name, value, device=True)  # a device array stays on its device
             lead = x.shape
             if batched:
                 if x.ndim == 0:
@@ -761,7 +775,8 @@ class Brain(nnx.Module):
                 if steps is not None and lead[0] != steps:
                     raise GraphError(f"input {name!r} has {lead[0]} steps but steps={steps}; give as many as are run")
                 steps = lead[0]
-                series[name] = np.asarray(x, dtype)  # on the host: chunks are sliced from it
+                # chunks are sliced from it where it is: host data on the host, a device array on its device
+                series[name] = x.astype(dtype) if isinstance(x, jax.Array) else np.asarray(x, dtype)
             else:
                 b = "(trials, " if batched else "("
                 raise GraphError(f"input {name!r} has shape {list(x.shape)} but {ref} expects {b}{', '.join(map(str, shape))})"
@@ -796,8 +811,10 @@ class Brain(nnx.Module):
         graphdef, state = nnx.split(self)
         cache = _run_cache.setdefault(self, {})
         mode = "single" if not job.batched else ("carried" if job.chunked else "shared")
+        if job.mesh is not None:  # shared state replicated, per-trial state split: every device holds its trials
+            state = jax.tree.map(lambda x: _sharding.put(x, jax.sharding.NamedSharding(job.mesh, P())), state)
         if mode == "carried":
-            state = _batch_state(graphdef, state, job.n_batch)
+            state = _batch_state(graphdef, state, job.n_batch, job.mesh)
         stats = {"compile_s": 0.0, "run_s": 0.0, "steps": 0, "chunks": len(job.chunks),
                  "bytes": job.estimate.bytes}
         _run_stats[self] = stats
@@ -807,7 +824,7 @@ class Brain(nnx.Module):
 
         def finish(p):
             start, n, rec, new_state = p
-            out = {k: np.asarray(v) for k, v in rec.items()}  # waits for the chunk
+            out = {k: _sharding.local(v) for k, v in rec.items()}  # waits for the chunk; this process's trials
             if not out:
                 jax.block_until_ready(new_state)
             if not job.batched:
@@ -822,13 +839,13 @@ class Brain(nnx.Module):
                 xs = job.series
             else:
                 xs = {k: (v[:, start:start + n] if job.batched else v[start:start + n]) for k, v in job.series.items()}
-            key = (graphdef, n, job.bounds, mode, job.frozen, _signature(xs), _signature(job.consts))
+            key = (graphdef, n, job.bounds, mode, job.frozen, _signature(xs), _signature(job.consts), job.mesh)
             fn = cache.get(key)
             if fn is None:
                 if start == 0:
                     bar.compiling()
                 t0 = time.perf_counter()
-                fn = cache[key] = _compile_chunk(graphdef, n, job.bounds, mode, job.dt, job.frozen).lower(
+                fn = cache[key] = _compile_chunk(graphdef, n, job.bounds, mode, job.dt, job.frozen, job.mesh).lower(
                     state, xs, job.consts).compile()
                 stats["compile_s"] += time.perf_counter() - t0
             bar.running()
@@ -1108,6 +1125,8 @@ class _Job:
     every: dict
     chunk_bytes: int
     frozen: frozenset = frozenset()
+    mesh: Any = None  # a jax.sharding.Mesh splitting the trials (docs/scaling.md)
+    n_local: int | None = None  # the trials this process records (n_batch with one process)
 
 
 def _ordered(arrays: Mapping[str, Any], job: _Job) -> dict:
@@ -1142,18 +1161,27 @@ def _signature(arrays: Mapping[str, Any]) -> tuple:
     return tuple(sorted((k, tuple(v.shape), str(v.dtype)) for k, v in arrays.items()))
 
 
-def _batch_state(graphdef, state, n_trials: int):
-    """``n_trials`` copies of ``state``, trial ``k`` with ``trial`` advanced by ``k`` (its own random numbers)."""
+def _batch_state(graphdef, state, n_trials: int, mesh=None):
+    """``n_trials`` copies of ``state``, trial ``k`` with ``trial`` advanced by ``k`` (its own random numbers); with a
+    ``mesh``, made where they are used: split over its devices along the trial axis."""
     def one(state, trial):
         brain = nnx.merge(graphdef, state)
         brain.trial[...] = brain.trial[...] + trial
         return nnx.split(brain)[1]
 
-    return jax.vmap(one, in_axes=(None, 0))(state, jnp.arange(n_trials, dtype=jnp.int32))
+    make = jax.vmap(one, in_axes=(None, 0))
+    if mesh is not None:
+        make = jax.jit(make, out_shardings=jax.sharding.NamedSharding(mesh, _sharding.trial_spec(mesh)))
+    return make(state, jnp.arange(n_trials, dtype=jnp.int32))
 
 
-def _compile_chunk(graphdef, n: int, bounds: tuple, mode: str, dt: float, frozen: frozenset = frozenset()):
+def _compile_chunk(graphdef, n: int, bounds: tuple, mode: str, dt: float, frozen: frozenset = frozenset(),
+                   mesh=None):
     """The jitted program of one chunk of ``n`` steps: ``(state, series, consts) -> (state, records)``.
+
+    With a ``mesh`` (batched modes), the batched program runs under ``shard_map`` over the trial axis: each device
+    gets its trials' inputs (and per-trial state), the shared state replicated, and returns its trials' state and
+    records; trial indices (which seed each trial's random numbers) are global, so the result is the unsharded one.
 
     Monitors sampled every ``k > 1`` steps use nested scans: an outer scan over blocks of ``g`` steps (``g``, the
     gcd of their ``every``) around an inner scan of ``g`` steps, writing a sample at the end of a block when one is
@@ -1170,11 +1198,16 @@ def _compile_chunk(graphdef, n: int, bounds: tuple, mode: str, dt: float, frozen
     def values(brain, now, bs):
         return {b.key: _mon.sample(b, _mon.raw_value(brain, now, b.monitor, b.source), dt) for b in bs}
 
+    axes = tuple(mesh.axis_names) if mesh is not None else ()
+
     def chunk_run(state, series, consts):
+        state = _sharding.vary(state, axes)  # typed per device, as the carry that the steps return is
+
         def step(state, x_t):
             brain = nnx.merge(graphdef, state)
             now = brain._step({**consts, **x_t}, frozen)
-            return nnx.split(brain)[1], brain, now
+            # a pack's kernel whose outputs lost their per-device type (an FFI call's do) keeps the carry's type
+            return _sharding.vary(nnx.split(brain)[1], axes), brain, now
 
         def flat(state, x_t):
             state, brain, now = step(state, x_t)
@@ -1213,18 +1246,24 @@ def _compile_chunk(graphdef, n: int, bounds: tuple, mode: str, dt: float, frozen
 
     if mode == "single":
         return jax.jit(chunk_run)
+    spec = _sharding.trial_spec(mesh) if mesh is not None else None
     if mode == "carried":  # every trial's state was made by _batch_state and is carried from chunk to chunk
-        return jax.jit(jax.vmap(chunk_run))
+        if mesh is None:
+            return jax.jit(jax.vmap(chunk_run))
+        return jax.jit(jax.shard_map(jax.vmap(chunk_run), mesh=mesh, in_specs=spec, out_specs=spec))
 
     def shared(state, series, consts):  # one call: every trial starts from the one state (not copied up front)
-        n_trials = jax.tree.leaves((series, consts))[0].shape[0]
+        n_trials = jax.tree.leaves((series, consts))[0].shape[0]  # this device's trials under shard_map
+        first = jax.lax.axis_index(axes) * n_trials if axes else 0  # the global index of its first trial
 
         def one(state, series, consts, trial):
             brain = nnx.merge(graphdef, state)
             brain.trial[...] = brain.trial[...] + trial
             return chunk_run(nnx.split(brain)[1], series, consts)
 
-        trials = jnp.arange(n_trials, dtype=jnp.int32)
+        trials = first + jnp.arange(n_trials, dtype=jnp.int32)
         return jax.vmap(one, in_axes=(None, 0, 0, 0))(state, series, consts, trials)
 
-    return jax.jit(shared)
+    if mesh is None:
+        return jax.jit(shared)
+    return jax.jit(jax.shard_map(shared, mesh=mesh, in_specs=(P(), spec, spec), out_specs=spec))

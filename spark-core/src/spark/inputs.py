@@ -16,21 +16,34 @@ import numpy as np
 from .errors import GraphError
 
 
-def check_values(name: str, value: Any, *, what: str = "input") -> np.ndarray:
+def check_values(name: str, value: Any, *, what: str = "input", device: bool = False) -> np.ndarray:
     """``value`` as a numpy array if it is numbers, all finite; else GraphError naming ``what`` ``name``.
 
     Args:
         name: the input's name (as in ``brain.input(name, ...)`` or the file's ``inputs[].name``).
         value: anything ``np.asarray`` takes.
         what: how the message calls it: ``"input"``, ``"samples"``, ``"inputs"``...
+        device: a ``jax.Array`` is checked where it is (one boolean comes to the host, not the data) and returned
+            as it is, so a run's inputs already on a device, or sharded over several, stay there.
 
     Returns:
-        ``np.asarray(value)`` (no copy when it already is an array).
+        ``np.asarray(value)`` (no copy when it already is an array); with ``device``, a ``jax.Array`` unchanged.
 
     Raises:
         spark.GraphError: a dtype that is not numbers (bool, int, float), or a NaN / infinity; the message names
             the first bad value's index (``[step, neuron]`` for a time series) and what to do about it.
     """
+    import jax
+
+    if device and isinstance(value, jax.Array) and not isinstance(value, jax.core.Tracer):
+        if value.dtype.kind not in "biuf":
+            raise GraphError(f"{what} {name!r} has dtype {value.dtype}; give numbers (bool, int or float)")
+        if value.dtype.kind != "f" or bool(jax.numpy.isfinite(value).all()):
+            return value
+        if value.is_fully_addressable:  # raises, naming the first bad value
+            return check_values(name, np.asarray(value), what=what)
+        raise GraphError(f"{what} {name!r} contains NaN or infinity; a NaN fed to a neuron stays in its state for "
+                         "ever. Clean the data first (e.g. jnp.nan_to_num(x, nan=0.0))")
     x = np.asarray(value)
     if x.dtype.kind not in "biuf":
         raise GraphError(f"{what} {name!r} has dtype {x.dtype}; give numbers (bool, int or float)")
