@@ -222,3 +222,25 @@ def test_import_spark_and_its_cli_do_not_import_nir():
     code = ("import sys, spark, spark.cli; spark.nir.to_nir, spark.NIRError, spark.UnsupportedNIRError; "
             "assert 'nir' not in sys.modules, 'nir imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_converter_that_crashes_is_named_with_its_node_and_pack(make_plugin):
+    def broken(node):
+        raise KeyError("tau")
+
+    reg = spark.Registry()
+    reg.load_plugin(make_plugin("crash_pack", spark_components=lambda: [Leaky],
+                                spark_nir_converters=lambda: [Converter(Leaky, ("LI",), to_nir=broken,
+                                                                        from_nir=broken)]),
+                    distribution="test", version="1.0", entry_point="x = crash_pack")
+    b = spark.Brain(dt=0.1, registry=reg)
+    b.add("a", "leaky", shape=2).input("x", "a.i_syn").output("out", "a.y").build()
+    with pytest.raises(PluginError, match=r"node 'a' \(test:leaky\): the NIR converter of pack test for .*Leaky.* "
+                                          r"raised KeyError: 'tau'"):
+        b.to_nir()
+    graph = nir.NIRGraph(nodes={"in": nir.Input(input_type={"input": np.array([2])}),
+                                "li": nir.LI(tau=np.ones(2), r=np.ones(2), v_leak=np.zeros(2)),
+                                "out": nir.Output(output_type={"output": np.array([2])})},
+                         edges=[("in", "li"), ("li", "out")])
+    with pytest.raises(PluginError, match=r"NIR node 'li' \(LI\): the NIR converter of pack test"):
+        spark.Brain.from_nir(graph, registry=reg)

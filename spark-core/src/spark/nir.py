@@ -32,7 +32,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .errors import NIRError, PluginError, UnsupportedNIRError
+from .errors import NIRError, PluginError, SparkError, UnsupportedNIRError
 
 EXTRA = "pip install 'spark-core[nir]'"
 """How to get the ``nir`` package."""
@@ -281,6 +281,17 @@ def converters(registry) -> list[tuple[str, Converter]]:
     return out
 
 
+def _call(fn, arg, where: str, conv: Converter, packs: dict):
+    """A converter's function: a SparkError passes; anything else is a bug of the pack, named with the node."""
+    try:
+        return fn(arg)
+    except (SparkError, Warning):
+        raise
+    except Exception as exc:
+        raise PluginError(f"{where}: the NIR converter of pack {packs.get(id(conv), '?')} for {conv.component!r} "
+                          f"raised {type(exc).__name__}: {exc}; a bug in that pack (report it to its authors)") from exc
+
+
 def _component_class(registry, component) -> type | None:
     if isinstance(component, type):
         return component
@@ -314,6 +325,7 @@ def to_nir(brain, *, strict: bool = False):
     doc = brain.to_dict()
     dt = float(doc["dt"])
     convs = converters(reg)
+    packs = {id(c): dist for dist, c in convs}
     by_class: dict[type, Converter] = {}
     for _dist, c in convs:  # the first converter of a class that can export it; else one that says why not
         cls = _component_class(reg, c.component)
@@ -339,7 +351,8 @@ def to_nir(brain, *, strict: bool = False):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                part = conv.to_nir(ExportNode(nid, comp, comp.params, tuple(comp.shape), dt, graph))
+                part = _call(conv.to_nir, ExportNode(nid, comp, comp.params, tuple(comp.shape), dt, graph),
+                             f"node {nid!r} ({entry.id})", conv, packs)
             except UnsupportedNIRError as exc:
                 raise UnsupportedNIRError(f"node {nid!r} ({entry.id}): {exc}") from None
         for w in caught:
@@ -481,6 +494,7 @@ def from_nir(graph_or_path, *, dt: float | None = None, discretization: str = "e
     if not (math.isfinite(dt) and dt > 0):
         raise NIRError(f"dt = {dt} ms must be positive")
     convs = converters(reg)
+    packs = {id(c): dist for dist, c in convs}
     by_primitive: dict[str, list[Converter]] = {}
     by_class: dict[type, Converter] = {}
     for _dist, c in convs:
@@ -516,10 +530,12 @@ def from_nir(graph_or_path, *, dt: float | None = None, discretization: str = "e
             cls = _component_class(reg, saved.get("component", ""))
             conv = by_class.get(cls) if cls is not None else None
             if conv is not None:
-                part = conv.from_nir(ImportNode(n, node, dt, discretization, saved.get("params"), graph))
+                part = _call(conv.from_nir, ImportNode(n, node, dt, discretization, saved.get("params"), graph),
+                             f"NIR node {n!r} ({k})", conv, packs)
         for conv in by_primitive.get(k, []) if part is None else ():
             if conv.from_nir is not None:
-                part = conv.from_nir(ImportNode(n, node, dt, discretization, None, graph))
+                part = _call(conv.from_nir, ImportNode(n, node, dt, discretization, None, graph),
+                             f"NIR node {n!r} ({k})", conv, packs)
                 if part is not None:
                     break
         if part is None:
