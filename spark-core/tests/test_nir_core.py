@@ -244,3 +244,26 @@ def test_a_converter_that_crashes_is_named_with_its_node_and_pack(make_plugin):
                          edges=[("in", "li"), ("li", "out")])
     with pytest.raises(PluginError, match=r"NIR node 'li' \(LI\): the NIR converter of pack test"):
         spark.Brain.from_nir(graph, registry=reg)
+
+
+def test_a_composite_is_exported_as_its_inner_nodes(registry):
+    """A composite node is flattened (docs/composites.md): its inner nodes become NIR nodes ("pair.a" -> "pair_a",
+    since NIR reads "a.b" in an edge as a sub-graph's node), and the graph reads back as the flat model."""
+    registry.register_composite({
+        "format": "spark", "version": 1, "name": "pair", "dt": 0.1,
+        "component": {"name": "pair", "kind": "composite", "params": {"tau": {"type": "number", "default": 4.0}},
+                      "inputs": {"x": {"to": "a.i_syn"}}, "outputs": {"y": {"from": "b.y"}}},
+        "nodes": [{"id": "a", "component": "test:leaky", "shape": [3], "params": {"tau": {"param": "tau"}}},
+                  {"id": "b", "component": "test:leaky", "shape": [3], "params": {"tau": 8.0}}],
+        "edges": [{"from": "a.y", "to": "b.i_syn"}],
+    }, distribution="test")
+    brain = spark.Brain(dt=0.1, registry=registry).add("pair", "pair").input("x", "pair.x").output("out", "pair.y")
+    brain.build()
+    graph = brain.to_nir()
+    assert {n: type(v).__name__ for n, v in graph.nodes.items()} == {"pair_a": "LI", "pair_b": "LI", "x": "Input",
+                                                                      "out": "Output"}
+    back = spark.Brain.from_nir(graph, registry=registry)
+    x = np.random.default_rng(3).normal(1.0, 0.5, (200, 3))
+    got = np.asarray(back.run({"x": x}, steps=200)["out"])
+    np.testing.assert_array_equal(got, np.asarray(brain.run({"x": x}, steps=200)["out"]))
+    np.testing.assert_allclose(got, _closed_form(x, 4.0, 8.0), rtol=1e-4, atol=1e-5)

@@ -97,14 +97,15 @@ class ExportGraph:
     def sources(self, node: str, port: str) -> list[Link]:
         """What feeds input port ``node.port``: edges and external inputs."""
         ref = f"{node}.{port}"
-        out = [Link(*e["from"].split(".", 1), self._nodes[e["from"].split(".")[0]], float(e.get("delay", 0) or 0))
+        out = [Link(*e["from"].rsplit(".", 1), self._nodes[e["from"].rsplit(".", 1)[0]],
+                    float(e.get("delay", 0) or 0))
                for e in self._doc["edges"] if e["to"] == ref]
         return out + [Link(None, i["name"], None) for i in self._doc.get("inputs", []) if i["to"] == ref]
 
     def targets(self, node: str, port: str) -> list[Link]:
         """What output port ``node.port`` feeds: edges and external outputs."""
         ref = f"{node}.{port}"
-        out = [Link(*e["to"].split(".", 1), self._nodes[e["to"].split(".")[0]], float(e.get("delay", 0) or 0))
+        out = [Link(*e["to"].rsplit(".", 1), self._nodes[e["to"].rsplit(".", 1)[0]], float(e.get("delay", 0) or 0))
                for e in self._doc["edges"] if e["from"] == ref]
         return out + [Link(None, o["name"], None) for o in self._doc.get("outputs", []) if o["from"] == ref]
 
@@ -322,7 +323,9 @@ def to_nir(brain, *, strict: bool = False):
     nir = load_nir()
     reg = brain._registry_or_default()
     brain._built()
-    doc = brain.to_dict()
+    from .composite import flatten
+
+    doc = flatten(brain.to_dict(), reg)  # a composite node is its inner nodes, "cell.soma" (docs/composites.md)
     dt = float(doc["dt"])
     convs = converters(reg)
     packs = {id(c): dist for dist, c in convs}
@@ -335,7 +338,7 @@ def to_nir(brain, *, strict: bool = False):
     edges: list[tuple[str, str]] = []
     parts: dict[str, tuple[NIRPart, str]] = {}
     graph = ExportGraph(brain, doc)
-    skipped = []
+    skipped, taken, part_names = [], set(), {}
     for spec in doc["nodes"]:
         nid = spec["id"]
         entry = reg.resolve(spec["component"])
@@ -359,13 +362,15 @@ def to_nir(brain, *, strict: bool = False):
             if strict:
                 raise UnsupportedNIRError(f"node {nid!r} ({entry.id}): {w.message}")
             warnings.warn(f"node {nid!r} ({entry.id}): {w.message}", NIRWarning, stacklevel=2)
-        names = {local: (nid if local == "" else f"{nid}_{local}") for local in part.nodes}
+        base = _unique(nid.replace(".", "_"), taken)  # NIR reads "a.b" in an edge as node b of subgraph a
+        taken.add(base)
+        names = {local: (base if local == "" else f"{base}_{local}") for local in part.nodes}
         saved = json.dumps({"node": nid, "component": entry.id, "params": _params_dict(comp.params)})
         for local, node in part.nodes.items():
             node.metadata = {**(node.metadata or {}), METADATA_KEY: saved}
             nodes[names[local]] = node
         edges += [(names[a], names[b]) for a, b in part.edges]
-        parts[nid] = (part, entry.id)
+        parts[nid], part_names[nid] = (part, entry.id), names
     if skipped:
         msg = (f"learning rule node(s) {skipped} left out: NIR has no plasticity (the synapses' current weights are "
                "exported)")
@@ -374,18 +379,18 @@ def to_nir(brain, *, strict: bool = False):
         warnings.warn(msg, NIRWarning, stacklevel=2)
 
     def port_node(ref: str, direction: str) -> str:
-        nid, port = ref.split(".", 1)
+        nid, port = ref.rsplit(".", 1)
         part, cid = parts[nid]
         table = part.outputs if direction == "out" else part.inputs
         if port not in table:
             raise UnsupportedNIRError(f"{'output' if direction == 'out' else 'input'} port {ref} ({cid}) has no NIR "
                                       f"counterpart; NIR ports of this node: {sorted(table) or 'none'}")
         local = table[port]
-        return nid if local == "" else f"{nid}_{local}"
+        return part_names[nid][local]
 
     shapes = _port_shapes(brain, doc)
     for e in doc["edges"]:
-        if e["from"].split(".")[0] in skipped or e["to"].split(".")[0] in skipped:
+        if e["from"].rsplit(".", 1)[0] in skipped or e["to"].rsplit(".", 1)[0] in skipped:
             continue
         src, dst = port_node(e["from"], "out"), port_node(e["to"], "in")
         delay = float(e.get("delay", 0) or 0)
@@ -396,14 +401,14 @@ def to_nir(brain, *, strict: bool = False):
         else:
             edges.append((src, dst))
     for spec in doc.get("inputs", []):
-        name = _unique(spec["name"], nodes)
+        name = _unique(spec["name"].replace(".", "_"), nodes)
         if spec.get("value") is not None:
             warnings.warn(f"input {spec['name']!r}: its default value {spec['value']} is not exported (NIR inputs "
                           "have none)", NIRWarning, stacklevel=2)
         nodes[name] = nir.Input(input_type={"input": np.asarray(shapes[spec["to"]])})
         edges.append((name, port_node(spec["to"], "in")))
     for spec in doc.get("outputs", []):
-        name = _unique(spec["name"], nodes)
+        name = _unique(spec["name"].replace(".", "_"), nodes)
         nodes[name] = nir.Output(output_type={"output": np.asarray(shapes[spec["from"]])})
         edges.append((port_node(spec["from"], "out"), name))
     meta = {METADATA_KEY: json.dumps({"dt": dt, "seed": doc.get("seed", 0), "name": doc.get("name", ""),
