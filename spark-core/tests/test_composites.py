@@ -437,3 +437,32 @@ def test_models_without_composites_plan_unchanged(reg):
     plan, problems = graph.plan(HAND, reg)
     assert not problems and plan.aliases == {}
     assert composite.expand(HAND, reg) is None
+
+
+def test_a_composite_never_makes_spark_import_code():
+    import sys
+
+    reg = isolated_registry(*bp.ALL)
+    doc = copy.deepcopy(CELL)
+    doc["nodes"][0]["component"] = "spark_tmp_never_imported:linear"
+    with pytest.raises(spark.SparkFileError, match="unknown component 'spark_tmp_never_imported:linear'"):
+        reg.register_composite(doc, distribution="test")
+    assert "spark_tmp_never_imported" not in sys.modules
+
+
+def test_check_params_answers_a_params_form_without_a_model(reg):
+    comp = reg.resolve("test:cell").cls
+    assert comp.check_params({"n": 4}) == ({"n": 4, "w": 0.3, "th": 0.5}, [])
+    values, problems = comp.check_params({"n": -1, "thr": 1})
+    assert [name for name, _ in problems] == ["n", "thr"]
+    assert "below its minimum 1" in problems[0][1] and "did you mean 'th'?" in problems[1][1]
+
+
+def test_a_stream_counts_an_exposed_port_and_records_inner_state(reg):
+    brain = spark.Brain.from_dict(MODEL, reg)
+    res = brain.present({"rate": np.linspace(0.2, 0.8, 6)[:, None] * np.ones(4)},
+                        spark.Presentation(t_present=10.0, reset=False), count=["cell.spikes"],
+                        record=["cell.syn.weight:mean"])
+    assert res["cell.spikes"].shape == (6, 5) and res["cell.spikes"].sum() > 0
+    np.testing.assert_array_equal(res["cell.spikes"], res.counts["cell.soma.spikes"])
+    assert res["cell.syn.weight:mean"].shape == (6,) and res["cell.syn.weight:mean"][-1] > res["cell.syn.weight:mean"][0]

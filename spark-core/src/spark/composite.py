@@ -236,6 +236,32 @@ class Composite:
         self.bound = True
         return []
 
+    def check_params(self, values: Any) -> tuple[dict, list[tuple[str | None, str]]]:
+        """``(values with defaults filled in, [(param, problem), ...])`` for a node's ``params``: what a plan checks,
+        for a params form (the editor) to ask without planning a model."""
+        if not isinstance(values, dict):
+            return {}, [(None, f"params must be an object of param name -> value, got {type(values).__name__}")]
+        out, problems = {}, []
+        for name, value in values.items():
+            spec = self.params.get(name)
+            if spec is None:
+                close = difflib.get_close_matches(name, list(self.params), n=1)
+                hint = f"did you mean {close[0]!r}?" if close else f"its params are: {', '.join(self.params) or '(none)'}"
+                problems.append((name, f"has no param {name!r}; {hint}"))
+                continue
+            value, problem = spec.check(value)
+            if problem:
+                problems.append((name, f"param {name!r} {problem}"))
+            out[name] = value
+        for name, spec in self.params.items():
+            if name not in out and not any(n == name for n, _ in problems):
+                if spec.required:
+                    problems.append((None, f"needs param {name!r}{' (' + spec.doc + ')' if spec.doc else ''}, "
+                                           "which has no default; set it"))
+                else:
+                    out[name] = spec.default
+        return out, problems
+
     def describe(self) -> dict:
         """The catalogue entry (as :meth:`spark.Component.describe`, plus ``composite``)."""
         return {
@@ -692,32 +718,11 @@ class _Builder:
         """The values of ``comp``'s params for one node (defaults filled in), or None after reporting problems."""
         if not isinstance(given, dict):
             return None  # the schema reported it
-        values, ok = {}, True
-        for name, value in given.items():
-            spec = comp.params.get(name)
-            if spec is None:
-                close = difflib.get_close_matches(name, list(comp.params), n=1)
-                hint = f"did you mean {close[0]!r}?" if close else f"its params are: {', '.join(comp.params) or '(none)'}"
-                self.problems.append(Problem(f"{path}.params.{name}", f"composite {cid} has no param {name!r}; {hint}",
-                                             node=owner))
-                ok = False
-                continue
-            value, problem = spec.check(value)
-            if problem:
-                self.problems.append(Problem(f"{path}.params.{name}", f"composite {cid} param {name!r} {problem}",
-                                             node=owner))
-                ok = False
-            values[name] = value
-        for name, spec in comp.params.items():
-            if name not in values:
-                if spec.required:
-                    self.problems.append(Problem(f"{path}.params", f"composite {cid} needs param {name!r}"
-                                                                   f"{' (' + spec.doc + ')' if spec.doc else ''}, "
-                                                                   "which has no default; set it", node=owner))
-                    ok = False
-                else:
-                    values[name] = spec.default
-        return values if ok else None
+        values, problems = comp.check_params(given)
+        for name, message in problems:
+            where = f"{path}.params" + (f".{name}" if name is not None else "")
+            self.problems.append(Problem(where, f"composite {cid} {message}", node=owner))
+        return None if problems else values
 
 
 # ----- registration: packs and the user library ---------------------------------------------------------------------

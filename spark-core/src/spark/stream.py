@@ -157,12 +157,18 @@ def _check_samples(brain, samples: Mapping[str, Any]) -> tuple[dict, int]:
     return out, n
 
 
+def _with_aliases(brain, counts: dict) -> dict:
+    """``counts`` plus the same arrays under the exposed names of composites (``cell.spikes``) where one is counted."""
+    return {**counts, **{a: counts[ref] for a, ref in brain._built().aliases if ref in counts and a not in counts}}
+
+
 def _check_ports(brain, refs: Iterable[str], what: str) -> tuple[str, ...]:
     from .payloads import Spikes
 
     out = []
+    aliases = dict(brain._built().aliases)  # an exposed output of a composite: "cell.spikes" -> "cell.soma.spikes"
     for ref in refs:
-        node, _, port = str(ref).rpartition(".")
+        node, _, port = str(aliases.get(str(ref), ref)).rpartition(".")
         if node not in brain.nodes or port not in type(brain.nodes[node]).outputs:
             raise GraphError(f"{what}: {ref!r} is not an output port; give \"node.port\" of a Spikes output, e.g. "
                              "\"exc.spikes\"")
@@ -497,7 +503,7 @@ def present(brain, samples: Mapping[str, Any], presentation: Presentation, *, in
                 on_chunk(done, n)
     finally:
         bar.close()
-    results = [StreamResult({k_: v[i] for k_, v in out_counts.items()}, out_pres[i],
+    results = [StreamResult(_with_aliases(brains[i], {k_: v[i] for k_, v in out_counts.items()}), out_pres[i],
                             {k_: v[i] for k_, v in out_recs.items()}, run_s, compile_s, done - first)
                for i in range(len(brains))]
     return results if together else results[0]
