@@ -1,4 +1,5 @@
-"""spark-editor is a pack like any other: found through its entry point, it adds `spark editor` by a hook."""
+"""spark-editor is a pack like any other: found through its entry point, it adds `spark editor` and `spark view` by
+a hook."""
 
 from __future__ import annotations
 
@@ -23,4 +24,4 @@ def test_discovery_loads_the_plugin_and_its_command():
     assert pack.version == md.version(DIST)
     assert len(reg) == 0  # the editor provides no component
     commands = [(dist, cmd.name) for dist, cmd in reg.cli_commands if isinstance(cmd, click.Command)]
-    assert commands == [(DIST, "editor")]
+    assert commands == [(DIST, "editor"), (DIST, "view")]

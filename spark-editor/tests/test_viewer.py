@@ -196,6 +196,13 @@ async def test_rate_is_spikes_per_neuron_per_second_at_each_stamp(client, arrays
     assert pooled["values"][0] == pytest.approx(hz.reshape(50, 8).mean(axis=1).tolist())
     assert pooled["t"] == pytest.approx(stamps(np.arange(7, STEPS, 8)).tolist())  # a bin ends at its last stamp
     assert pooled["t_start"] == pytest.approx((np.arange(0, STEPS, 8) * DT).tolist())  # and starts at its first step
+    # smoothed by a centred box of 2.5 ms (5 steps), counting the steps just outside the window
+    sm = await get(client, "/api/runs/rate", run="runs/a", key="exc.spikes", smooth=2.5, t0=10, t1=50, width=1000)
+    box = [hz[max(0, k - 2):k + 3].mean() for k in range(STEPS)]
+    keep = (stamps(np.arange(STEPS)) >= 10) & (stamps(np.arange(STEPS)) <= 50)
+    assert sm["smooth"] == 2.5 and sm["values"][0] == pytest.approx(np.asarray(box)[keep].tolist())
+    assert "smooth must be" in (await get(client, "/api/runs/rate", 400, run="runs/a", key="exc.spikes",
+                                          smooth=-1))["error"]
     # a rate monitor (exc.spikes:rate) gives the same population rate
     mon = await get(client, "/api/runs/rate", run="runs/a", key="exc.spikes:rate", width=1000)
     assert mon["values"][0] == pytest.approx(hz.tolist(), rel=1e-5)
@@ -254,6 +261,57 @@ async def test_a_streamed_recording_is_read_as_well(client, arrays):
     body = await get(client, "/api/runs/raster", run="runs/b", key="exc.spikes")
     assert body["t"] == pytest.approx(stamps(k).tolist()) and body["i"] == i.tolist()
     assert not np.array_equal(spikes, np.asarray(arrays[0]["exc.spikes"])), "two different runs"
+
+
+# ----- large runs: every answer stays small -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    """2,000 neurons x 6,000 steps of random spikes (about 120,000): a recording made directly, not by a run."""
+    root = tmp_path_factory.mktemp("big")
+    rng = np.random.default_rng(0)
+    spikes = rng.random((6000, 2000)) < 0.01
+    info = {"pop.spikes": {"target": "pop.spikes", "node": "pop", "attr": "spikes", "every": 1, "reduce": None,
+                           "payload": "Spikes", "shape": [2000]}}
+    (root / "big").mkdir()
+    spark.Recording({"pop.spikes": spikes}, dt=0.1, steps=6000, info=info).save(root / "big" / "recording.npz")
+    (root / "big" / "summary.json").write_text(json.dumps({"model": "big", "dt_ms": 0.1, "steps": 6000,
+                                                           "files": {"recording": "recording.npz"}}))
+    return root, spikes
+
+
+@pytest.mark.asyncio
+async def test_a_large_run_answers_within_its_caps(aiohttp_client, big, provider):
+    from spark_editor.server import create_app
+
+    root, spikes = big
+    client = await aiohttp_client(create_app(root, registry=provider))
+    resp = await client.get("/api/runs/raster", params={"run": "big", "key": "pop.spikes", "width": 800,
+                                                         "height": 400})
+    raw = await resp.read()
+    body = json.loads(raw)
+    assert body["mode"] == "density" and body["total"] == int(spikes.sum()) > 100_000
+    assert len(raw) < 1_200_000, "a density image of 800 x 400 bins, not every spike"
+    counts = np.frombuffer(base64.b64decode(body["counts"]), dtype="<u2")
+    assert counts.sum() == spikes.sum()
+    rate = await get(client, "/api/runs/rate", run="big", key="pop.spikes", width=500)
+    assert len(rate["t"]) == 500 and rate["pooled"] == 12
+    hz = spikes.sum(axis=1) / 2000 / 1e-4
+    assert rate["values"][0] == pytest.approx(hz.reshape(500, 12).mean(axis=1).tolist())
+    info = await get(client, "/api/runs/info", run="big")
+    assert info["graph_source"] is None and info["rates"]["pop"]["hz"] == pytest.approx(spikes.sum() / 2000 / 0.6)
+
+
+@pytest.mark.asyncio
+async def test_a_recording_too_large_to_unpack_is_refused(aiohttp_client, big, provider, monkeypatch):
+    from spark_editor import runs as runs_module
+    from spark_editor.server import create_app
+
+    monkeypatch.setattr(runs_module, "MAX_UNPACKED_BYTES", 1_000_000)
+    client = await aiohttp_client(create_app(big[0], registry=provider))
+    body = await get(client, "/api/runs/info", 413, run="big")
+    assert "unpacks to" in body["error"] and "--stream" in body["error"]
 
 
 # ----- refusals ---------------------------------------------------------------------------------------------------

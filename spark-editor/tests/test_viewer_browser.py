@@ -195,6 +195,11 @@ def test_view_a_run_from_the_editor_zoom_cursor_and_compare(serve, root, tmp_pat
     page.wait_for_function(f"() => +document.querySelector('[data-testid=rate-0]').dataset.points"
                            f" === {samples_in(t0, t1)}")
 
+    # rates smoothed over 2 ms (a centred box of 4 steps), in both columns later on too
+    page.get_by_test_id("smooth").select_option("2")
+    page.wait_for_function("() => document.querySelector('[data-testid=rate-0]').dataset.smooth === '2'")
+    assert "smooth=2" in page.url
+
     # the cursor: move over the rate plot; the label reads the time under the mouse, every plot draws the line
     rbox = page.get_by_test_id("rate-0-overlay").bounding_box()
     page.mouse.move(rbox["x"] + rbox["width"] / 2, rbox["y"] + rbox["height"] / 2)
@@ -208,6 +213,7 @@ def test_view_a_run_from_the_editor_zoom_cursor_and_compare(serve, root, tmp_pat
     page.get_by_test_id("column-1").wait_for()
     wait_events(page, "raster-1", spikes_in(root, "b", "exc.spikes", t0, t1))
     assert page.evaluate(COUNT_PIXELS, ["raster-1", ORANGE]) > 20
+    page.wait_for_function("() => document.querySelector('[data-testid=rate-1]').dataset.smooth === '2'")
     assert url_window(page) == (t0, t1)
     assert parse_qs(urlparse(page.url).query)["run"] == ["runs/a", "runs/b"]
     assert page.get_by_test_id("badge-exc").inner_text().startswith(f"A {hz:.1f} Hz")

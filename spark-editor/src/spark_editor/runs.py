@@ -20,6 +20,10 @@ Every answer is bounded, whatever the run's size:
 - **weights**: a matrix of at most :data:`MAX_CELLS` x :data:`MAX_CELLS` blocks (block means) and at most
   :data:`MAX_FIELDS` receptive fields of at most :data:`MAX_FIELD_PIXELS` pixels each.
 
+A ``recording.npz`` is loaded whole (at most :data:`MAX_NPZ_BYTES` on disk and :data:`MAX_UNPACKED_BYTES`, or half
+the free memory, unpacked); a streamed recording is memory-mapped and read in pieces of :data:`CHUNK` samples.
+Spike counts per sample and per neuron are computed once per run and cached.
+
 Errors are :class:`ViewError` with an HTTP status and a message that names what is wrong.
 """
 
@@ -48,6 +52,7 @@ MAX_CELLS = 256  # rows and columns of a weight matrix answer
 MAX_FIELDS = 64  # receptive fields per answer
 MAX_FIELD_PIXELS = 4096  # pixels of one receptive field (64 x 64)
 MAX_NPZ_BYTES = 2 * 1024**3  # a recording.npz larger than this is not loaded into memory (record with --stream)
+MAX_UNPACKED_BYTES = 8 * 1024**3  # nor one whose arrays unpack to more (or to more than half the free memory)
 MAX_JSON_BYTES = 64 * 1024 * 1024  # summary.json, model.spark
 CHUNK = 4096  # samples summed at a time (a memory-mapped recording is read in pieces)
 CACHED_RUNS = 4
@@ -127,6 +132,8 @@ class RunFolder:
             raise ViewError(f"{rec_path.name} is {rec_path.stat().st_size} bytes, more than the viewer loads "
                             f"({MAX_NPZ_BYTES}); run with `spark run --stream` (a streamed recording is read in "
                             "pieces)", 413)
+        if rec_path.is_file():
+            _check_unpacked_size(rec_path)
         if rec_path.is_dir():  # every .npy the streamed recording names must stay inside its folder too
             meta = _inside(rec_path, "recording.json", "recording metadata")
             rmeta = _read_json(meta, "the recording's metadata")
@@ -140,7 +147,7 @@ class RunFolder:
         self.dt = float(self.rec.dt)
         self.doc, self.graph_source = self._model(registry)
         self._weights: dict[str, np.ndarray] | None = None
-        self._counts: dict[str, np.ndarray] = {}
+        self._counts: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self._lock = threading.Lock()
 
     # ----- model graph ----------------------------------------------------------------------------------------
@@ -196,16 +203,25 @@ class RunFolder:
         hi = len(times) if t1 is None else int(np.searchsorted(times, t1 + 1e-9 * max(1.0, abs(t1)), "right"))
         return lo, max(lo, hi), times
 
-    def counts(self, key: str) -> np.ndarray:
-        """Spikes per neuron over the whole recording of ``key`` (cached; read in pieces)."""
+    def _scan(self, key: str, trial: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """``(per_neuron, per_sample)``: spikes of ``key`` per neuron over the whole recording and per sample over
+        all neurons; read once, in pieces (a memory-mapped recording never has to fit in memory), then cached, so a
+        zoom or a rate over any window costs a slice."""
         with self._lock:
-            if key not in self._counts:
-                arr = self.array(key)
-                total = np.zeros(arr.shape[1], dtype=np.int64)
+            if (key, trial) not in self._counts:
+                arr = self.array(key, trial)
+                per_neuron = np.zeros(arr.shape[1], dtype=np.int64)
+                per_sample = np.zeros(arr.shape[0], dtype=np.int32)
                 for s in range(0, arr.shape[0], CHUNK):
-                    total += np.count_nonzero(np.asarray(arr[s:s + CHUNK]), axis=0)
-                self._counts[key] = total
-            return self._counts[key]
+                    block = np.asarray(arr[s:s + CHUNK])
+                    per_neuron += np.count_nonzero(block, axis=0)
+                    per_sample[s:s + len(block)] = np.count_nonzero(block, axis=1)
+                self._counts[(key, trial)] = (per_neuron, per_sample)
+            return self._counts[(key, trial)]
+
+    def counts(self, key: str) -> np.ndarray:
+        """Spikes per neuron over the whole recording of ``key``."""
+        return self._scan(key)[0]
 
     def span(self) -> tuple[float, float]:
         """The recording's time span (ms): from the start of its first step to the stamp of its last."""
@@ -319,23 +335,33 @@ class RunFolder:
 
         return float(to_ms(self.rec.every(key), self.dt))
 
-    def rate(self, key: str, t0: float | None, t1: float | None, *, width: int = 800, trial: int = 0) -> dict:
-        """Population rate (Hz): spikes per neuron per second of each sample, pooled into at most ``width`` bins."""
-        from spark.timing import to_ms
+    def rate(self, key: str, t0: float | None, t1: float | None, *, width: int = 800, smooth: float | None = None,
+             trial: int = 0) -> dict:
+        """Population rate (Hz): spikes per neuron per second of each sample, optionally smoothed by a centred box
+        of ``smooth`` ms (as ``spark.viz.smooth``; samples outside the window count too), then pooled into at most
+        ``width`` bins."""
+        from spark.timing import to_ms, to_steps
 
         kind = self.kind_of(key)
         if kind == "trace":
             raise ViewError(f"{key!r} is not a spike or rate recording; a population rate needs spikes", 422)
         arr = self.array(key, trial)
         lo, hi, times = self.window(key, t0, t1)
+        every = self.rec.every(key)
+        box = max(1, round(to_steps(smooth, self.dt) / every)) if smooth else 1
+        a, b = max(0, lo - box // 2), min(arr.shape[0], hi + box - box // 2)
         if kind == "spikes":
             n = max(arr.shape[1], 1)
-            sample_s = float(to_ms(self.rec.every(key), self.dt)) / 1000.0
-            hz = np.concatenate([np.count_nonzero(np.asarray(arr[s:min(hi, s + CHUNK)]), axis=1)
-                                 for s in range(lo, hi, CHUNK)] or [np.zeros(0)]) / n / sample_s
+            sample_s = float(to_ms(every, self.dt)) / 1000.0
+            hz = self._scan(key, trial)[1][a:b] / n / sample_s
         else:
-            hz = np.asarray(arr[lo:hi, 0], dtype=float)
-        return {"key": key, "unit": "Hz", **_pool(hz[:, None], times[lo:hi], self._sample_ms(key), width, "mean")}
+            hz = np.asarray(arr[a:b, 0], dtype=float)
+        if box > 1 and len(hz):
+            ones = np.ones(box)
+            hz = np.convolve(hz, ones, mode="same") / np.convolve(np.ones(len(hz)), ones, mode="same")
+        hz = hz[lo - a:hi - a]
+        return {"key": key, "unit": "Hz", "smooth": float(to_ms(box * every, self.dt)) if box > 1 else None,
+                **_pool(hz[:, None], times[lo:hi], self._sample_ms(key), width, "mean")}
 
     def trace(self, key: str, t0: float | None, t1: float | None, *, columns: list[int] | None = None,
               width: int = 800, trial: int = 0) -> dict:
@@ -396,6 +422,26 @@ class RunFolder:
             out["image_shape"] = shape
             out["fields"] = [w[:, j].reshape(shape).tolist() for j in range(k)]
         return out
+
+
+def _check_unpacked_size(path: Path) -> None:
+    """Refuse an ``.npz`` whose arrays would take more than half the memory available once unpacked (a compressed
+    recording can be far larger than its file)."""
+    import zipfile
+
+    from spark.recording import available_memory, fmt_bytes
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            unpacked = sum(i.file_size for i in z.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ViewError(f"{path.name} is not a recording (.npz) this viewer can read: {exc}", 422) from None
+    avail = available_memory()
+    limit = min(MAX_UNPACKED_BYTES, avail // 2) if avail else MAX_UNPACKED_BYTES
+    if unpacked > limit:
+        raise ViewError(f"{path.name} unpacks to {fmt_bytes(unpacked)}, more than the viewer loads into memory "
+                        f"({fmt_bytes(limit)}); record with `spark run --stream` (a streamed recording is read in "
+                        "pieces)", 413)
 
 
 def _neuron_range(neurons: tuple[int, int] | None, n: int) -> tuple[int, int]:

@@ -5,7 +5,8 @@
 ``GET /api/runs``                  ``{runs: [{id, name}]}``: the runs this server may show
 ``GET /api/runs/info?run=``        the model graph, monitors, each node's mean rate (Hz), time span, weights
 ``GET /api/runs/raster?run=&key=`` spikes ``{t, i}`` in a window, or a density image past ``max_events``
-``GET /api/runs/rate?run=&key=``   population rate (Hz) over time, at most ``width`` points
+``GET /api/runs/rate?run=&key=``   population rate (Hz) over time (``smooth``: a box of that many ms), at most
+                                   ``width`` points
 ``GET /api/runs/trace?run=&key=``  recorded values of some neurons (``columns=0,1,2``), at most ``width`` points
 ``GET /api/runs/isi?run=&key=``    histogram of inter-spike intervals (ms)
 ``GET /api/runs/weights?run=&synapse=``  the final weight matrix (block means) and receptive fields
@@ -37,6 +38,7 @@ from .security import PathError, confine, relative
 VIEW_RUNS = web.AppKey("view_runs", object)  # id -> folder, in a viewer started on given runs; None in the editor
 RUN_CACHE = web.AppKey("run_cache", RunCache)
 MAX_LISTED = 500
+MAX_SMOOTH_MS = 10_000.0  # the widest box a rate may be smoothed with
 MAX_WALK = 50_000
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox", ".mypy_cache"}
 
@@ -238,8 +240,11 @@ async def run_rate(request: web.Request) -> web.Response:
     key = _key(request)
     t0, t1 = _window(request)
     _, run = await _run(request)
+    smooth = _float(request, "smooth")
+    if smooth is not None and not 0 <= smooth <= MAX_SMOOTH_MS:
+        raise _error(f"smooth must be a duration in 0..{MAX_SMOOTH_MS:g} ms, got {smooth:g}", 400)
     return await _answer(request, run.rate, key, t0, t1, width=_int(request, "width", 800, 1, MAX_COLS),
-                         trial=_int(request, "trial", 0, 0, 1 << 30))
+                         smooth=smooth, trial=_int(request, "trial", 0, 0, 1 << 30))
 
 
 async def run_trace(request: web.Request) -> web.Response:

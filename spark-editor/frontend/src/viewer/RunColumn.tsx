@@ -11,6 +11,7 @@ interface Props {
   info: RunInfo;
   node: string | null;
   window: Window;
+  smooth: number; // ms of the box the population rate is smoothed with (0: none)
   cursor: number | null;
   onCursor: (t: number | null) => void;
   onZoom: (w: Window | null) => void;
@@ -39,7 +40,7 @@ function useFetch<T>(load: ((signal: AbortSignal) => Promise<T>) | null, deps: u
   return state;
 }
 
-export function RunColumn({ index, info, node, window: w, cursor, onCursor, onZoom }: Props) {
+export function RunColumn({ index, info, node, window: w, smooth, cursor, onCursor, onZoom }: Props) {
   const box = useRef<HTMLDivElement>(null);
   const [width, setWidth] = useState(0);
   useEffect(() => {
@@ -67,8 +68,8 @@ export function RunColumn({ index, info, node, window: w, cursor, onCursor, onZo
 
   const raster = useFetch<Raster>(ready && spikes ? (s) => viewApi.raster(info.run, spikes.key, w, width - 64, 260, s)
     : null, [info.run, spikes?.key, w.t0, w.t1, width]);
-  const rate = useFetch<Series>(ready && rateKey ? (s) => viewApi.rate(info.run, rateKey, w, width - 64, s) : null,
-    [info.run, rateKey, w.t0, w.t1, width]);
+  const rate = useFetch<Series>(ready && rateKey ? (s) => viewApi.rate(info.run, rateKey, w, width - 64, smooth, s)
+    : null, [info.run, rateKey, w.t0, w.t1, width, smooth]);
   const traceData = useFetch<Series>(ready && trace ? (s) => viewApi.trace(info.run, trace.key, columns, w, width - 64, s)
     : null, [info.run, trace?.key, columns, w.t0, w.t1, width]);
   const isi = useFetch<Isi>(ready && spikes ? (s) => viewApi.isi(info.run, spikes.key, w, s) : null,
@@ -115,11 +116,14 @@ export function RunColumn({ index, info, node, window: w, cursor, onCursor, onZo
       {rateKey && (
         <div className="plot-block">
           <div className="plot-title">population rate <code>{rateKey}</code>{" "}
-            <span className="muted small">{rate.data && rate.data.pooled > 1 ? `mean over ${rate.data.pooled} samples per point` : "per step"}</span>
+            <span className="muted small">{rate.data ? [
+              rate.data.smooth ? `smoothed over ${rate.data.smooth} ms` : "",
+              rate.data.pooled > 1 ? `mean of ${rate.data.pooled} samples per point` : "every sample"].filter(Boolean).join(", ")
+              : ""}</span>
             {rate.error && <span className="error small"> {rate.error}</span>}
           </div>
           <TimePlot testid={`rate-${index}`} height={130} {...common} version={rate.data}
-            data={{ points: rate.data?.t.length ?? -1 }}
+            data={{ points: rate.data?.t.length ?? -1, smooth: rate.data?.smooth ?? 0 }}
             draw={(c) => (rate.data ? drawSeries(c, rate.data, w.t0, w.t1, "Hz", { zero: true, colors: [color] }) : message(c, ""))} />
         </div>
       )}
