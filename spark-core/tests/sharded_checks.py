@@ -1,0 +1,91 @@
+"""Run in a fresh process with 8 host devices by test_sharding.py (the test process's JAX has one device already):
+data-parallel batched runs on meshes of 8, 4 and 2 devices against the unsharded batched run, and the compiled
+programs' collectives. Prints one JSON line of results."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=8"
+
+import json  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+import spark  # noqa: E402
+from brain_parts import ALL  # noqa: E402
+from spark import brain as _brain  # noqa: E402
+from spark.sharding import trial_mesh  # noqa: E402
+from spark.testing import isolated_registry  # noqa: E402
+
+COLLECTIVES = ("all-gather", "all-reduce", "all-to-all", "collective-permute", "reduce-scatter")
+RECORD = ["noise.spikes", "out.y", "syn.weight", "rule.updates", "post.spikes"]
+
+
+def noisy_net(reg, seed=3):
+    """Noise -> spikes -> plastic synapse (Hebb) -> threshold and relay: randomness, a delay, learning, state."""
+    b = spark.Brain(dt=0.5, seed=seed, registry=reg)
+    b.add("noise", "noise", shape=4).add("syn", "linear", weight=0.2).add("post", "threshold", shape=3, v_thresh=0.3)
+    b.add("rule", "hebb", attach="syn", rate=0.01).add("out", "relay", shape=3)
+    b.connect("noise.spikes", "syn.pre", delay=1.0).connect("syn.i", "post.x").connect("syn.i", "out.x")
+    b.connect("noise.spikes", "rule.pre").connect("post.spikes", "rule.post")
+    b.input("p", "noise.data").output("y", "out.y")
+    return b.build()
+
+
+def same(a, b) -> bool:
+    return set(a) == set(b) and all(np.array_equal(np.asarray(a[k]), np.asarray(b[k])) for k in a)
+
+
+def collectives(brain) -> dict:
+    texts = [fn.as_text() for fn in _brain._run_cache[brain].values() if hasattr(fn, "as_text")]
+    return {c: sum(t.count(c) for t in texts) for c in COLLECTIVES} | {"programs": len(texts)}
+
+
+def main() -> dict:
+    reg = isolated_registry(*ALL)
+    x = np.random.default_rng(0).uniform(0.2, 0.8, size=(16, 30, 4)).astype(np.float32)
+    out: dict = {"devices": jax.device_count()}
+    ref = noisy_net(reg).run({"p": x}, record=RECORD, batched=True)
+    out["plastic"] = bool(not np.array_equal(ref["syn.weight"][:, 0], ref["syn.weight"][:, -1]))
+    out["trials_differ"] = bool(not np.array_equal(ref["noise.spikes"][0], ref["noise.spikes"][1]))
+    # one brain for the runs on 8 devices: a batched run leaves the brain unchanged, so its programs are reused
+    b, mesh = noisy_net(reg), trial_mesh()
+    for chunk in (None, 10):  # one program (state shared by the trials), chunks (per-trial state carried)
+        out[f"equal_8_{chunk}"] = same(b.run({"p": x}, record=RECORD, batched=True, mesh=mesh, chunk=chunk), ref)
+    out["equal_2_None"] = same(noisy_net(reg).run({"p": x}, record=RECORD, batched=True, mesh=trial_mesh(2)), ref)
+    # inputs already on the devices, sharded as the run needs them: used where they are
+    xd = jax.device_put(x, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("trials")))
+    job = b._job({"p": xd}, None, RECORD, True, None, False, chunked=False, mesh=mesh)
+    out["device_input_kept"] = job.series["p"] is xd
+    out["equal_device_input"] = same(b.run({"p": xd}, record=RECORD, batched=True, mesh=mesh), ref)
+    with tempfile.TemporaryDirectory() as tmp:
+        streamed = b.run({"p": x}, record=RECORD, batched=True, mesh=mesh, chunk=10, out=Path(tmp) / "rec")
+        out["equal_streamed"] = same(spark.load_recording(Path(tmp) / "rec", mmap=False), ref) and same(streamed, ref)
+        # across a save/restore: a brain trained a while, saved, restored in another brain, then run data-parallel
+        a = noisy_net(reg)
+        a.run({"p": x[0]})
+        a.save_state(Path(tmp) / "s.npz")
+        restored = noisy_net(reg).load_state(Path(tmp) / "s.npz")
+        out["equal_after_restore"] = same(restored.run({"p": x}, record=RECORD, batched=True, mesh=mesh),
+                                          a.run({"p": x}, record=RECORD, batched=True))
+    # constants per trial (not a time series), learning off: the weights are shared by the trials, replicated
+    c = x[:, 0]
+    out["equal_consts_learn_off"] = same(b.run({"p": c}, steps=20, record=RECORD, batched=True, mesh=mesh, learn=False),
+                                         noisy_net(reg).run({"p": c}, steps=20, record=RECORD, batched=True, learn=False))
+    out["collectives"] = collectives(b)
+    try:
+        noisy_net(reg).run({"p": x[:6]}, record=RECORD, batched=True, mesh=mesh)
+        out["indivisible"] = "no error"
+    except spark.GraphError as exc:
+        out["indivisible"] = str(exc)
+    return out
+
+
+if __name__ == "__main__":
+    print(json.dumps(main()))
