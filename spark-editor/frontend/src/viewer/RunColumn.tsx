@@ -60,6 +60,12 @@ export function RunColumn({ index, info, node, window: w, smooth, cursor, onCurs
   const trace = traces.find((m) => m.key === traceKey) ?? traces[0];
   const [columns, setColumns] = useState("0:5");
   const [columnsDraft, setColumnsDraft] = useState("0:5");
+  useEffect(() => { // the first (at most 5) recorded columns of a newly shown monitor
+    if (!trace) return;
+    const first = `0:${Math.min(5, Math.max(trace.columns, 1))}`;
+    setColumns(first);
+    setColumnsDraft(first);
+  }, [info.run, trace?.key]);
   const synapses = node && info.weights[node] ? [node]
     : Object.entries(info.weights).filter(([, v]) => v.post === node).map(([k]) => k);
   const [synapseKey, setSynapseKey] = useState<string | null>(null);
