@@ -32,8 +32,19 @@ async def test_an_embedded_app_keeps_the_token_in_the_page_sets_no_cookie_and_ma
     assert "default-src 'self'" in page.headers["Content-Security-Policy"]
     assert (await client.get("/api/session")).status == 403  # nothing without the token
     assert (await client.get("/api/session", headers={"Authorization": "token s3cret"})).status == 200
+    # a notebook on another site frames the page: that one cross-site request passes with the token, only as a frame
+    framed = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Dest": "iframe"}
+    assert (await client.get("/?token=s3cret&embed=1", headers=framed)).status == 200
+    assert (await client.get("/?token=wrong&embed=1", headers=framed)).status == 403
+    assert (await client.get("/?token=s3cret&embed=1", headers={**framed, "Sec-Fetch-Dest": "document"})).status == 403
+    assert (await client.get("/api/session?token=s3cret", headers=framed)).status == 403
+    # the page's code and styles need no token (nothing in them is the user's); data does
+    assert (await client.get("/static/editor.js")).status == 200
+    assert (await client.get("/api/files")).status == 403
     # a normal editor: redirected with a cookie, never framed
     normal = await aiohttp_client(create_app(tmp_path, registry=provider, token="s3cret"))
+    assert (await normal.get("/static/editor.js")).status == 403  # without its cookie, nothing
+    assert (await normal.get("/?token=s3cret", headers=framed)).status == 403  # and never framed cross-site
     page = await normal.get("/?token=s3cret", allow_redirects=False)
     assert page.status == 302 and "Set-Cookie" in page.headers
     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]

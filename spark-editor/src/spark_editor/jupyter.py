@@ -97,14 +97,17 @@ export default { render };
 class _Server:
     """An embedded editor app (or a viewer of ``runs``) served from a background thread on a free port."""
 
-    def __init__(self, root: Path, runs: list[Path] | None = None, initial_file: str | None = None):
+    def __init__(self, root: Path, runs: list[Path] | None = None, initial_file: str | None = None,
+                 registry: Any = None):
         from aiohttp import web
 
         from .server import create_app
 
         self.token = secrets.token_urlsafe(32)
         self.loop = asyncio.new_event_loop()
-        self.app = create_app(root, token=self.token, runs=runs, initial_file=initial_file, embedded=True)
+        provider = (lambda refresh=False: registry) if registry is not None else None
+        self.app = create_app(root, registry=provider, token=self.token, runs=runs, initial_file=initial_file,
+                              embedded=True)
         self.runner = web.AppRunner(self.app, access_log=None)
         ready, failed = threading.Event(), []
 
@@ -143,11 +146,13 @@ class _Server:
 _servers: dict[tuple, _Server] = {}
 
 
-def _server(root: Path, runs: list[Path] | None = None, initial_file: str | None = None) -> _Server:
-    """The server of this kernel for ``root`` (and ``runs`` / ``initial_file``), started on first use."""
-    key = (str(root), tuple(str(r) for r in runs) if runs is not None else None, initial_file)
+def _server(root: Path, runs: list[Path] | None = None, initial_file: str | None = None,
+            registry: Any = None) -> _Server:
+    """The server of this kernel for ``root`` (and ``runs`` / ``initial_file`` / ``registry``), started on first
+    use."""
+    key = (str(root), tuple(str(r) for r in runs) if runs is not None else None, initial_file, id(registry))
     if key not in _servers:
-        _servers[key] = _Server(root, runs, initial_file)
+        _servers[key] = _Server(root, runs, initial_file, registry)
     return _servers[key]
 
 
@@ -184,8 +189,8 @@ class EditorWidget(Frame):
         return spark.Brain.from_file(self.path, registry=registry)
 
 
-def show(model: Any = None, *, folder: str | Path | None = None, name: str | None = None,
-         height: int = 640) -> EditorWidget:
+def show(model: Any = None, *, folder: str | Path | None = None, name: str | None = None, height: int = 640,
+         registry: Any = None) -> EditorWidget:
     """Open the graph editor in the notebook.
 
     Args:
@@ -194,6 +199,7 @@ def show(model: Any = None, *, folder: str | Path | None = None, name: str | Non
         folder: where the editor may open and save files (default: a new temporary folder; for a file: its folder).
         name: file name for a Brain or document (default: the model's name, else ``model``) + ``.spark``.
         height: of the widget, in px.
+        registry: where the editor finds components (a :class:`spark.Registry`; default: the installed packs).
 
     Returns:
         An :class:`EditorWidget`; its ``path`` is the file being edited and ``brain()`` builds what was saved.
@@ -228,10 +234,10 @@ def show(model: Any = None, *, folder: str | Path | None = None, name: str | Non
     from .security import confine, relative
 
     rel = relative(root, confine(root, str(path)))
-    return EditorWidget(path, _server(root, initial_file=rel).url("/"), height)
+    return EditorWidget(path, _server(root, initial_file=rel, registry=registry).url("/"), height)
 
 
-def view(*runs: Any, height: int = 720) -> Frame:
+def view(*runs: Any, height: int = 720, registry: Any = None) -> Frame:
     """Open the run viewer in the notebook on one run or two side by side.
 
     Args:
@@ -239,6 +245,7 @@ def view(*runs: Any, height: int = 720) -> Frame:
             of a run made in this notebook (written to a temporary run folder with :func:`spark.save_run`); one
             or two.
         height: of the widget, in px.
+        registry: where the viewer finds the components of the runs' models (default: the installed packs).
 
     Raises:
         ValueError: no run, more than two, or something that is not a run folder or a ``(brain, recording)``.
@@ -264,7 +271,7 @@ def view(*runs: Any, height: int = 720) -> Frame:
             folders.append(Path(r).resolve())
         else:
             raise ValueError(f"view() takes run folders or (brain, recording) pairs, not {type(r).__name__}")
-    server = _server(folders[0].parent, folders)
+    server = _server(folders[0].parent, folders, registry=registry)
     return Frame(url=server.url("/view"), height=height, title="Spark run viewer")
 
 

@@ -46,8 +46,11 @@ def allowed_origins(port: int) -> frozenset[str]:
     return frozenset(f"http://{h}:{port}" for h in LOCAL_HOSTS)
 
 
-def check_request(method: str, headers, port: int) -> str | None:
-    """Why a request must be refused, or None. ``headers`` is a case-insensitive mapping."""
+def check_request(method: str, headers, port: int, *, framed_page: bool = False) -> str | None:
+    """Why a request must be refused, or None. ``headers`` is a case-insensitive mapping.
+
+    ``framed_page``: the request loads a page of an embedded app into a frame of another site (a notebook), with
+    the session token (the caller checked it): the one request that may be cross-site."""
     host = headers.get("Host", "")
     if host.lower() not in allowed_hosts(port):
         return (f"refused: Host {host!r} is not this editor's address; open http://127.0.0.1:{port}/ "
@@ -56,7 +59,8 @@ def check_request(method: str, headers, port: int) -> str | None:
     if origin is not None and origin.lower() not in allowed_origins(port):
         return f"refused: cross-origin request from {origin!r}; only pages served by this editor may use it"
     site = headers.get("Sec-Fetch-Site")
-    if site is not None and site not in ("same-origin", "none"):
+    framed = framed_page and method == "GET" and headers.get("Sec-Fetch-Dest") == "iframe"
+    if site is not None and site not in ("same-origin", "none") and not framed:
         return f"refused: cross-site request (Sec-Fetch-Site: {site})"
     if method not in SAFE_METHODS:
         ctype = headers.get("Content-Type", "").split(";")[0].strip().lower()

@@ -169,14 +169,17 @@ def _server_port(request: web.Request) -> int:
 
 
 PAGES = ("/", "/view")  # pages a token URL may open (then redirected without the token)
+PUBLIC_PREFIXES = ("/static/", "/assets/")  # code and styles: an embedded page loads them without its token
 
 
 @web.middleware
 async def _guard(request: web.Request, handler):
-    problem = check_request(request.method, request.headers, _server_port(request))
+    token = request.app[TOKEN]
+    framed = (request.app[EMBEDDED] and request.path in PAGES and token is not None
+              and _same(request.query.get("token", ""), token))  # a notebook's iframe loading the page
+    problem = check_request(request.method, request.headers, _server_port(request), framed_page=framed)
     if problem:
         return web.json_response({"error": problem}, status=403)
-    token = request.app[TOKEN]
     if token is not None:
         port = _server_port(request)
         given = request.query.get("token")
@@ -190,6 +193,9 @@ async def _guard(request: web.Request, handler):
                 page = web.HTTPFound(str(request.rel_url.with_query(kept)))
                 page.set_cookie(token_cookie(port), token, httponly=True, samesite="Strict", path="/")
                 raise page
+        elif request.app[EMBEDDED] and request.method == "GET" and request.path.startswith(PUBLIC_PREFIXES):
+            pass  # the page's own code and styles (the same for every user): an embedded page loads them without
+            # a cookie; everything with data (api, pages, websocket) still needs the token
         elif not _same(request.cookies.get(token_cookie(port), ""), token):
             return web.json_response({"error": "refused: this editor needs its session token; open the URL "
                                       "`spark editor` printed (http://127.0.0.1:PORT/?token=...)"}, status=403)
