@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 import jax
 import jax.numpy as jnp
 
+import spark
+import spark.surrogate
 from spark.timing import to_steps
 
 
@@ -67,7 +69,8 @@ def conductance_v(v: jax.Array, g_exc: jax.Array, g_inh: jax.Array, i: jax.Array
     return v_inf + (v - v_inf) * exp(-dt * g_tot / p.c_m)
 
 
-def fire(v: jax.Array, threshold, v_reset: float, refractory: jax.Array, n_ref: int) -> tuple:
+def fire(v: jax.Array, threshold, v_reset: float, refractory: jax.Array, n_ref: int, *,
+         surrogate=None, slope: float = 1.0) -> tuple:
     """Threshold, reset and refractoriness, shared by every soma with a refractory period.
 
     A neuron with no refractory steps left whose ``v`` reaches ``threshold`` (mV, ``v >= threshold``, as NEST's
@@ -76,7 +79,14 @@ def fire(v: jax.Array, threshold, v_reset: float, refractory: jax.Array, n_ref: 
     so ``v`` is held at ``v_reset`` for the ``n_ref - 1`` steps after it and the neuron can spike again ``n_ref``
     steps after the spike at the earliest (every step when ``n_ref`` is 0 or 1). ``refractory`` is the number of
     steps still to be held; the others count theirs down. Returns ``(spikes, v, refractory)``.
+
+    With ``surrogate`` (a name or function, :mod:`spark.surrogate`; ``**spark.surrogate.options(params)``) the
+    returned spikes are float32 0/1, equal to the boolean ones, with the surrogate derivative in ``v`` and
+    ``threshold``; ``v`` and ``refractory`` are computed from the same boolean spikes either way, so the forward pass
+    is bit-identical. The reset is not differentiated through the spike (``v`` after a spike is ``v_reset``, a
+    constant: the "detached reset" of Zenke & Vogels 2021).
     """
     spikes = (refractory == 0) & (v >= threshold)
     held = max(int(n_ref) - 1, 0)
-    return spikes, jnp.where(spikes, v_reset, v), jnp.where(spikes, held, jnp.maximum(refractory - 1, 0))
+    out = spikes if surrogate is None else spark.surrogate.spike(v, threshold, surrogate, slope, gate=refractory == 0)
+    return out, jnp.where(spikes, v_reset, v), jnp.where(spikes, held, jnp.maximum(refractory - 1, 0))

@@ -7,6 +7,7 @@ import math
 import jax.numpy as jnp
 
 import spark
+import spark.surrogate
 
 from ._ode import fire, ref_steps
 
@@ -24,6 +25,8 @@ class AdaptiveLIFParams:
     v_init: float | None = spark.param(None, unit="mV", doc="initial potential (default: v_rest)")
     theta_init: float = spark.param(0.0, unit="mV", doc="initial threshold increase", ge=0)
     i_bias: float = spark.param(0.0, unit="pA", doc="constant bias current")
+    surrogate: str = spark.surrogate.param()
+    surrogate_slope: float = spark.surrogate.slope_param()
 
 
 #: the outputs of the adaptive-threshold somas (shared with adaptive_lif_cond)
@@ -41,7 +44,7 @@ def adaptive_fire(soma, v: jnp.ndarray, dt: float) -> dict:
     p = soma.params
     theta = soma.theta[...] * math.exp(-dt / p.tau_theta)
     spikes, v, soma.refractory[...] = fire(v, p.v_thresh + theta, p.v_reset, soma.refractory[...],
-                                           ref_steps(p.t_ref, dt))
+                                           ref_steps(p.t_ref, dt), **spark.surrogate.options(p))
     theta = jnp.where(spikes, theta + p.theta_plus, theta)
     soma.v[...] = v
     soma.theta[...] = theta

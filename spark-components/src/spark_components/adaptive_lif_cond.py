@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 import spark
+import spark.surrogate
 
 from ._ode import conductance_v
 from .adaptive_lif import ADAPTIVE_OUTPUTS, adaptive_fire
@@ -33,6 +34,8 @@ class AdaptiveLIFCondParams:
     v_init_jitter: float = spark.param(0.0, unit="mV", ge=0,
                                        doc="initial potentials drawn uniformly from [v_init, v_init + v_init_jitter]")
     i_bias: float = spark.param(0.0, unit="pA", doc="constant bias current")
+    surrogate: str = spark.surrogate.param()
+    surrogate_slope: float = spark.surrogate.slope_param()
 
 
 class AdaptiveLIFCond(spark.Soma):

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 import spark
+import spark.surrogate
 
 from ._ode import fire, ref_steps
 
@@ -26,6 +27,8 @@ class LIFParams:
     v_init_jitter: float = spark.param(0.0, unit="mV", ge=0,
                                        doc="initial potentials drawn uniformly from [v_init, v_init + v_init_jitter]")
     i_bias: float = spark.param(0.0, unit="pA", doc="constant bias current")
+    surrogate: str = spark.surrogate.param()
+    surrogate_slope: float = spark.surrogate.slope_param()
 
 
 def initial_v(shape, p, rngs) -> jax.Array:
@@ -71,6 +74,6 @@ class LIF(spark.Soma):
         v_inf = p.v_rest + (i_syn + p.i_bias) * (p.tau_m / p.c_m)
         active = self.refractory[...] == 0
         v = jnp.where(active, v_inf + (self.v[...] - v_inf) * decay, p.v_reset)
-        spikes, v, self.refractory[...] = fire(v, p.v_thresh, p.v_reset, self.refractory[...], ref_steps(p.t_ref, dt))
+        spikes, v, self.refractory[...] = fire(v, p.v_thresh, p.v_reset, self.refractory[...], ref_steps(p.t_ref, dt), **spark.surrogate.options(p))
         self.v[...] = v
         return {"spikes": spikes, "v": v}

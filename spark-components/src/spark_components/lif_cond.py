@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 import spark
+import spark.surrogate
 
 from ._ode import conductance_v, fire, ref_steps
 from .lif import initial_v
@@ -32,6 +33,8 @@ class LIFCondParams:
     v_init_jitter: float = spark.param(0.0, unit="mV", ge=0,
                                        doc="initial potentials drawn uniformly from [v_init, v_init + v_init_jitter]")
     i_bias: float = spark.param(0.0, unit="pA", doc="constant bias current")
+    surrogate: str = spark.surrogate.param()
+    surrogate_slope: float = spark.surrogate.slope_param()
 
 
 class LIFCond(spark.Soma):
@@ -66,6 +69,6 @@ class LIFCond(spark.Soma):
         p = self.params
         active = self.refractory[...] == 0
         v = jnp.where(active, conductance_v(self.v[...], g_exc, g_inh, i_syn + p.i_bias, p, dt), p.v_reset)
-        spikes, v, self.refractory[...] = fire(v, p.v_thresh, p.v_reset, self.refractory[...], ref_steps(p.t_ref, dt))
+        spikes, v, self.refractory[...] = fire(v, p.v_thresh, p.v_reset, self.refractory[...], ref_steps(p.t_ref, dt), **spark.surrogate.options(p))
         self.v[...] = v
         return {"spikes": spikes, "v": v}

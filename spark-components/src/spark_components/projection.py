@@ -21,6 +21,7 @@ half-up to steps and delivered through a ring buffer of postsynaptic input; they
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -106,7 +107,7 @@ class Projection(spark.Synapse):
             d = conn.delay_steps(d_ms, dt)
         sparse = self._choose_sparse(p.storage, n_pre, n_post, len(pre), has_delays)
         self.sparse = sparse
-        self.n_synapses = int(len(pre))
+        self.n_synapses = len(pre)
         if not sparse:
             W = np.zeros((n_pre, n_post), np.float32)
             M = np.zeros((n_pre, n_post), bool)
@@ -188,19 +189,42 @@ class Projection(spark.Synapse):
         return out if onto is None else factor * onto + out
 
     def _deliver(self, spikes, efficacy):
-        n_pre, n_post = self.shape
+        n_post = self.shape[1]
         if not self.sparse:
             x = spikes.astype(jnp.float32)
             return (x if efficacy is None else x * efficacy) @ self.weight[...]
-        w, post_index = self.weight[...], self.post_index[...]
         delayed = self.depth > 0
+        args = (spikes, jnp.ones((1,), jnp.float32) if efficacy is None else efficacy, self.post_index[...],
+                self.weight[...], jnp.zeros((1,), jnp.float32))
         if delayed:
-            t = self.clock[...]
-            slots_all = (t + self.delay_steps[...]) % self.depth
+            args = (*args, self.delay_steps[...], self.pending[...], self.clock[...])
+        event = functools.partial(self._event_delivery, efficacy is not None)
+        if jnp.issubdtype(spikes.dtype, jnp.floating):
+            # float 0/1 spikes of a surrogate soma: the event path reads only the spiking rows, so its own derivative
+            # would miss d out / d spike of the silent neurons; the rule of the native kernels gives the exact one
+            target = "spark_deliver_delayed" if delayed else "spark_deliver"
+            event = _linear(event, _delivery_reference(target, n_post, np.float32(0.0), False))
+        outs = event(*args)
+        if not delayed:
+            return outs[0]
+        self.pending[...] = outs[0]
+        self.clock[...] = self.clock[...] + 1
+        return outs[1]
+
+    def _event_delivery(self, has_efficacy, spikes, efficacy, post_index, w, base, delay_steps=None, pending=None,
+                        clock=None):
+        """The pure-JAX sparse delivery, with the native kernels' arguments and outputs (``base`` unused): the indices
+        of this step's spiking neurons are compacted into a list of one of the sizes ``self.capacities`` (or all
+        synapses are scattered); returns ``(out,)``, or ``(pending, out)`` with per-synapse delays."""
+        n_pre, n_post = self.shape
+        spikes = spikes.astype(bool)
+        delayed = delay_steps is not None
+        if delayed:
+            slots_all = (clock + delay_steps) % self.depth
 
         def gather(rows):  # rows: (E,) presynaptic indices, n_pre = padding
             vals = jnp.take(w, rows, axis=0, mode="fill", fill_value=0.0)
-            if efficacy is not None:
+            if has_efficacy:
                 vals = vals * jnp.take(efficacy, rows, mode="fill", fill_value=0.0)[:, None]
             posts = jnp.take(post_index, rows, axis=0, mode="fill", fill_value=0)
             slots = jnp.take(slots_all, rows, axis=0, mode="fill", fill_value=0) if delayed else None
@@ -208,7 +232,7 @@ class Projection(spark.Synapse):
 
         def scatter(vals, posts, slots):
             if delayed:
-                return self.pending[...].at[slots, posts].add(vals)
+                return pending.at[slots, posts].add(vals)
             return jnp.zeros((n_post,), jnp.float32).at[posts].add(vals)
 
         def event_path(capacity):
@@ -218,7 +242,7 @@ class Projection(spark.Synapse):
             return run
 
         def full_path(_):
-            x = spikes.astype(jnp.float32) if efficacy is None else jnp.where(spikes, efficacy, 0.0)
+            x = spikes.astype(jnp.float32) if not has_efficacy else jnp.where(spikes, efficacy, 0.0)
             return scatter(w * x[:, None], post_index, slots_all if delayed else None)
 
         count = spikes.sum()
@@ -227,11 +251,9 @@ class Projection(spark.Synapse):
         which = jnp.sum(count > bounds) if len(bounds) else 0
         out = jax.lax.switch(which, branches, None) if len(branches) > 1 else full_path(None)
         if not delayed:
-            return out
-        now = t % self.depth
-        self.pending[...] = out.at[now].set(0.0)
-        self.clock[...] = t + 1
-        return out[now]
+            return (out,)
+        now = clock % self.depth
+        return out.at[now].set(0.0), out[now]
 
     def _deliver_native(self, spikes, efficacy, onto, factor):
         n_post = self.shape[1]
@@ -244,12 +266,12 @@ class Projection(spark.Synapse):
         # delivery's read is ordered before the rule's write by data and XLA copies nothing
         keep = self.updated_in_place and not spark.weights_fixed()  # learning off: the weights stay where they are
         if not self.sparse:  # dense: add the rows of the spiking neurons
-            target, args, w_pos = "spark_deliver_dense", (spikes.astype(bool), eff, self.weight[...], base), 2
+            target, args, w_pos = "spark_deliver_dense", (_spike_arg(spikes), eff, self.weight[...], base), 2
             out_types, aliases = (jax.ShapeDtypeStruct((n_post,), f32),), {3: 0} if onto is not None else {}
             shared = (2,)  # the storage the trials of a batch share: weight
         else:
             target, w_pos = "spark_deliver", 3
-            args = (spikes.astype(bool), eff, self.post_index[...], self.weight[...], base)
+            args = (_spike_arg(spikes), eff, self.post_index[...], self.weight[...], base)
             out_types, aliases = (jax.ShapeDtypeStruct((n_post,), f32),), {4: 0} if onto is not None else {}
             shared = (2, 3)  # post_index, weight
             if self.depth > 0:
@@ -362,6 +384,7 @@ def _native_delivery(target, out_types, aliases, scale, *, shared, none, keep=No
       for every trial and step. Per-trial weights are passed through in place (``*_keep_batch``).
     """
     def single(*args):
+        args = (args[0].astype(bool), *args[1:])
         if keep is None:
             call = jax.ffi.ffi_call(target, out_types, vmap_method="sequential", input_output_aliases=aliases or None)
         else:
@@ -377,6 +400,7 @@ def _native_delivery(target, out_types, aliases, scale, *, shared, none, keep=No
 
     @call.def_vmap
     def _(axis_size, in_batched, *args):
+        args = (args[0].astype(bool), *args[1:])
         per_trial = [a if (b or i in shared or i in none) else jnp.broadcast_to(a, (axis_size, *a.shape))
                      for i, (a, b) in enumerate(zip(args, in_batched, strict=True))]
         types = tuple(jax.ShapeDtypeStruct((axis_size, *t.shape), t.dtype) for t in out_types)
@@ -395,7 +419,61 @@ def _native_delivery(target, out_types, aliases, scale, *, shared, none, keep=No
             return (*outs, args[keep]), (True,) * len(outs) + (False,)
         return outs, (True,) * len(outs)
 
-    return call
+    return _linear(call, _delivery_reference(target, out_types[-1].shape[0], scale, keep is not None))
+
+
+def _spike_arg(spikes: jax.Array) -> jax.Array:
+    """Spikes for a native call: booleans as they are; float 0/1 spikes (a surrogate soma's) stay float, so that
+    their tangent reaches the differentiation rule (the kernel reads them as booleans)."""
+    return spikes if jnp.issubdtype(spikes.dtype, jnp.floating) else spikes.astype(bool)
+
+
+def _linear(call, reference):
+    """``call`` (a native kernel, which JAX cannot differentiate) with a differentiation rule: its outputs are
+    ``call``'s, their tangents the JVP of ``reference``, the same maths in plain JAX over every synapse.
+
+    The rule wraps ``call``'s batching rule (``custom_vmap``), so ``grad``, ``vmap`` of ``grad`` and ``grad`` of
+    ``vmap`` all work: under ``vmap`` the forward pass is the batched kernel and the tangent the batched reference.
+    Delivery is linear in the weights, the spikes, the efficacy and the synapse's state, so the tangent is exact; its
+    cost is a full pass over the synapses (not event-driven), paid only when differentiating.
+    """
+    fn = jax.custom_jvp(lambda *args: call(*args))
+
+    @fn.defjvp
+    def _(primals, tangents):
+        return call(*primals), jax.jvp(reference, primals, tangents)[1]
+
+    return fn
+
+
+def _delivery_reference(target, n_post, scale, keep):
+    """The outputs of the delivery kernel ``target`` (and its ``_keep`` form) in plain JAX, from the same arguments:
+    ``out = scale * base + sum over spiking i of efficacy[i] * weight[i, :]`` (dense), scattered through
+    ``post_index`` (sparse), through the ring buffer of pending input for per-synapse delays (delayed). One-element
+    efficacy and base are broadcast (1 and 0 with ``scale`` 0: the kernels' "none")."""
+    f32 = jnp.float32
+
+    def reference(*args):
+        spikes, eff = args[0], args[1]
+        x = spikes.astype(f32) * eff.astype(f32)
+        if target == "spark_deliver_dense":
+            w, base = args[2], args[3]
+            outs = (scale * base + x @ w,)
+        else:
+            post_index, w, base = args[2], args[3], args[4]
+            contrib = w * x[:, None]
+            if target == "spark_deliver":
+                outs = (scale * base + jnp.zeros((n_post,), f32).at[post_index].add(contrib),)
+            else:  # spark_deliver_delayed
+                delay, pending, clock = args[5], args[6], args[7]
+                depth = pending.shape[0]
+                pending = pending.at[(clock + delay) % depth, post_index].add(contrib)
+                now = clock % depth
+                outs = (pending.at[now].set(0.0), scale * base + pending[now])
+        outs = tuple(jnp.broadcast_to(o, o.shape if o.ndim == 2 else (n_post,)) for o in outs)
+        return (*outs, w) if keep else outs
+
+    return reference
 
 
 def _native_spike_update(target, out_type, bounds):
@@ -426,7 +504,32 @@ def _native_spike_update(target, out_type, bounds):
                                  input_output_aliases={len(args) - 1: 0})
         return batch(*per_lane, **bounds), True
 
-    return call
+    return _linear(call, _spike_update_reference(target, **bounds))
+
+
+def _spike_update_reference(target, w_min, w_max):
+    """The native ``spike_update`` in plain JAX (what :meth:`spark.Synapse.spike_update` computes on the storage):
+    every synapse touched by a pre or post spike becomes ``clip(w + pre_gain[i] on_pre[j] + on_post[i]
+    post_gain[j])``, the others keep ``w``. Differentiable in ``on_pre``, ``on_post``, the gains and ``w`` (the clip
+    passes the gradient inside the bounds, none outside)."""
+    f32 = jnp.float32
+
+    def reference(pre, post, on_pre, on_post, pre_gain, post_gain, *storage):
+        w = storage[-1]
+        pre, post = pre.astype(bool), post.astype(bool)
+        a = jnp.where(pre, pre_gain.astype(f32), 0.0)
+        b = jnp.where(post, post_gain.astype(f32), 0.0)
+        if target == "spark_spike_update_dense":
+            mask = storage[0]
+            dw = a[:, None] * on_pre[None, :] + on_post[:, None] * b[None, :]
+            touched = (pre[:, None] | post[None, :]) & mask.astype(bool)
+        else:
+            post_index, mask = storage[0], storage[1]
+            dw = a[:, None] * on_pre[post_index] + on_post[:, None] * b[post_index]
+            touched = (pre[:, None] | post[post_index]) & mask
+        return jnp.where(touched, jnp.clip(w + dw, w_min, w_max), w)
+
+    return reference
 
 
 def decay(dt: float, tau: float) -> float:

@@ -34,6 +34,7 @@ from . import monitors as _mon
 from . import recording as _recording
 from . import sharding as _sharding
 from . import sparkfile
+from . import surrogate as _surrogate
 from . import statefile as _statefile
 from .component import Component, Synapse
 from .errors import ComponentStepError, ComponentValueError, GraphError, ModelWarning, SparkError, SparkFileError
@@ -222,6 +223,37 @@ class Brain(nnx.Module):
     def output(self, name: str, src: str) -> "Brain":
         """Declare an external output ``name`` read from output port ``src``."""
         return self._edit(lambda doc: doc["outputs"].append({"name": name, "from": src}))
+
+    def use_surrogate(self, surrogate: str = "fast_sigmoid", *, slope: float | None = None) -> "Brain":
+        """Give every soma that supports it (a ``surrogate`` param) the surrogate spike ``surrogate`` (and ``slope``,
+        1/mV, if given), so that ``jax.grad`` flows through spikes (:mod:`spark.surrogate`, :mod:`spark.training`);
+        ``"none"`` switches it off. The forward pass does not change. It is stored in each soma's params (so it is
+        saved with the model); somas without the param are named in a :class:`spark.ModelWarning`. Rebuilds."""
+        problem = _surrogate.check(surrogate)
+        if problem:
+            raise GraphError(problem)
+        reg = self._registry_or_default()
+        somas, without = [], []
+        for node in self.to_dict()["nodes"]:
+            cls = reg.resolve(node["component"]).cls
+            if getattr(cls, "kind", "") != "soma":
+                continue
+            fields = attrs.fields_dict(cls.Params)
+            (somas if "surrogate" in fields else without).append(node["id"])
+
+        def edit(doc):
+            for node in doc["nodes"]:
+                if node["id"] in somas:
+                    params = node.setdefault("params", {})
+                    params["surrogate"] = surrogate
+                    if slope is not None:
+                        params["surrogate_slope"] = float(slope)
+
+        self._edit(edit)
+        if without and surrogate != _surrogate.NONE:
+            warnings.warn(f"{self.name or '<brain>'}: somas {without} have no surrogate param: their spikes stay "
+                          "boolean and no gradient flows through them", ModelWarning, stacklevel=2)
+        return self.build()
 
     def build(self) -> "Brain":
         """Validate the graph and (re)create every node with its initial state.
@@ -412,7 +444,8 @@ class Brain(nnx.Module):
                 ext_values[name] = jnp.full(shape, default)
         now: dict[str, jax.Array] = {}
 
-        def gather(port_inputs):
+        def gather(port_inputs, graded=False):
+            # graded: a synapse receives Spikes as they come, float32 0/1 from a soma with a surrogate (differentiable)
             kwargs = {}
             for port, shape, dtype, sources in port_inputs:
                 total = None
@@ -426,13 +459,15 @@ class Brain(nnx.Module):
                     else:
                         buf = self.buffers[s.ref][...]
                         x = buf[0] if s.depth == 1 else buf[(t - s.delay) % s.depth]
-                    x = x.reshape(shape).astype(dtype)
+                    x = x.reshape(shape)
+                    x = x if graded and s.kind != "ext" and x.dtype == jnp.float32 and np.dtype(dtype) == np.bool_ \
+                        else x.astype(dtype)
                     total = x if total is None else total + x
                 kwargs[port] = jnp.zeros(shape, dtype) if total is None else total
             return kwargs
 
         for call in sched.calls:
-            kwargs = gather(call.inputs)
+            kwargs = gather(call.inputs, isinstance(self.nodes[call.node], Synapse))
             if call.stochastic:
                 kwargs["key"] = jax.random.fold_in(step_key, call.key_index)
             with _component_errors(self, call.node):
@@ -1061,7 +1096,8 @@ def _zeros(plan: _graph.Plan, ref: str, depth: int) -> jax.Array:
     node, port = ref.rsplit(".", 1)
     n = plan.nodes[node]
     payload = n.cls.outputs[port].payload
-    return jnp.zeros((depth, *n.port_shape(port)), np.dtype(payload.dtype))
+    graded = payload.name == "Spikes" and _surrogate.is_on(n.params)  # float32 0/1 spikes carry gradients
+    return jnp.zeros((depth, *n.port_shape(port)), np.float32 if graded else np.dtype(payload.dtype))
 
 
 def _make_schedule(plan: _graph.Plan) -> _Schedule:
