@@ -342,6 +342,14 @@ async def test_a_folder_that_is_not_a_run_is_named(client, runs):
     (runs / "broken" / "summary.json").write_text("{not json")
     broken = await get(client, "/api/runs/info", 422, run="broken")
     assert "summary.json" in broken["error"] and "not valid JSON" in broken["error"]
+    (runs / "hollow" / "recording").mkdir(parents=True, exist_ok=True)  # a streamed recording's folder, empty
+    (runs / "hollow" / "summary.json").write_text(json.dumps({"files": {"recording": "recording"}}))
+    hollow = await get(client, "/api/runs/info", 422, run="hollow")
+    assert "has no recording.json" in hollow["error"]
+    (runs / "lost").mkdir(exist_ok=True)
+    (runs / "lost" / "summary.json").write_text(json.dumps({"files": {"recording": "gone.npz"}}))
+    lost = await get(client, "/api/runs/info", 422, run="lost")
+    assert "'gone.npz' named by summary.json is missing" in lost["error"]
 
 
 @pytest.mark.asyncio

@@ -95,12 +95,15 @@ def _inside(folder: Path, name: Any, what: str, *, required: bool = True) -> Pat
 
 
 def _read_json(path: Path, what: str) -> Any:
-    if path.stat().st_size > MAX_JSON_BYTES:
-        raise ViewError(f"{path.name} is larger than {MAX_JSON_BYTES} bytes; this is not a file `spark run` wrote", 422)
     try:
+        if path.stat().st_size > MAX_JSON_BYTES:
+            raise ViewError(f"{path.name} is larger than {MAX_JSON_BYTES} bytes; this is not a file `spark run` "
+                            "wrote", 422)
         return json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise ViewError(f"{path.name} ({what}) is not valid JSON: {exc}", 422) from None
+    except OSError as exc:
+        raise ViewError(f"{path.name} ({what}) cannot be read: {exc.strerror or exc}", 422) from None
 
 
 class RunFolder:
@@ -136,8 +139,14 @@ class RunFolder:
             _check_unpacked_size(rec_path)
         if rec_path.is_dir():  # every .npy the streamed recording names must stay inside its folder too
             meta = _inside(rec_path, "recording.json", "recording metadata")
+            if not meta.is_file():
+                raise ViewError(f"{self.folder.name}: the recording folder {rec_path.name}/ has no recording.json; "
+                                "it is not a recording `spark run --stream` wrote", 422)
             rmeta = _read_json(meta, "the recording's metadata")
-            for f in (rmeta.get("files") or {}).values() if isinstance(rmeta, dict) else ():
+            names = rmeta.get("files") if isinstance(rmeta, dict) else None
+            if not isinstance(names, dict):
+                raise ViewError(f"{self.folder.name}: {rec_path.name}/recording.json names no files", 422)
+            for f in names.values():
                 _inside(rec_path, f, "recording file")
         try:
             self.rec = load_recording(rec_path)
