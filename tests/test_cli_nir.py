@@ -101,3 +101,17 @@ def test_export_with_learned_state(tmp_path):
     spark_cli("nir", "export", "model.spark", "learned.nir", "--state", "learned.npz", cwd=tmp_path)
     graph = nir.read(str(tmp_path / "learned.nir"))
     np.testing.assert_array_equal(graph.nodes["fc2"].weight, (w * 2.0).T)
+
+
+def test_export_leaving_out_the_encoder(tmp_path):
+    b = spark.Brain(dt=0.1, name="encoded")
+    b.add("enc", "poisson", shape=5).add("fc", "delta_synapse", shape=[5, 3], weight=2.0)
+    b.add("cells", "lif", shape=3, t_ref=0.0)
+    b.connect("enc.spikes", "fc.pre").connect("fc.i", "cells.i_syn").input("pixels", "enc.data")
+    b.output("spikes", "cells.spikes").to_file(tmp_path / "encoded.spark")
+    proc = spark_cli("nir", "export", "encoded.spark", "encoded.nir", cwd=tmp_path, check=False)
+    assert proc.returncode == 1 and "node 'enc': component spark-interfaces:poisson cannot be exported" in proc.stderr
+    spark_cli("nir", "export", "encoded.spark", "encoded.nir", "--leave-out", "enc", cwd=tmp_path)
+    graph = nir.read(str(tmp_path / "encoded.nir"))
+    assert {n: type(v).__name__ for n, v in graph.nodes.items()} == {
+        "fc": "Linear", "cells": "LIF", "enc_spikes": "Input", "spikes": "Output"}

@@ -267,3 +267,42 @@ def test_a_composite_is_exported_as_its_inner_nodes(registry):
     got = np.asarray(back.run({"x": x}, steps=200)["out"])
     np.testing.assert_array_equal(got, np.asarray(brain.run({"x": x}, steps=200)["out"]))
     np.testing.assert_allclose(got, _closed_form(x, 4.0, 8.0), rtol=1e-4, atol=1e-5)
+
+
+@spark.params
+class GainParams:
+    k: float = spark.param(2.0, doc="gain")
+
+
+class Gain(spark.Soma):
+    """``y = k x`` in the step: a stand-in for an encoder or a decoder (no converter)."""
+
+    name = "gain"
+    Params = GainParams
+    inputs = {"i_syn": spark.Port(spark.Current, "input (pA)")}
+    outputs = {"y": spark.Port(spark.Current, "k times the input (pA)")}
+
+    def __call__(self, *, dt, i_syn):
+        return {"y": self.params.k * i_syn}
+
+
+def test_left_out_nodes_become_inputs_and_outputs(make_plugin):
+    reg = spark.Registry()
+    reg.load_plugin(make_plugin("gain_pack", spark_components=lambda: [Leaky, Gain],
+                                spark_nir_converters=lambda: CONVERTERS[:1]),
+                    distribution="test", version="1.0", entry_point="x = gain_pack")
+    b = spark.Brain(dt=0.1, registry=reg)
+    b.add("enc", "gain", shape=3).add("a", "leaky", shape=3, tau=4.0).add("dec", "gain", shape=3)
+    b.connect("enc.y", "a.i_syn").connect("a.y", "dec.i_syn").input("x", "enc.i_syn").output("out", "dec.y")
+    b.build()
+    with pytest.raises(UnsupportedNIRError, match=r"node 'enc': component test:gain cannot be exported"):
+        b.to_nir()
+    with pytest.raises(NIRError, match=r"leave_out: no node \['nope'\] in this model"):
+        b.to_nir(leave_out=["nope"])
+    graph = b.to_nir(leave_out=["enc", "dec"])
+    assert {n: type(v).__name__ for n, v in graph.nodes.items()} == {"a": "LI", "enc_y": "Input",
+                                                                      "dec_i_syn": "Output"}
+    back = spark.Brain.from_nir(graph, registry=reg)
+    x = np.random.default_rng(4).normal(1.0, 0.5, (100, 3))
+    got = np.asarray(back.run({"enc_y": 2.0 * x}, steps=100)["dec_i_syn"])  # fed what enc gave: 2 x
+    np.testing.assert_allclose(got, np.asarray(b.run({"x": x}, steps=100)["out"]) / 2.0, rtol=1e-6)

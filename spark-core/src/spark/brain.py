@@ -139,11 +139,11 @@ class Brain(nnx.Module):
         """Write the model as a `.spark` file, atomically."""
         sparkfile.write(path, self.to_dict())
 
-    def to_nir(self, *, strict: bool = False):
+    def to_nir(self, *, strict: bool = False, leave_out: Iterable[str] = ()):
         """The model as a ``nir.NIRGraph`` (needs ``spark-core[nir]``): :func:`spark.nir.to_nir`, docs/nir.md."""
         from . import nir
 
-        return nir.to_nir(self, strict=strict)
+        return nir.to_nir(self, strict=strict, leave_out=leave_out)
 
     @classmethod
     def from_nir(cls, graph_or_path: Any, *, dt: float | None = None, discretization: str = "exact",

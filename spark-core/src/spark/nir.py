@@ -26,7 +26,7 @@ import math
 import os
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
@@ -305,7 +305,7 @@ def _component_class(registry, component) -> type | None:
 # ----- export -------------------------------------------------------------------------------------------------------
 
 
-def to_nir(brain, *, strict: bool = False):
+def to_nir(brain, *, strict: bool = False, leave_out: Iterable[str] = ()):
     """The Brain as a ``nir.NIRGraph``, with its current weights and parameters.
 
     Learning rules have no NIR counterpart: they are left out (a warning names them; the weights are those of now).
@@ -315,6 +315,9 @@ def to_nir(brain, *, strict: bool = False):
     Args:
         strict: raise instead of warning where NIR cannot hold something a converter reports (e.g. a refractory
             period) and for left-out learning rules.
+        leave_out: ids of nodes to leave out (an encoder, a decoder; a composite's id leaves out all of it): each
+            edge from one becomes a NIR ``Input`` named ``<node>_<port>`` (fed with what the node gave, arriving in
+            its step), each edge into one a NIR ``Output`` named ``<node>_<port>``.
 
     Raises:
         spark.UnsupportedNIRError: a node whose component has no NIR mapping (names the node, component and why),
@@ -339,8 +342,16 @@ def to_nir(brain, *, strict: bool = False):
     parts: dict[str, tuple[NIRPart, str]] = {}
     graph = ExportGraph(brain, doc)
     skipped, taken, part_names = [], set(), {}
+    leave_out = set(leave_out)
+    ids = [spec["id"] for spec in doc["nodes"]]
+    unknown = sorted(x for x in leave_out if not any(i == x or i.startswith(x + ".") for i in ids))
+    if unknown:
+        raise NIRError(f"leave_out: no node {unknown} in this model; its nodes: {ids}")
+    cut = {i for i in ids if any(i == x or i.startswith(x + ".") for x in leave_out)}
     for spec in doc["nodes"]:
         nid = spec["id"]
+        if nid in cut:
+            continue
         entry = reg.resolve(spec["component"])
         if spec.get("attach") is not None:
             skipped.append(nid)
@@ -390,7 +401,18 @@ def to_nir(brain, *, strict: bool = False):
 
     shapes = _port_shapes(brain, doc)
     for e in doc["edges"]:
-        if e["from"].rsplit(".", 1)[0] in skipped or e["to"].rsplit(".", 1)[0] in skipped:
+        a, b = e["from"].rsplit(".", 1)[0], e["to"].rsplit(".", 1)[0]
+        if a in skipped or b in skipped or (a in cut and b in cut):
+            continue
+        if a in cut or b in cut:  # the boundary of what is left out: an Input or an Output
+            ref = e["from"] if a in cut else e["to"]
+            name = _unique(ref.replace(".", "_"), nodes)
+            if a in cut:
+                nodes[name] = nir.Input(input_type={"input": np.asarray(shapes[e["to"]])})
+                edges.append((name, port_node(e["to"], "in")))
+            else:
+                nodes[name] = nir.Output(output_type={"output": np.asarray(shapes[e["from"]])})
+                edges.append((port_node(e["from"], "out"), name))
             continue
         src, dst = port_node(e["from"], "out"), port_node(e["to"], "in")
         delay = float(e.get("delay", 0) or 0)
@@ -401,6 +423,8 @@ def to_nir(brain, *, strict: bool = False):
         else:
             edges.append((src, dst))
     for spec in doc.get("inputs", []):
+        if spec["to"].rsplit(".", 1)[0] in cut:
+            continue
         name = _unique(spec["name"].replace(".", "_"), nodes)
         if spec.get("value") is not None:
             warnings.warn(f"input {spec['name']!r}: its default value {spec['value']} is not exported (NIR inputs "
@@ -408,6 +432,8 @@ def to_nir(brain, *, strict: bool = False):
         nodes[name] = nir.Input(input_type={"input": np.asarray(shapes[spec["to"]])})
         edges.append((name, port_node(spec["to"], "in")))
     for spec in doc.get("outputs", []):
+        if spec["from"].rsplit(".", 1)[0] in cut:
+            continue
         name = _unique(spec["name"].replace(".", "_"), nodes)
         nodes[name] = nir.Output(output_type={"output": np.asarray(shapes[spec["from"]])})
         edges.append((port_node(spec["from"], "out"), name))

@@ -27,7 +27,9 @@ def _fail(exc: Exception) -> None:
               "(a learning rule, a refractory period).")
 @click.option("--state", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Learned state to export (weights saved by Brain.save_state) instead of the initial one.")
-def export(model: str, out: str, strict: bool, state: str | None) -> None:
+@click.option("--leave-out", "leave_out", multiple=True, metavar="NODE",
+              help="Leave node NODE out (an encoder, a decoder): its edges become NIR Inputs / Outputs. Repeatable.")
+def export(model: str, out: str, strict: bool, state: str | None, leave_out: tuple[str, ...]) -> None:
     """Write MODEL (a .spark file or a bundled example) as the NIR file OUT (HDF5), with its initial weights or
     those of --state."""
     from .. import nir
@@ -40,7 +42,7 @@ def export(model: str, out: str, strict: bool, state: str | None) -> None:
             brain.load_state(state)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", nir.NIRWarning)
-            graph = nir.to_nir(brain, strict=strict)
+            graph = nir.to_nir(brain, strict=strict, leave_out=leave_out)
         for w in caught:
             click.echo(f"spark nir: warning: {w.message}", err=True)
         nir.load_nir().write(out, graph)
