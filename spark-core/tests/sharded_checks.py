@@ -4,17 +4,14 @@ programs' collectives. Prints one JSON line of results."""
 
 from __future__ import annotations
 
+import json
 import os
+import sys
+import tempfile
+from pathlib import Path
 
-os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=8"
-
-import json  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import jax  # noqa: E402
-import numpy as np  # noqa: E402
+import jax
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 import spark  # noqa: E402
@@ -38,6 +35,10 @@ def noisy_net(reg, seed=3):
     return b.build()
 
 
+def inputs(trials: int = 16, steps: int = 30) -> np.ndarray:
+    return np.random.default_rng(0).uniform(0.2, 0.8, size=(trials, steps, 4)).astype(np.float32)
+
+
 def same(a, b) -> bool:
     return set(a) == set(b) and all(np.array_equal(np.asarray(a[k]), np.asarray(b[k])) for k in a)
 
@@ -49,7 +50,7 @@ def collectives(brain) -> dict:
 
 def main() -> dict:
     reg = isolated_registry(*ALL)
-    x = np.random.default_rng(0).uniform(0.2, 0.8, size=(16, 30, 4)).astype(np.float32)
+    x = inputs()
     out: dict = {"devices": jax.device_count()}
     ref = noisy_net(reg).run({"p": x}, record=RECORD, batched=True)
     out["plastic"] = bool(not np.array_equal(ref["syn.weight"][:, 0], ref["syn.weight"][:, -1]))
@@ -88,4 +89,5 @@ def main() -> dict:
 
 
 if __name__ == "__main__":
+    os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=8"  # read when JAX first uses a device
     print(json.dumps(main()))
