@@ -634,6 +634,18 @@ class Brain(nnx.Module):
                               batch=batch, chunk=chunk, on_chunk=on_chunk, progress=progress, checkpoint=checkpoint,
                               resume=resume)
 
+    def interact(self, env: Any, loop: Any, episodes: int, *, learn: bool | Mapping[str, bool] = True,
+                 inputs: Mapping[str, Any] | None = None, seed: int = 0, chunk: int | None = None,
+                 on_episode: Callable[[int, Any], Any] | None = None):
+        """Act in an environment for ``episodes`` episodes: observation in, action out, reward to a modulator
+        (:func:`spark.loop.interact`; timing in docs/reinforcement.md). A :class:`spark.JaxEnvironment` compiles
+        with the brain into one program per chunk of episodes; a gymnasium environment costs one compiled call per
+        environment step. Returns :class:`spark.Episodes` (lengths, returns, timing)."""
+        from . import loop as _loop
+
+        return _loop.interact(self, env, loop, episodes, learn=learn, inputs=inputs, seed=seed, chunk=chunk,
+                              on_episode=on_episode)
+
     def run_iter(self, inputs: Mapping[str, Any] | None = None, steps: int | None = None,
                  record: Iterable[Any] | None = None, *, duration: float | None = None, chunk: int = 1000,
                  batched: bool = False, progress: bool | None = False,

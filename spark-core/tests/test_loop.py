@@ -1,0 +1,281 @@
+"""Closed loops (spark.loop, Brain.interact): the timing of observation, action and reward as docs/reinforcement.md
+states it, checked by hand on tiny deterministic brains and environments; the reward reaches the rule's modulator;
+the host (gymnasium API) and JAX backends agree; agents side by side equal agents alone; bad joints refused."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from brain_parts import ALL
+
+import spark
+from spark.testing import isolated_registry
+
+
+class SpikeRelay(spark.Soma):
+    """Passes its spike input on (the edge into it delays one step, as every Spikes edge)."""
+
+    name = "spike_relay"
+    Params = spark.params(type("SpikeRelayParams", (), {}))
+    inputs = {"s": spark.Port(spark.Spikes)}
+    outputs = {"spikes": spark.Port(spark.Spikes)}
+
+    def __call__(self, *, dt, s):
+        return {"spikes": s}
+
+
+@spark.params
+class ModHebbParams:
+    eta: float = spark.param(0.1, unit="pA", doc="weight change per unit modulator and coincident pair")
+
+
+class ModHebb(spark.LearningRule):
+    """w += eta * m * pre * post: a three-factor rule small enough to check by hand."""
+
+    name = "mod_hebb"
+    Params = ModHebbParams
+    scalar_ports = ("modulator",)
+    inputs = {"pre": spark.Port(spark.Spikes, optional=False), "post": spark.Port(spark.Spikes, optional=False),
+              "modulator": spark.Port(spark.Signal)}
+    outputs = {}
+
+    def __call__(self, synapse, *, dt, pre, post, modulator):
+        m = jnp.reshape(modulator, (-1,))[0]
+        return synapse.weight[...] + self.params.eta * m * synapse.outer(pre.astype(jnp.float32),
+                                                                           post.astype(jnp.float32))
+
+
+@pytest.fixture
+def reg():
+    return isolated_registry(*ALL, SpikeRelay, ModHebb)
+
+
+PATTERN = (1, 0, 1, 1, 0)
+
+
+class PatternEnv(spark.JaxEnvironment):
+    """Observation j is one-hot(PATTERN[j]) whatever the actions; reward j = action j * 2**j, so an episode's return
+    spells its action sequence in binary; terminated after len(PATTERN) steps."""
+
+    observation_shape = (2,)
+
+    def reset(self, key):
+        return jax_onehot(PATTERN[0]), jnp.int32(0)
+
+    def step(self, key, j, action):
+        j = j + 1
+        obs = jax_onehot(jnp.asarray((*PATTERN, 0))[jnp.minimum(j, len(PATTERN))])
+        return obs, jnp.int32(j), action * 2.0 ** (j - 1), j >= len(PATTERN), jnp.bool_(False)
+
+
+def jax_onehot(i):
+    return jnp.stack([i == 0, i == 1]).astype(jnp.float32)
+
+
+class HostPatternEnv:
+    """PatternEnv with gymnasium's API, on the host (numpy)."""
+
+    def reset(self, seed=None):
+        self.j = 0
+        return np.eye(2, dtype=np.float32)[PATTERN[0]], {}
+
+    def step(self, action):
+        self.j += 1
+        r = float(action) * 2.0 ** (self.j - 1)
+        obs = np.eye(2, dtype=np.float32)[((*PATTERN, 0))[min(self.j, len(PATTERN))]]
+        return obs, r, self.j >= len(PATTERN), False, {}
+
+
+def relay_brain(reg, delayed: bool):
+    """obs -> threshold (same step) -> [a Spikes edge: one step later] -> spike_relay -> action, or the threshold's
+    spikes as the action directly."""
+    b = spark.Brain(dt=1.0, registry=reg)
+    b.add("thr", "threshold", shape=2, v_thresh=0.5).input("obs", "thr.x")
+    if delayed:
+        b.add("late", "spike_relay", shape=2).connect("thr.spikes", "late.s").output("act", "late.spikes")
+    else:
+        b.output("act", "thr.spikes")
+    return b.build()
+
+
+def actions_of(ret: float) -> list[int]:
+    return [int(ret) >> j & 1 for j in range(len(PATTERN))]
+
+
+@pytest.mark.parametrize("env", [PatternEnv(), HostPatternEnv()], ids=["jax", "host"])
+@pytest.mark.parametrize("delayed, every, expected", [
+    (False, 1, [1, 0, 1, 1, 0]),  # a same-step path: a_j = argmax(o_j)
+    (True, 1, [0, 1, 0, 1, 1]),  # one spike edge, k = 1: o_j reaches the action of the next window, a_j = o_{j-1}
+    (True, 2, [1, 0, 0, 1, 0]),  # k = 2: window j sums o_{j-1} (its first step) and o_j (its second); ties -> 0
+])
+def test_observation_to_action_timing(reg, env, delayed, every, expected):
+    brain = relay_brain(reg, delayed)
+    out = brain.interact(env, spark.Loop("obs", "act", every=every), episodes=2, learn=False)
+    assert list(out.lengths) == [5, 5]
+    assert actions_of(out.returns[0]) == expected
+    assert out.returns[1] == out.returns[0]  # reset_brain: the second episode starts afresh
+    # an episode of T environment steps lasts (T + 1) * k brain steps: the last window brings the final reward
+    assert int(brain.t[...]) == 2 * (5 + 1) * every
+
+
+def test_reset_brain_off_carries_spikes_across_episodes(reg):
+    brain = relay_brain(reg, True)
+    out = brain.interact(PatternEnv(), spark.Loop("obs", "act", every=1, reset_brain=False), episodes=2,
+                         learn=False)
+    assert actions_of(out.returns[0]) == [0, 1, 0, 1, 1]
+    # the terminal window of episode 0 held o_5 = one-hot(0): episode 1's first action reads it
+    assert actions_of(out.returns[1]) == [0, 1, 0, 1, 1]
+
+
+class ConstEnv(spark.JaxEnvironment):
+    """Observation (1, 1) always, reward `r` each step, terminated after 3 steps."""
+
+    observation_shape = (2,)
+
+    def __init__(self, r):
+        self.r = r
+
+    def reset(self, key):
+        return jnp.ones(2), jnp.int32(0)
+
+    def step(self, key, j, action):
+        return jnp.ones(2), j + 1, jnp.float32(self.r), j + 1 >= 3, jnp.bool_(False)
+
+
+class HostConstEnv:
+    observation_space = type("Box", (), {"shape": (2,)})()
+
+    def __init__(self, r):
+        self.r = r
+
+    def reset(self, seed=None):
+        self.j = 0
+        return np.ones(2, np.float32), {}
+
+    def step(self, action):
+        self.j += 1
+        return np.ones(2, np.float32), self.r, self.j >= 3, False, {}
+
+
+def modulated(reg, *, noise=False, seed=0):
+    """obs -> pre (threshold or noise) -> syn (linear, plastic: mod_hebb) -> post (threshold) -> action; the
+    reward input goes to the rule's modulator."""
+    b = spark.Brain(dt=1.0, seed=seed, registry=reg)
+    if noise:
+        b.add("pre", "noise", shape=2).input("obs", "pre.data")
+    else:
+        b.add("pre", "threshold", shape=2, v_thresh=0.5).input("obs", "pre.x")
+    b.add("syn", "linear", weight=1.0).add("post", "threshold", shape=2, v_thresh=0.5)
+    b.connect("pre.spikes", "syn.pre").connect("syn.i", "post.x")
+    b.add("rule", "mod_hebb", attach="syn", eta=0.1)
+    b.connect("pre.spikes", "rule.pre").connect("post.spikes", "rule.post")
+    b.input("reward", "rule.modulator")
+    b.output("act", "post.spikes")
+    return b.build()
+
+
+@pytest.mark.parametrize("make_env", [ConstEnv, HostConstEnv], ids=["jax", "host"])
+@pytest.mark.parametrize("r", [1.0, -1.0])
+def test_reward_reaches_the_modulator(reg, make_env, r):
+    """pre and post fire every step from step 1 on (post from step 2); the modulator holds r_{j-1} during window j.
+    With k = 2 and 3 environment steps: windows 1, 2, 3 carry r (window 0 carries 0), each of 2 steps with a
+    coincident pair at both (steps 2..7), so w changes by 0.1 * r * 6 exactly."""
+    brain = modulated(reg)
+    w0 = np.array(brain.nodes["syn"].weight[...])
+    brain.interact(make_env(r), spark.Loop("obs", "act", reward="reward", every=2), episodes=1)
+    dw = np.array(brain.nodes["syn"].weight[...]) - w0
+    np.testing.assert_allclose(dw, np.full((2, 2), 0.1 * r * 6), rtol=1e-5)
+
+
+def test_no_reward_or_learning_off_leaves_weights(reg):
+    for loop, learn in [(spark.Loop("obs", "act", every=2), True),
+                        (spark.Loop("obs", "act", reward="reward", every=2), False)]:
+        brain = modulated(reg)
+        w0 = np.array(brain.nodes["syn"].weight[...])
+        brain.interact(ConstEnv(1.0), loop, episodes=2, learn=learn)
+        np.testing.assert_array_equal(np.array(brain.nodes["syn"].weight[...]), w0)
+
+
+def test_reward_fn_shapes_the_modulator(reg):
+    brain = modulated(reg)
+    w0 = np.array(brain.nodes["syn"].weight[...])
+    loop = spark.Loop("obs", "act", reward="reward", every=2, reward_fn=lambda r, done: jnp.where(done, -2.0, 0.0))
+    brain.interact(ConstEnv(1.0), loop, episodes=1)
+    # only the terminal window (2 steps) carries a non-zero modulator: -2
+    np.testing.assert_allclose(np.array(brain.nodes["syn"].weight[...]) - w0, np.full((2, 2), 0.1 * -2 * 2),
+                               rtol=1e-5)
+
+
+def test_host_equals_jax(reg):
+    """A stochastic brain (noise encoder) learning for 3 episodes: the host loop and the compiled loop give the same
+    episodes and the same weights, bit for bit."""
+    loop = spark.Loop("obs", "act", reward="reward", every=3)
+    a, b = modulated(reg, noise=True), modulated(reg, noise=True)
+    ra = a.interact(ConstEnv(0.5), loop, episodes=3)
+    rb = b.interact(HostConstEnv(0.5), loop, episodes=3)
+    np.testing.assert_array_equal(ra.lengths, rb.lengths)
+    np.testing.assert_array_equal(ra.returns, rb.returns)
+    np.testing.assert_array_equal(np.array(a.nodes["syn"].weight[...]), np.array(b.nodes["syn"].weight[...]))
+    assert int(a.t[...]) == int(b.t[...]) == 3 * 4 * 3
+
+
+def test_agents_side_by_side_equal_agents_alone(reg):
+    loop = spark.Loop("obs", "act", reward="reward", every=2)
+    alone = [modulated(reg, noise=True, seed=s) for s in (1, 2)]
+    together = [modulated(reg, noise=True, seed=s) for s in (1, 2)]
+    ones = [spark.loop.interact(b, ConstEnv(1.0), loop, 2, seed=7) for b in alone]
+    # agent i's episodes use key fold_in(seed, i): alone, agent 1 would use fold_in(seed, 0); ConstEnv ignores keys
+    both = spark.loop.interact(together, ConstEnv(1.0), loop, 2, seed=7, chunk=1)
+    for x, y, bx, by in zip(ones, both, alone, together, strict=True):
+        np.testing.assert_array_equal(x.lengths, y.lengths)
+        np.testing.assert_array_equal(np.array(bx.nodes["syn"].weight[...]), np.array(by.nodes["syn"].weight[...]))
+
+
+def test_chunks_do_not_change_the_result(reg):
+    loop = spark.Loop("obs", "act", reward="reward", every=2)
+    a, b = modulated(reg, noise=True), modulated(reg, noise=True)
+    a.interact(ConstEnv(1.0), loop, 5)
+    b.interact(ConstEnv(1.0), loop, 5, chunk=2)
+    np.testing.assert_array_equal(np.array(a.nodes["syn"].weight[...]), np.array(b.nodes["syn"].weight[...]))
+
+
+def test_max_steps_truncates(reg):
+    out = relay_brain(reg, False).interact(PatternEnv(), spark.Loop("obs", "act", every=1, max_steps=3), 1,
+                                           learn=False)
+    assert list(out.lengths) == [3]
+
+
+class WideEnv(ConstEnv):
+    observation_shape = (3,)
+
+
+@pytest.mark.parametrize("loop, env, match", [
+    (spark.Loop("obs", "act"), WideEnv(1.0), r"observations have shape \[3\] but the input 'obs'"),
+    (spark.Loop("o", "act"), ConstEnv(1.0), r"'o' is not an input of this brain; its inputs are: \['obs', 'reward'\]"),
+    (spark.Loop("obs", "a"), ConstEnv(1.0), r"'a' is not an output of this brain; its outputs are: \['act'\]"),
+    (spark.Loop("obs", "act", reward="dopamine"), ConstEnv(1.0), r"wire one to a learning rule's modulator"),
+    (spark.Loop("obs", "act", reward="obs"), ConstEnv(1.0), r"goes to pre.x, which is not a Signal port"),
+    (spark.Loop("obs", "act"), object(), r"neither a spark.loop.JaxEnvironment nor a host environment"),
+])
+def test_bad_joints_are_refused(reg, loop, env, match):
+    with pytest.raises(spark.GraphError, match=match):
+        modulated(reg).interact(env, loop, 1)
+
+
+def test_bad_arguments_are_refused(reg):
+    brain = modulated(reg)
+    loop = spark.Loop("obs", "act", reward="reward")
+    with pytest.raises(spark.GraphError, match="episodes=0"):
+        brain.interact(ConstEnv(1.0), loop, 0)
+    with pytest.raises(spark.GraphError, match="need a JaxEnvironment"):
+        spark.loop.interact([brain, modulated(reg, seed=1)], HostConstEnv(1.0), loop, 1)
+    with pytest.raises(spark.GraphError, match="every = 0"):
+        spark.Loop("obs", "act", every=0)
+    with pytest.raises(spark.GraphError, match="learn"):
+        brain.interact(ConstEnv(1.0), loop, 1, learn={"nope": False})
+
+
+def test_moving_average():
+    e = spark.Episodes(np.array([1, 2, 3, 4]), np.zeros(4), 0.0, 0.0)
+    np.testing.assert_allclose(e.moving_average(2), [1, 1.5, 2.5, 3.5])
