@@ -29,7 +29,8 @@ def _exe() -> str:
 
 
 def _env(cwd: Path) -> dict:
-    return {**os.environ, "JAX_PLATFORMS": "cpu", "SPARK_CACHE_DIR": str(cwd / ".cache"), "SPARK_EDITOR_NO_BROWSER": "1"}
+    return {**os.environ, "JAX_PLATFORMS": "cpu", "SPARK_CACHE_DIR": str(cwd / ".cache"),
+            "SPARK_EDITOR_NO_BROWSER": "1"}
 
 
 def _get(url: str, token: str, **params):

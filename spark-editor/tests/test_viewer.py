@@ -65,7 +65,7 @@ def write_run(folder: Path, seed: int, *, stream: bool = False, model: bool = Tr
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     a = write_run(root / "runs" / "a", seed=3)
-    b = write_run(root / "runs" / "b", seed=4, stream=True)
+    write_run(root / "runs" / "b", seed=4, stream=True)
     old = root / "runs" / "old"  # written before spark run saved model.spark
     shutil.copytree(a, old)
     (old / "model.spark").unlink()

@@ -278,7 +278,7 @@ class RunFolder:
             if kind == "spikes" and self.rec.every(key) == 1 and node not in rates and seconds > 0:
                 counts = self.counts(key)
                 rates[node] = {"key": key, "hz": float(counts.sum() / max(len(counts), 1) / seconds),
-                               "spikes": int(counts.sum()), "neurons": int(len(counts))}
+                               "spikes": int(counts.sum()), "neurons": len(counts)}
         for m in monitors:  # a node whose spikes were reduced to a rate only
             if m["kind"] == "rate" and m["node"] not in rates:
                 vals = self.array(m["key"])
@@ -327,7 +327,7 @@ class RunFolder:
         k = np.concatenate(ks) if ks else np.zeros(0, dtype=np.int64)
         i = np.concatenate(idx) if idx else np.zeros(0, dtype=np.int64)
         base = {"key": key, "t0": float(times[lo] - self._sample_ms(key)) if hi > lo else t0, "t1": float(
-            times[hi - 1]) if hi > lo else t1, "neurons": [a, b], "n_neurons": int(n), "total": int(len(k))}
+            times[hi - 1]) if hi > lo else t1, "neurons": [a, b], "n_neurons": int(n), "total": len(k)}
         if len(k) <= max_events:
             order = np.lexsort((i, k))
             return {**base, "mode": "events", "t": times[k[order]].tolist(), "i": i[order].tolist()}
@@ -401,7 +401,8 @@ class RunFolder:
         arr = self.array(key, trial)
         lo, hi, _ = self.window(key, t0, t1)
         parts = [np.nonzero(np.asarray(arr[s:min(hi, s + CHUNK)])) for s in range(lo, hi, CHUNK)]
-        k = np.concatenate([p[0] + s for p, s in zip(parts, range(lo, hi, CHUNK))]) if parts else np.zeros(0, int)
+        starts = range(lo, hi, CHUNK)
+        k = np.concatenate([p[0] + s for p, s in zip(parts, starts, strict=True)]) if parts else np.zeros(0, int)
         n = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, int)
         order = np.lexsort((k, n))
         k, n = k[order], n[order]
@@ -409,7 +410,7 @@ class RunFolder:
         isi = np.asarray(to_ms(np.diff(k)[same] * self.rec.every(key), self.dt), dtype=float)
         top = float(isi.max()) if len(isi) else float(to_ms(1, self.dt))
         counts, edges = np.histogram(isi, bins=bins, range=(0.0, top * 1.0001))
-        return {"key": key, "n": int(len(isi)), "edges": edges.tolist(), "counts": counts.tolist(),
+        return {"key": key, "n": len(isi), "edges": edges.tolist(), "counts": counts.tolist(),
                 "mean": float(isi.mean()) if len(isi) else None,
                 "cv": float(isi.std() / isi.mean()) if len(isi) > 1 and isi.mean() > 0 else None}
 
@@ -512,7 +513,7 @@ def graph_from_summary(summary: dict, rec: Any, registry: Any = None) -> dict:
             node["attach"] = n["attach"]
         nodes.append(node)
     spike_ports = {}
-    for key, i in getattr(rec, "info", {}).items():
+    for i in getattr(rec, "info", {}).values():
         if i.get("payload") == "Spikes" and i.get("node") and i.get("attr"):
             spike_ports.setdefault(i["node"], i["attr"])
 

@@ -29,10 +29,22 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
+
 from aiohttp import web
 
-from .runs import (DEFAULT_EVENTS, MAX_BINS, MAX_CELLS, MAX_COLS, MAX_EVENTS, MAX_FIELDS, MAX_ROWS, MAX_TRACES,
-                   RunCache, ViewError, is_run_folder)
+from .runs import (
+    DEFAULT_EVENTS,
+    MAX_BINS,
+    MAX_CELLS,
+    MAX_COLS,
+    MAX_EVENTS,
+    MAX_FIELDS,
+    MAX_ROWS,
+    MAX_TRACES,
+    RunCache,
+    ViewError,
+    is_run_folder,
+)
 from .security import PathError, confine, relative
 
 VIEW_RUNS = web.AppKey("view_runs", object)  # id -> folder, in a viewer started on given runs; None in the editor
