@@ -60,6 +60,8 @@ def test_the_bundled_composite_is_listed_with_kind_ports_and_params():
     assert "spark-components:dendritic_neuron" in {p.distribution: p for p in reg.packs}["spark-components"].components
     schema = json.loads(resources.files("spark").joinpath("schemas/component-list.schema.json").read_text())
     jsonschema.validate(reg.to_json(), schema)
+    alone = spark.sparkfile.read(entry.cls.source)  # the composite file is also a model, with its defaults
+    assert spark.sparkfile.validate(alone, reg) == []
 
 
 def test_the_dendritic_example_spikes_like_its_flat_form_with_stdp_on():

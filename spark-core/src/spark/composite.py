@@ -369,8 +369,6 @@ def check(doc: Any) -> list[Problem]:
             problems.append(Problem(json_path(["nodes", i, "id"]), f"inner node id {node['id']!r} has a '.': inside "
                                     "a composite, ids are plain names (flattening adds the prefix)"))
         ids.append(node["id"])
-        if "attach" in node and node["attach"] not in [n["id"] for n in doc["nodes"]]:
-            pass  # reported when planned, with the path
     for where, value in _refs(doc):
         name = value["param"]
         if name not in params:
