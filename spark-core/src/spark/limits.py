@@ -82,6 +82,8 @@ def depth_problem(doc: Any) -> tuple[list, int] | None:
         if isinstance(value, dict):
             stack.extend((v, [*path, k]) for k, v in value.items())
         elif isinstance(value, list):
+            if len(path) < DEPTH_MAX and not any(isinstance(v, (dict, list)) for v in value):
+                continue  # numbers or strings one level down: not too deep (a list of 10**6 weights, quickly)
             stack.extend((v, [*path, i]) for i, v in enumerate(value))
     return None
 

@@ -617,9 +617,17 @@ def from_nir(graph_or_path, *, dt: float | None = None, discretization: str = "e
         params[t][key] = [float(new[0])] if np.all(new == new[0]) else [float(x) for x in new]
 
     _check_payloads(reg, nodes, parts, sources, kind)
-    brain = Brain(dt=dt, seed=int(meta.get("seed", 0)), name=name or meta.get("name") or "nir", registry=registry)
+    # the model document, made at once (a Brain edited node by node re-encodes its document at every edit)
+    from . import sparkfile
+
+    doc = {"format": sparkfile.FORMAT, "version": sparkfile.VERSION, "name": name or meta.get("name") or "nir",
+           "dt": dt, "seed": int(meta.get("seed", 0)), "requires": {}, "nodes": [], "edges": [], "inputs": [],
+           "outputs": []}
     for n, part in parts.items():
-        brain.add(ids[n], part.component, shape=list(shapes[n]), **params[n])
+        entry = reg.resolve(part.component)
+        doc["nodes"].append({"id": ids[n], "component": entry.id, "shape": list(shapes[n]), "params": params[n]})
+        if entry.distribution not in ("local", "test", "library"):
+            doc["requires"].setdefault(entry.distribution, f">={entry.version}")
     for n in nodes:
         k = kind(n)
         if k == "Input":
@@ -633,7 +641,7 @@ def from_nir(graph_or_path, *, dt: float | None = None, discretization: str = "e
                 if _delay_to(n, t, succs, kind, nodes):
                     raise UnsupportedNIRError(f"NIR Delay between Input {n!r} and {t!r}: a Spark input takes no "
                                               "delay; delay the data instead")
-                brain.input(ids[n], f"{ids[t]}.{_port(parts[t], 'input', t, k)}")
+                doc["inputs"].append({"name": ids[n], "to": f"{ids[t]}.{_port(parts[t], 'input', t, k)}"})
         elif k == "Output":
             srcs = sources(n)
             if len(srcs) != 1:
@@ -643,16 +651,18 @@ def from_nir(graph_or_path, *, dt: float | None = None, discretization: str = "e
             if delay:
                 raise UnsupportedNIRError(f"NIR Delay before Output {n!r}: a Spark output takes no delay")
             if kind(src) != "Input":
-                brain.output(ids[n], f"{ids[src]}.{_port(parts[src], 'output', src, kind(src))}")
+                doc["outputs"].append({"name": ids[n],
+                                       "from": f"{ids[src]}.{_port(parts[src], 'output', src, kind(src))}"})
         elif n in parts:
             for src, delay in sources(n):
                 if kind(src) == "Input":
                     continue  # made above
-                brain.connect(f"{ids[src]}.{_port(parts[src], 'output', src, kind(src))}",
-                              f"{ids[n]}.{_port(parts[n], 'input', n, k)}",
-                              delay=(delay / SECONDS_PER_MS) if delay else None)
-    brain.build()
-    return brain
+                edge = {"from": f"{ids[src]}.{_port(parts[src], 'output', src, kind(src))}",
+                        "to": f"{ids[n]}.{_port(parts[n], 'input', n, k)}"}
+                if delay:
+                    edge["delay"] = delay / SECONDS_PER_MS
+                doc["edges"].append(edge)
+    return Brain.from_dict(doc, registry=registry, source=f"NIR graph {doc['name']!r}")
 
 
 def _check_payloads(reg, nodes, parts, sources, kind) -> None:

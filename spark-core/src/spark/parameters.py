@@ -128,6 +128,9 @@ def check_value(cls: type, field: attrs.Attribute, value: Any) -> tuple[Any, str
     if _is_array(tp):
         if not isinstance(value, (list, tuple)):
             return value, f"{who} = {value!r} is not a list; give a list of {_TYPES[_elem_type(tp)]}s"
+        checked = _all_plain_numbers_fine(_elem_type(tp), m, value)
+        if checked is not None:
+            return checked, None
         out = []
         for k, item in enumerate(value):
             item, problem = _check_scalar(f"{who}[{k}]", _elem_type(tp), m, item)
@@ -136,6 +139,35 @@ def check_value(cls: type, field: attrs.Attribute, value: Any) -> tuple[Any, str
             out.append(item)
         return tuple(out), None
     return _check_scalar(who, tp, m, value)
+
+
+def _all_plain_numbers_fine(tp: Any, m: ParamMeta, value: list | tuple) -> tuple | None:
+    """A long list of plain numbers (explicit connectivity: a value per synapse) checked at once with numpy, when
+    every item passes what :func:`_check_scalar` checks; ``None`` otherwise, and the items are checked one by one,
+    which also words the problem. The result equals the item-by-item one."""
+    import numpy as np
+
+    if len(value) < 256 or tp not in (float, int) or m.choices is not None:
+        return None
+    types = {type(v) for v in value}
+    if not types <= ({float, int} if tp is float else {int}):  # bools, numpy scalars, strings: one by one
+        return None
+    try:
+        a = np.asarray(value, np.float64 if tp is float else np.int64)
+    except OverflowError:
+        return None
+    if tp is float:
+        mag = np.abs(a)
+        if not np.all(np.isfinite(a)) or np.any(mag > limits.FLOAT32_MAX) or np.any((a != 0) &
+                                                                                   (mag < limits.FLOAT32_TINY)):
+            return None
+    elif np.any(a < limits.INT32_MIN) or np.any(a > limits.INT32_MAX):
+        return None
+    for key, op in (("gt", np.greater), ("ge", np.greater_equal), ("lt", np.less), ("le", np.less_equal)):
+        bound = getattr(m, key)
+        if bound is not None and not np.all(op(a, bound)):
+            return None
+    return tuple(float(v) for v in value) if tp is float else tuple(value)
 
 
 def _check_scalar(who: str, tp: Any, m: ParamMeta, value: Any) -> tuple[Any, str | None]:
