@@ -14,9 +14,9 @@ import sys
 
 os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-import jax  # noqa: E402
+import jax
 
 process, port, out = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
 jax.distributed.initialize(coordinator_address=f"127.0.0.1:{port}", num_processes=2, process_id=process,
@@ -26,11 +26,11 @@ import numpy as np  # noqa: E402
 from jax.experimental import multihost_utils  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
+from brain_parts import ALL  # noqa: E402
 from sharded_checks import RECORD, inputs, noisy_net  # noqa: E402
 
 from spark.sharding import process_trials, trial_mesh  # noqa: E402
 from spark.testing import isolated_registry  # noqa: E402
-from brain_parts import ALL  # noqa: E402
 
 
 def main() -> None:

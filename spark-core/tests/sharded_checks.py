@@ -14,11 +14,12 @@ import jax
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-import spark  # noqa: E402
-from brain_parts import ALL  # noqa: E402
-from spark import brain as _brain  # noqa: E402
-from spark.sharding import trial_mesh  # noqa: E402
-from spark.testing import isolated_registry  # noqa: E402
+from brain_parts import ALL
+
+import spark
+from spark import brain as _brain
+from spark.sharding import trial_mesh
+from spark.testing import isolated_registry
 
 COLLECTIVES = ("all-gather", "all-reduce", "all-to-all", "collective-permute", "reduce-scatter")
 RECORD = ["noise.spikes", "out.y", "syn.weight", "rule.updates", "post.spikes"]
@@ -77,8 +78,8 @@ def main() -> dict:
                                           a.run({"p": x}, record=RECORD, batched=True))
     # constants per trial (not a time series), learning off: the weights are shared by the trials, replicated
     c = x[:, 0]
-    out["equal_consts_learn_off"] = same(b.run({"p": c}, steps=20, record=RECORD, batched=True, mesh=mesh, learn=False),
-                                         noisy_net(reg).run({"p": c}, steps=20, record=RECORD, batched=True, learn=False))
+    kw = dict(steps=20, record=RECORD, batched=True, learn=False)
+    out["equal_consts_learn_off"] = same(b.run({"p": c}, mesh=mesh, **kw), noisy_net(reg).run({"p": c}, **kw))
     out["collectives"] = collectives(b)
     try:
         noisy_net(reg).run({"p": x[:6]}, record=RECORD, batched=True, mesh=mesh)

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from brain_parts import ALL
+from sharded_checks import RECORD, inputs, noisy_net
 
 import spark
-from sharded_checks import RECORD, inputs, noisy_net
 from spark.sharding import merge_recordings
 from spark.testing import isolated_registry
-from brain_parts import ALL
 
 HERE = Path(__file__).parent
 TIMEOUT = 300  # s: two JAX processes compiling on a busy 2-core machine
@@ -44,7 +44,7 @@ def two_processes(tmp_path_factory) -> Path:
         for p in procs:
             p.kill()
         pytest.fail(f"the two processes did not finish in {TIMEOUT} s")
-    for i, (p, log) in enumerate(zip(procs, logs)):
+    for i, (p, log) in enumerate(zip(procs, logs, strict=True)):
         assert p.returncode == 0, f"process {i} failed:\n{log[-4000:]}"
     return out
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import jax
 import numpy as np
 import pytest
+from brain_parts import ALL
 
 import spark
-from brain_parts import ALL
 from spark.sharding import check_mesh, match_varying, trial_mesh, varying_axes
 from spark.testing import isolated_registry
 
@@ -86,7 +86,7 @@ def test_mesh_misuse_is_explained():
     b = spark.Brain(dt=0.5, registry=reg).add("out", "relay", shape=3).input("x", "out.x").build()
     with pytest.raises(spark.GraphError, match="batched=True"):
         b.run({"x": np.ones(3)}, steps=2, mesh=trial_mesh())
-    with pytest.raises(spark.GraphError, match="jax.sharding.Mesh"):
+    with pytest.raises(spark.GraphError, match=r"jax\.sharding\.Mesh"):
         check_mesh("cpu", 4)
     with pytest.raises(spark.GraphError, match="there are 1 devices"):
         trial_mesh(3)

@@ -70,12 +70,12 @@ def check_mesh(mesh: Any, n_trials: int | None) -> Mesh:
     size = mesh.size
     if n_trials % size:
         lower = n_trials // size * size
-        fits = [k for k in range(size, 0, -1) if n_trials % k == 0][0]
+        fits = next(k for k in range(size, 0, -1) if n_trials % k == 0)
         raise GraphError(
             f"a mesh of {size} devices (axes {dict(mesh.shape)}) cannot split {n_trials} trials evenly "
             f"({n_trials} % {size} = {n_trials % size}); every device needs the same number of trials. Fix: run a "
-            f"multiple of {size} trials (e.g. {f'{lower} or ' if lower else ''}{lower + size}), or a mesh whose size divides "
-            f"{n_trials} (e.g. spark.sharding.trial_mesh({fits}))")
+            f"multiple of {size} trials (e.g. {f'{lower} or ' if lower else ''}{lower + size}), or a mesh whose size "
+            f"divides {n_trials} (e.g. spark.sharding.trial_mesh({fits}))")
     return mesh
 
 
@@ -173,5 +173,17 @@ def merge_recordings(parts: Iterable[Any]):
                      start=first.start)
 
 
-__all__ = ["AXIS", "trial_mesh", "trial_spec", "check_mesh", "process_trials", "multi_process", "put", "local",
-           "varying_axes", "vary", "match_varying", "merge_recordings"]
+__all__ = [
+    "AXIS",
+    "check_mesh",
+    "local",
+    "match_varying",
+    "merge_recordings",
+    "multi_process",
+    "process_trials",
+    "put",
+    "trial_mesh",
+    "trial_spec",
+    "vary",
+    "varying_axes",
+]
