@@ -107,7 +107,7 @@ def _spike_jvp(g, slope, primals, tangents):
     return out, (bump * (dv - dthreshold)).astype(jnp.float32)
 
 
-def spike(v: jax.Array, threshold, surrogate: str | Surrogate = "fast_sigmoid", slope: float = 1.0,
+def spike(v: jax.Array, threshold: jax.Array | float, surrogate: str | Surrogate = "fast_sigmoid", slope: float = 1.0,
           gate: jax.Array | None = None) -> jax.Array:
     """``1.0`` where ``v >= threshold`` (and ``gate``), else ``0.0`` (float32), with the surrogate derivative.
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
@@ -44,20 +44,23 @@ from .errors import GraphError
 from .monitors import as_monitors
 from .variables import Weight
 
+if TYPE_CHECKING:
+    from .brain import Brain
 
-def params(brain, trainable: Any = Weight) -> nnx.State:
+
+def params(brain: Brain, trainable: Any = Weight) -> nnx.State:
     """The trainable state of ``brain``: every :class:`spark.Weight` (or the NNX filter ``trainable``), as an
     ``nnx.State`` (a pytree: give it to optax, ``jax.grad``, :func:`assign`)."""
     brain._built()
     return nnx.state(brain, trainable)
 
 
-def assign(brain, values: nnx.State) -> None:
+def assign(brain: Brain, values: nnx.State) -> None:
     """Write trained ``values`` (from :func:`params`) into ``brain``, which then runs, saves and exports them."""
     nnx.update(brain, values)
 
 
-def mask_gradients(brain, grads: nnx.State) -> nnx.State:
+def mask_gradients(brain: Brain, grads: nnx.State) -> nnx.State:
     """``grads`` with 0 wherever a synapse does not exist: a node whose trainable array has a ``mask`` of the same
     shape (the built-in projections' padding and unconnected pairs) keeps its absent synapses at their value (0).
     Delivery is linear in every stored weight, so without this an optimiser would grow synapses that the
@@ -73,7 +76,7 @@ def mask_gradients(brain, grads: nnx.State) -> nnx.State:
     return nnx.from_flat_state(flat)
 
 
-def simulator(brain, record: Iterable[Any], steps: int, *, learn: bool | Mapping[str, bool] = False,
+def simulator(brain: Brain, record: Iterable[Any], steps: int, *, learn: bool | Mapping[str, bool] = False,
               block: int | None = None, trainable: Any = Weight) -> Callable[..., dict[str, jax.Array]]:
     """``run(params, inputs) -> records``: ``steps`` steps of ``brain`` from its present state, as a pure function.
 
