@@ -200,7 +200,7 @@ function ViewerBody() {
               <option key={v} value={v}>{v ? `${v} ms` : "none"}</option>))}
           </select></label>
           <span className="cursor-label" data-testid="cursor-label">
-            {cursor !== null ? `cursor ${fmt(cursor)} ms` : "drag a plot to zoom; move over it for the cursor"}
+            {cursor !== null ? `cursor ${fmt(cursor)} ms` : "drag: zoom · double-click: all"}
           </span>
         </header>
         <div className="viewer-graph" data-testid="viewer-graph">

@@ -215,9 +215,14 @@ export function drawIsi(canvas: HTMLCanvasElement, isi: Isi, color: string) {
   ctx.fillText("0", PAD.l, h - 6);
   ctx.textAlign = "right";
   ctx.fillText(`${fmt(xmax)} ms (ISI)`, w - PAD.r, h - 6);
+  const stats = `n = ${isi.n}${isi.cv !== null ? `, CV ${isi.cv.toFixed(2)}` : ""}${
+    isi.mean !== null ? `, mean ${fmt(isi.mean)} ms` : ""}`;
+  const sw = ctx.measureText(stats).width + 6;
+  ctx.fillStyle = "rgba(255,255,255,0.85)";
+  ctx.fillRect(w - PAD.r - 4 - sw + 3, PAD.t + 2, sw, 13);
+  ctx.fillStyle = "#5b6270";
   ctx.textAlign = "right";
-  ctx.fillText(`n = ${isi.n}${isi.cv !== null ? `, CV ${isi.cv.toFixed(2)}` : ""}${
-    isi.mean !== null ? `, mean ${fmt(isi.mean)} ms` : ""}`, w - PAD.r - 4, PAD.t + 12);
+  ctx.fillText(stats, w - PAD.r - 4, PAD.t + 12);
 }
 
 /** A value -> colour map: diverging (blue, white, red) around 0 when the values change sign, else white to blue. */
