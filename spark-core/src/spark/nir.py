@@ -64,9 +64,12 @@ class ExportNode:
     """A built Spark node an export converter turns into NIR.
 
     Attributes:
-        id: the node id; ``component``: the built instance (weights are ``component.weight`` etc.); ``params``:
-        its Params; ``shape``: its shape; ``dt``: the Brain's step (ms); ``graph``: the whole Brain, for a
-        converter whose mapping depends on the neighbours (:class:`ExportGraph`; ``None`` outside an export).
+        id: the node id.
+        component: the built instance (weights are ``component.weight`` etc.).
+        params: its Params.
+        shape: its shape.
+        dt: the Brain's step (ms).
+        graph: the whole Brain, for a converter whose mapping depends on the neighbours (``None`` outside an export).
     """
 
     id: str
@@ -133,11 +136,14 @@ class ImportNode:
     """A NIR node an import converter turns into a Spark node.
 
     Attributes:
-        name: its name in the NIR graph; ``node``: the ``nir`` node; ``dt``: the step (ms) the Brain will run with;
-        ``discretization``: ``"exact"`` or ``"euler"``; ``saved``: the params Spark wrote into the node's metadata
-        when it exported it (``None`` for a node from elsewhere) -- a converter uses them only if they still give
-        the node's numbers (see :func:`same_numbers`); ``graph``: the whole NIR graph (see :meth:`neighbours` and
-        :func:`saved`), for a converter whose mapping depends on the neighbours.
+        name: its name in the NIR graph.
+        node: the ``nir`` node.
+        dt: the step (ms) the Brain will run with.
+        discretization: ``"exact"`` or ``"euler"``.
+        saved: the params Spark wrote into the node's metadata when it exported it (``None`` for a node from
+            elsewhere); a converter uses them only if they still give the node's numbers (see :func:`same_numbers`).
+        graph: the whole NIR graph (see :meth:`neighbours` and :func:`saved`), for a converter whose mapping depends
+            on the neighbours.
     """
 
     name: str
