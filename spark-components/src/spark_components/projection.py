@@ -34,6 +34,12 @@ import spark
 from . import connectivity as conn
 from . import native
 
+try:
+    from spark.sharding import match_varying  # spark-core >= 0.1.3: per-device types of FFI outputs under shard_map
+except ImportError:  # an older spark-core has no shard_map support to keep types for
+    def match_varying(outputs, *inputs):
+        return outputs
+
 DENSE_MAX_PAIRS = 65_536
 USE_NATIVE = True  # use the C++ kernels when they are available (tests switch them off to compare)
 DENSE_MIN_DENSITY = 0.25
@@ -183,7 +189,7 @@ class Projection(spark.Synapse):
         With ``onto`` (shape ``(n_post,)``), returns ``factor * onto + delivered``: a synapse passes its decaying
         state and its decay over the step, which the native kernel folds into the same pass.
         """
-        if USE_NATIVE and native.kernels():
+        if USE_NATIVE and native.usable():  # built for this backend (CPU); elsewhere the JAX path
             return self._deliver_native(spikes, efficacy, onto, factor)
         out = self._deliver(spikes, efficacy)
         return out if onto is None else factor * onto + out
@@ -331,7 +337,7 @@ class Projection(spark.Synapse):
         :meth:`prepare_spike_update` (for dense storage, strided columns) for the spiking postsynaptic ones. Without
         them, the same result from ``outer`` and ``clip`` over every synapse.
         """
-        if not (USE_NATIVE and native.kernels()) or (self.sparse and not hasattr(self, "col_ptr")):
+        if not (USE_NATIVE and native.usable()) or (self.sparse and not hasattr(self, "col_ptr")):
             return super().spike_update(pre, post, on_pre, on_post, w_min, w_max, pre_gain=pre_gain,
                                         post_gain=post_gain)
         f32 = jnp.float32
@@ -392,7 +398,7 @@ def _native_delivery(target, out_types, aliases, scale, *, shared, none, keep=No
             call = jax.ffi.ffi_call(f"{target}_keep", (*out_types, jax.ShapeDtypeStruct(w.shape, w.dtype)),
                                     vmap_method="sequential",
                                     input_output_aliases={**aliases, keep: len(out_types)})
-        return tuple(call(*args, scale=scale))
+        return match_varying(tuple(call(*args, scale=scale)), args)  # per-device types under shard_map
 
     @jax.custom_batching.custom_vmap
     def call(*args):
@@ -410,11 +416,11 @@ def _native_delivery(target, out_types, aliases, scale, *, shared, none, keep=No
             batch = jax.ffi.ffi_call(f"{target}_keep_batch", (*types, jax.ShapeDtypeStruct(w.shape, w.dtype)),
                                      vmap_method="sequential",
                                      input_output_aliases={**lane_aliases, keep: len(types)})
-            outs = tuple(batch(*per_trial, scale=scale))
+            outs = match_varying(tuple(batch(*per_trial, scale=scale)), args)
             return outs, (True,) * len(outs)
         batch = jax.ffi.ffi_call(f"{target}_batch", types, vmap_method="sequential",
                                  input_output_aliases=lane_aliases or None)
-        outs = tuple(batch(*per_trial, scale=scale))
+        outs = match_varying(tuple(batch(*per_trial, scale=scale)), args)
         if keep is not None:  # shared weights: returned as they are
             return (*outs, args[keep]), (True,) * len(outs) + (False,)
         return outs, (True,) * len(outs)
@@ -485,7 +491,7 @@ def _native_spike_update(target, out_type, bounds):
     or per lane); the weights are per lane."""
     def single(*args):
         call = jax.ffi.ffi_call(target, out_type, vmap_method="sequential", input_output_aliases={len(args) - 1: 0})
-        return call(*args, **bounds)
+        return match_varying(call(*args, **bounds), args)
 
     @jax.custom_batching.custom_vmap
     def call(*args):
@@ -502,7 +508,7 @@ def _native_spike_update(target, out_type, bounds):
         w = per_lane[-1]
         batch = jax.ffi.ffi_call(f"{target}_batch", jax.ShapeDtypeStruct(w.shape, w.dtype), vmap_method="sequential",
                                  input_output_aliases={len(args) - 1: 0})
-        return batch(*per_lane, **bounds), True
+        return match_varying(batch(*per_lane, **bounds), args), True
 
     return _linear(call, _spike_update_reference(target, **bounds))
 

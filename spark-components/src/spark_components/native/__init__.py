@@ -86,6 +86,22 @@ def _build() -> Path | None:
     return target
 
 
+PLATFORMS = ("cpu",)  # the backends the kernels are built and registered for
+
+
+def platform() -> str:
+    """The backend programs are compiled for now (``jax.default_backend()``: ``"cpu"``, ``"gpu"``, ``"tpu"``)."""
+    import jax
+
+    return jax.default_backend()
+
+
+def usable() -> bool:
+    """Whether the kernels can run here: available (:func:`kernels`) and built for this backend (:data:`PLATFORMS`).
+    Elsewhere (a GPU or TPU backend) callers take their pure-JAX path, which computes the same result."""
+    return platform() in PLATFORMS and kernels()
+
+
 def kernels() -> bool:
     """Build (once), load and register the kernels; True when they are available."""
     if "ok" in _state:
@@ -99,7 +115,8 @@ def kernels() -> bool:
             if path is not None:
                 lib = ctypes.cdll.LoadLibrary(str(path))
                 for name, symbol in _TARGETS.items():
-                    jax.ffi.register_ffi_target(name, jax.ffi.pycapsule(getattr(lib, symbol)), platform="cpu")
+                    for plat in PLATFORMS:
+                        jax.ffi.register_ffi_target(name, jax.ffi.pycapsule(getattr(lib, symbol)), platform=plat)
                 ok = True
         except Exception as exc:  # a broken toolchain must not break simulations
             warnings.warn(f"spark: native kernels unavailable ({exc}); using the pure-JAX path", RuntimeWarning,
