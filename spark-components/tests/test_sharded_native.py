@@ -23,7 +23,7 @@ from spark_components import ExpSynapse, native, projection
 
 HERE = Path(__file__).parent
 pytestmark = pytest.mark.skipif(not native.kernels(), reason="native kernels unavailable")
-CASES = ["dense", "sparse", "sparse-delays"]
+CASES = ["dense", "sparse-delays"]
 
 
 @pytest.fixture(scope="module")
