@@ -463,3 +463,34 @@ def test_what_spark_cannot_wire_is_said_in_nirs_terms():
     with pytest.raises(UnsupportedNIRError, match=r"NIR edge 'li' \(LI\) -> 'fc' \(Linear\): in Spark 'li' gives "
                                                   r"Voltage .* but 'fc' takes Spikes"):
         spark.Brain.from_nir(graph)
+
+
+def test_a_nested_graph_as_snntorch_writes_rleaky_is_inlined():
+    """snnTorch exports RLeaky as a sub-graph (Input -> LIF -> Linear (recurrent) -> LIF, LIF -> Output): Spark reads
+    its nodes as part of the graph; the result is the recurrent reference of the flat graph."""
+    rng = np.random.default_rng(9)
+    w_in, w_rec = rng.normal(0.6, 0.3, (N, N_IN)), rng.normal(-0.3, 0.4, (N, N))
+    dt_s, beta = 1e-4, 0.9
+    tau = np.full(N, dt_s / (1 - beta))
+    rleaky = nir.NIRGraph(nodes={
+        "input": nir.Input(input_type={"input": np.array([N])}),
+        "lif": nir.LIF(tau=tau, r=tau / dt_s, v_leak=np.zeros(N), v_threshold=np.ones(N)),
+        "w_rec": nir.Linear(weight=w_rec),
+        "output": nir.Output(output_type={"output": np.array([N])}),
+    }, edges=[("input", "lif"), ("lif", "w_rec"), ("w_rec", "lif"), ("lif", "output")], type_check=False)
+    graph = nir.NIRGraph(nodes={"input": nir.Input(input_type={"input": np.array([N_IN])}),
+                                "fc": nir.Linear(weight=w_in), "rleaky": rleaky,
+                                "output": nir.Output(output_type={"output": np.array([N])})},
+                         edges=[("input", "fc"), ("fc", "rleaky"), ("rleaky", "output")], type_check=False)
+    brain = spark.Brain.from_nir(graph, dt=0.1, discretization="euler")
+    assert sorted(n["id"] for n in brain.to_dict()["nodes"]) == ["fc", "rleaky_lif", "rleaky_w_rec"]
+    x = _spikes(seed=5)
+    out = np.asarray(brain.run({"input": x}, steps=T)["output"])
+    v, z, ref = np.zeros(N), np.zeros(N), []
+    for t in range(T):  # snnTorch's RLeaky: v = beta v + W x + V z(t - 1), reset to 0
+        v = beta * v + w_in @ x[t] + w_rec @ z
+        z = v > 1.0
+        v = np.where(z, 0.0, v)
+        ref.append(z)
+    assert 30 <= np.sum(ref) and np.mean(ref) < 0.5
+    np.testing.assert_array_equal(out, np.asarray(ref))

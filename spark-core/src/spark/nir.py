@@ -541,14 +541,11 @@ def from_nir(graph_or_path, *, dt: float | None = None, discretization: str = "e
         if cls is not None and c.from_nir is not None:
             by_class.setdefault(cls, c)
 
-    nodes = dict(graph.nodes)
+    nodes, flat_edges = _inline(nir, graph.nodes, graph.edges)
+    graph = _FlatGraph(nodes, flat_edges, getattr(graph, "metadata", None))
     preds: dict[str, list[str]] = {n: [] for n in nodes}
     succs: dict[str, list[str]] = {n: [] for n in nodes}
-    for a, b in graph.edges:
-        for end in (a, b):
-            if end not in nodes:
-                raise NIRError(f"NIR edge {a!r} -> {b!r}: no node {end!r} in the graph (sub-graph ports such as "
-                               "'sub.node' are not supported: flatten the graph first)")
+    for a, b in flat_edges:
         preds[b].append(a)
         succs[a].append(b)
 
@@ -576,11 +573,8 @@ def from_nir(graph_or_path, *, dt: float | None = None, discretization: str = "e
                 if part is not None:
                     break
         if part is None:
-            if k == "NIRGraph":
-                why = "nested graphs are not supported; flatten the graph into one level first"
-            else:
-                known = [*by_primitive, "Input", "Output", "Delay", *_PASS]
-                why = f"no installed pack imports {k}; supported primitives: {', '.join(sorted(known))}"
+            known = [*by_primitive, "Input", "Output", "Delay", *_PASS]
+            why = f"no installed pack imports {k}; supported primitives: {', '.join(sorted(known))}"
             raise UnsupportedNIRError(f"NIR node {n!r} is a {k}, which Spark cannot import: {why}")
         parts[n] = part
 
@@ -696,6 +690,49 @@ def _check_payloads(reg, nodes, parts, sources, kind) -> None:
             raise UnsupportedNIRError(f"NIR node {n!r} ({kind(n)}) sums the spikes of {[s for s, _ in sources(n)]}; "
                                       "a Spark synapse takes the spikes of one population: give each source its "
                                       "own Linear")
+
+
+@attrs.frozen
+class _FlatGraph:
+    nodes: dict
+    edges: list
+    metadata: Any = None
+
+
+def _inline(nir, nodes: dict, edges, prefix: str = "") -> tuple[dict, list]:
+    """A graph's nodes and edges with every nested NIRGraph (snnTorch writes RLeaky and RSynaptic as one) replaced
+    by its nodes, named ``<graph>.<node>``; its Input and Output nodes pass their values on. An edge to a
+    sub-graph goes to its Input, one from it leaves its Output (``"<graph>.<node>"`` names one of them)."""
+    flat, out_edges, ports = {}, [], {}
+    for name, node in nodes.items():
+        full = f"{prefix}{name}"
+        if isinstance(node, nir.NIRGraph):
+            inner, inner_edges = _inline(nir, node.nodes, node.edges, f"{full}.")
+            for n, v in node.nodes.items():
+                if isinstance(v, (nir.Input, nir.Output)):
+                    inner[f"{full}.{n}"] = nir.Flatten(input_type=None, start_dim=0)  # passes its value on
+            flat.update(inner)
+            out_edges += inner_edges
+            ports[full] = ([n for n, v in node.nodes.items() if isinstance(v, nir.Input)],
+                           [n for n, v in node.nodes.items() if isinstance(v, nir.Output)])
+        else:
+            flat[full] = node
+
+    def end(ref: str, side: int) -> str:
+        full = f"{prefix}{ref}"
+        if full in ports:
+            names = ports[full][side]
+            if len(names) != 1:
+                raise UnsupportedNIRError(f"NIR edge to or from the sub-graph {full!r}, which has "
+                                          f"{len(names)} {'Input' if side == 0 else 'Output'} nodes ({names}): name "
+                                          f"one, as '{full}.<node>'")
+            return f"{full}.{names[0]}"
+        if full not in flat:
+            raise NIRError(f"NIR edge end {ref!r}: no node {full!r} in the graph")
+        return full
+
+    out_edges += [(end(a, 1), end(b, 0)) for a, b in edges]
+    return flat, out_edges
 
 
 def _port(part: SparkPart, side: str, n: str, k: str) -> str:
