@@ -494,3 +494,31 @@ def test_a_nested_graph_as_snntorch_writes_rleaky_is_inlined():
         ref.append(z)
     assert 30 <= np.sum(ref) and np.mean(ref) < 0.5
     np.testing.assert_array_equal(out, np.asarray(ref))
+
+
+def test_snntorch_synaptic_style_graph_with_euler():
+    """snnTorch exports Synaptic as CubaLIF with tau_syn = dt / (1 - alpha), tau_mem = dt / (1 - beta),
+    r = tau_mem / dt, w_in = tau_syn / dt (dt = 1e-4 s): read with 'euler' it steps syn = alpha syn + W s,
+    mem = beta mem + syn."""
+    rng = np.random.default_rng(12)
+    dt_s, alpha, beta = 1e-4, 0.8, 0.9
+    w = rng.normal(0.012, 0.01, (N, N_IN))  # the current sums 1 / (1 - alpha) spikes, v 1 / (1 - beta) currents
+    tau_syn, tau_mem = np.full(N, dt_s / (1 - alpha)), np.full(N, dt_s / (1 - beta))
+    graph = nir.NIRGraph(nodes={
+        "input": nir.Input(input_type={"input": np.array([N_IN])}), "fc": nir.Linear(weight=w),
+        "syn": nir.CubaLIF(tau_syn=tau_syn, tau_mem=tau_mem, r=tau_mem / dt_s, v_leak=np.zeros(N),
+                           v_threshold=np.ones(N), v_reset=np.zeros(N), w_in=tau_syn / dt_s),
+        "output": nir.Output(output_type={"output": np.array([N])}),
+    }, edges=[("input", "fc"), ("fc", "syn"), ("syn", "output")])
+    brain = spark.Brain.from_nir(graph, dt=0.1, discretization="euler")
+    x = _spikes(seed=13)
+    out = np.asarray(brain.run({"input": x}, steps=T)["output"])
+    syn, mem, ref = np.zeros(N), np.zeros(N), []
+    for t in range(T):
+        syn = alpha * syn + w @ x[t]
+        mem = beta * mem + syn
+        z = mem > 1.0
+        mem = np.where(z, 0.0, mem)
+        ref.append(z)
+    assert 30 <= np.sum(ref) and np.mean(ref) < 0.5
+    np.testing.assert_array_equal(out, np.asarray(ref))
