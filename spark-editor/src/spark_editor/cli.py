@@ -42,7 +42,8 @@ def editor(file: str | None, port: int, no_browser: bool) -> None:
 
 
 @click.command("view")
-@click.argument("runs", nargs=-1, required=True, type=click.Path(file_okay=True, dir_okay=True))
+@click.argument("runs", nargs=-1, required=True, metavar="RUN_DIR [RUN_DIR2]",
+                type=click.Path(file_okay=True, dir_okay=True))
 @click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
               help="Port to listen on (127.0.0.1 only); 0 picks a free one.")
 @click.option("--no-browser", is_flag=True, help="Print the URL but do not open a browser.")
