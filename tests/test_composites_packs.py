@@ -139,3 +139,26 @@ def test_a_user_library_is_found_through_spark_component_path(tmp_path, spark_cl
     broken = [p for p in cat["packs"] if p["distribution"] == "library" and p["status"] == "broken"]
     assert [p["entry_point"] for p in broken] == [str(lib / "broken.spark")]
     assert "spark: pack library 0 is broken" in out.err
+
+
+def test_the_diehl_cook_pair_composite_validates_alone_and_steps_like_its_flat_form():
+    reg = spark.Registry.discover(only=["spark-components", "spark-interfaces"])
+    entry = reg.resolve("spark-components:diehl_cook_pair")
+    assert entry.kind == "composite" and [p["name"] for p in entry.to_json()["outputs"]] == ["spikes", "inh_spikes"]
+    assert spark.sparkfile.validate(spark.sparkfile.read(entry.cls.source), reg) == []
+    doc = {"format": "spark", "version": 1, "dt": 0.5, "seed": 2,
+           "nodes": [{"id": "pixels", "component": "spark-interfaces:poisson", "shape": [16],
+                      "params": {"max_rate": 63.75}},
+                     {"id": "dc", "component": "diehl_cook_pair", "params": {"n": 10, "n_in": 16, "norm_every": 100}}],
+           "edges": [{"from": "pixels.spikes", "to": "dc.pre"}],
+           "inputs": [{"name": "image", "to": "pixels.data", "value": 1.0}],
+           "outputs": [{"name": "exc", "from": "dc.spikes"}]}
+    a = spark.Brain.from_dict(doc, reg)
+    b = spark.Brain.from_dict(composite.flatten(doc, reg), reg)
+    ra = a.run(steps=2000, record=["dc.spikes", "dc.inh_spikes", "dc.input_exc.weight@1000", "dc.exc.theta@1000"])
+    rb = b.run(steps=2000, record=["dc.exc.spikes", "dc.inh.spikes", "dc.input_exc.weight@1000", "dc.exc.theta@1000"])
+    assert ra["dc.spikes"].sum() > 50 and ra["dc.inh_spikes"].sum() > 50, "a test of nothing"
+    np.testing.assert_array_equal(ra["dc.spikes"], rb["dc.exc.spikes"])
+    np.testing.assert_array_equal(ra["dc.inh_spikes"], rb["dc.inh.spikes"])
+    for key in ("dc.input_exc.weight@1000", "dc.exc.theta@1000"):
+        np.testing.assert_array_equal(ra[key], rb[key], err_msg=key)
