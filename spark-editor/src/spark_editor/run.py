@@ -148,7 +148,7 @@ class _Run:
 
 async def run_socket(request: web.Request) -> web.WebSocketResponse:
     """The ``/api/run`` websocket; one run at a time per connection, at most ``MAX_RUNS`` per server."""
-    from .server import LIMITS, MAX_RUNS, POOL, REGISTRY, RUNS, parse_json
+    from .server import LIMITS, MAX_RUNS, POOL, RUNS, _registry, parse_json
 
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=32 * 1024 * 1024)
     await ws.prepare(request)
@@ -179,7 +179,7 @@ async def run_socket(request: web.Request) -> web.WebSocketResponse:
                                         f"and start again"})
                     continue
                 limits.runs += 1
-                current = _Run(ws, request.app[REGISTRY](False), request.app[POOL])
+                current = _Run(ws, _registry(request), request.app[POOL])
                 task = asyncio.create_task(_guarded(current, req))
                 task.add_done_callback(lambda _t, limits=limits: setattr(limits, "runs", limits.runs - 1))
             else:

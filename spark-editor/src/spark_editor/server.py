@@ -14,11 +14,18 @@ Routes (all JSON unless said otherwise):
 ``GET  /api/open?path=``   ``{path, doc, problems, warnings}``
 ``POST /api/save``         ``{path, doc, overwrite}`` -> ``{path, problems, warnings}``; atomic; 409 if it exists
 ``GET  /api/run``          websocket: run a model and stream spikes, voltages and rates (see :mod:`.run`)
+``POST /api/component/propose``  ``{doc, nodes}`` -> what "make component" offers for a selection (ports, params)
+``POST /api/component/make``     ``{doc, nodes, name, kind, ports, params, overwrite}`` -> writes
+                           ``components/<name>.spark``; ``{path, id, component, doc, problems, warnings}``
+``GET  /api/component?id=`` a composite's document, ``editable`` when its file is in the folder
 ``GET  /view``, ``/api/runs/...``  the run viewer and its data (see :mod:`.viewer`)
 =========================  ==================================================================================
 
 ``create_app(runs=[...])`` (``spark view``) makes a viewer of those runs only: the page, session, catalogue and
 viewer routes, none of the routes that read or write model files or run models.
+
+The registry is the one given (``registry``) plus the composites of ``<folder>/components`` as ``library:<name>``
+(:mod:`.components`), so a component made in the editor is in its palette at once.
 
 Every request passes :func:`spark_editor.security.check_request`; every path :func:`spark_editor.security.confine`.
 
@@ -145,6 +152,9 @@ def create_app(root: str | os.PathLike, *, registry: RegistryProvider | None = N
         from .run import run_socket
 
         app.router.add_get("/api/run", run_socket)
+        app.router.add_post("/api/component/propose", propose_component)
+        app.router.add_post("/api/component/make", make_component)
+        app.router.add_get("/api/component", open_component)
     app.router.add_static("/static", STATIC, follow_symlinks=False, append_version=False)
     app.on_shutdown.append(_close_runs)
     app.on_cleanup.append(_stop_pool)
@@ -368,7 +378,9 @@ def check_doc(doc: Any, registry: Any) -> tuple[list[dict], list[dict]]:
 
 
 def _registry(request: web.Request, refresh: bool = False):
-    return request.app[REGISTRY](refresh)
+    from .components import with_folder_library
+
+    return with_folder_library(request.app[REGISTRY](refresh), request.app[ROOT])
 
 
 def _path_param(request: web.Request, value: Any, *, suffix: str | None = ".spark") -> Path:
@@ -451,6 +463,13 @@ def _check_params(registry: Any, component: Any, values: Any) -> dict:
         entry = registry.resolve(component)
     except spark.SparkError as exc:
         return {"ok": False, "message": str(exc), "problems": []}
+    if getattr(entry.cls, "is_composite", False):  # a composite: its declared params (spark.composite)
+        out, problems = entry.cls.check_params(values)
+        if problems:
+            text = "; ".join(f"{entry.id} {m}" for _, m in problems)
+            return {"ok": False, "message": text,
+                    "problems": [{"param": name, "message": f"{entry.id} {m}"} for name, m in problems]}
+        return {"ok": True, "params": out}
     try:
         built = sparams.from_dict(entry.cls.Params, values)
     except spark.ParamError as exc:
@@ -618,3 +637,82 @@ def _os_error(request: web.Request, exc: OSError, path: Path, verb: str) -> web.
 async def _close_runs(app: web.Application) -> None:
     for ws in list(app[RUNS]):
         await ws.close()
+
+
+# ----- composites (issue 18, part 3; see components.py) --------------------------------------------------------
+
+
+async def propose_component(request: web.Request) -> web.Response:
+    """``{doc, nodes}`` -> ``{ports, params, n, name}``: what "make component" offers for a selection."""
+    from .components import MakeError, propose
+
+    body = await _body(request)
+    try:
+        return _json(await offload(request, propose, body.get("doc"), body.get("nodes"), _registry(request)))
+    except MakeError as exc:
+        raise _bad(str(exc), status=422) from None
+
+
+def _make(root: Path, base: Any, body: dict) -> dict:
+    from .components import MakeError, library_folder, make, with_folder_library
+
+    registry = with_folder_library(base, root)
+    name = body.get("name")
+    composite, model = make(body.get("doc"), body.get("nodes"), registry, name=name,
+                            kind=body.get("kind") or "composite", ports=body.get("ports"), params=body.get("params"),
+                            node_id=body.get("node_id"), shape_param=body.get("shape_param", True) is not False,
+                            doc_text=body.get("description") or "")
+    folder = library_folder(root)
+    path = folder / f"{name}.spark"
+    try:
+        prior = registry.resolve(f"library:{name}")
+    except Exception:
+        prior = None
+    if prior is not None and os.path.realpath(getattr(prior.cls, "source", "")) != os.path.realpath(path):
+        raise MakeError(f"library:{name} is already a component of the user library ({prior.cls.source}); choose "
+                        "another name")
+    overwrite = body.get("overwrite", False)
+    if not isinstance(overwrite, bool):
+        raise MakeError(f"overwrite must be true or false (a JSON boolean), got {overwrite!r}")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{relative(root, path)} already exists; confirm to overwrite it")
+    folder.mkdir(exist_ok=True)
+    confine(root, str(path))  # the components folder may be a link leading out: refuse
+    atomic_write_text(path, _model_text(composite))
+    problems, warnings = check_doc(model, with_folder_library(base, root))  # the new file is in the library now
+    return {"path": relative(root, path), "id": f"library:{name}", "component": composite, "doc": model,
+            "problems": problems, "warnings": warnings}
+
+
+async def make_component(request: web.Request) -> web.Response:
+    """Write ``components/<name>.spark`` from a selection and answer the model with the selection replaced by one
+    node of it (the model is not saved: the page shows it, unsaved)."""
+    from .components import MakeError
+
+    body = await _body(request)
+    root = request.app[ROOT]
+    base = request.app[REGISTRY](False)
+    try:
+        return _json(await offload(request, _make, root, base, body))
+    except MakeError as exc:
+        raise _bad(str(exc), status=422) from None
+    except FileExistsError as exc:
+        raise _bad(str(exc), status=409, exists=True) from None
+    except PathError as exc:
+        raise _bad(str(exc), status=exc.status) from None
+    except OSError as exc:
+        raise _os_error(request, exc, root / "components", "write") from None
+
+
+async def open_component(request: web.Request) -> web.Response:
+    """``?id=`` -> ``{id, name, kind, doc, editable, path}``: a composite's inside, to open in the editor."""
+    from .components import describe_source
+
+    cid = request.query.get("id", "")
+    try:
+        info = await offload(request, describe_source, _registry(request), cid, request.app[ROOT])
+    except (ValueError, KeyError) as exc:
+        raise _bad(str(exc).strip("'\""), status=404) from None
+    except Exception as exc:  # an unknown id: the registry's message
+        raise _bad(str(exc), status=404) from None
+    return _json(info)
