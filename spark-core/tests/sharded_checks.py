@@ -60,6 +60,8 @@ def main() -> dict:
     b, mesh = noisy_net(reg), trial_mesh()
     for chunk in (None, 10):  # one program (state shared by the trials), chunks (per-trial state carried)
         out[f"equal_8_{chunk}"] = same(b.run({"p": x}, record=RECORD, batched=True, mesh=mesh, chunk=chunk), ref)
+    parts = list(b.run_iter({"p": x}, record=RECORD, batched=True, mesh=mesh, chunk=10))  # the chunks' program again
+    out["equal_run_iter"] = same({k: np.concatenate([p[k] for p in parts], axis=1) for k in RECORD}, ref)
     out["equal_2_None"] = same(noisy_net(reg).run({"p": x}, record=RECORD, batched=True, mesh=trial_mesh(2)), ref)
     # inputs already on the devices, sharded as the run needs them: used where they are
     xd = jax.device_put(x, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("trials")))

@@ -44,6 +44,10 @@ def test_sharded_equals_unsharded_bit_for_bit(results, size, chunk):
     assert results[f"equal_{size}_{chunk}"]
 
 
+def test_run_iter_on_a_mesh_yields_the_same_chunks(results):
+    assert results["equal_run_iter"]
+
+
 def test_a_data_parallel_program_exchanges_nothing_between_devices(results):
     found = dict(results["collectives"])  # the programs of one program per run, of chunks, of a stream to disk
     assert found.pop("programs") >= 2

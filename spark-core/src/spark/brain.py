@@ -838,7 +838,7 @@ class Brain(nnx.Module):
 
     def _check_memory(self, job: _Job, need: int) -> None:
         if job.batched and job.n_batch:  # every trial carries its own copy of the state (docs/brain.md)
-            check_batched_memory(self, int(job.n_batch))
+            check_batched_memory(self, int(job.n_local or job.n_batch))  # a process holds its own trials
         avail = job.estimate.available
         if avail is None or need <= MEMORY_FRACTION * avail:
             return
