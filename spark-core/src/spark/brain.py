@@ -505,7 +505,8 @@ class Brain(nnx.Module):
         Args:
             inputs: input name -> array. Each is either one value for every step (the port's shape, or a scalar)
                 or one value per step (``(steps, *port_shape)``). With ``batched=True`` each has a leading
-                trial axis ``B`` first.
+                trial axis ``B`` first. numpy arrays stay on the host (chunks are cut from them); a ``jax.Array``
+                stays where it is (checked on its device, sliced there; one sharded as ``mesh`` needs is used as is).
             steps: number of steps (default: the length of the time-series inputs, or ``duration``).
             record: what to record: strings in the short form of :class:`spark.Monitor` (``"node.port"``,
                 ``"node.variable"``, ``"exc.v[0:10]"``, ``"exc.spikes:rate"``, ``"syn.weight@100"``) or
