@@ -51,3 +51,11 @@ def test_forward_and_local_learning_are_bit_identical_with_the_surrogate_on(soma
         for key in record:
             for on, off in ((on_single, off_single), (on_batched, off_batched)):
                 np.testing.assert_array_equal(np.asarray(on[key], off[key].dtype), off[key], err_msg=f"{s} {key}")
+
+
+@pytest.mark.parametrize("soma", ["lif", "lif_cond", "adaptive_lif", "adaptive_lif_cond"])
+def test_every_surrogate_soma_passes_the_component_contract_with_it_on(soma):
+    from spark.testing import check_component
+
+    cls = spark.default_registry().resolve(soma).cls
+    check_component(cls, params={"surrogate": "triangle", "surrogate_slope": 0.4})

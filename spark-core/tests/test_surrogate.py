@@ -30,8 +30,9 @@ class Leaky(spark.Soma):
 
     name = "leaky"
     Params = LeakyParams
-    inputs = {"x": spark.Port(spark.Current)}
-    outputs = {"spikes": spark.Port(spark.Spikes), "v": spark.Port(spark.Voltage)}
+    inputs = {"x": spark.Port(spark.Current, "input, added to v each step (mV)")}
+    outputs = {"spikes": spark.Port(spark.Spikes, "spikes of this step"),
+               "v": spark.Port(spark.Voltage, "potential after the step (mV)")}
 
     def __init__(self, shape, *, params=None, rngs=None, **values):
         super().__init__(shape, params=params, rngs=rngs, **values)
@@ -257,3 +258,10 @@ def test_mask_gradients_keeps_absent_synapses_absent():
     masked = training.mask_gradients(brain, g)
     np.testing.assert_array_equal(np.asarray(masked["nodes"]["w1"]["weight"].get_value()), np.eye(4, 6))
     assert np.asarray(masked["nodes"]["w2"]["weight"].get_value()).all()
+
+
+def test_the_contract_checks_accept_surrogate_spikes_as_float_zeros_and_ones():
+    from spark.testing import check_component
+
+    check_component(Leaky, params={"surrogate": "arctan"}, only=("shapes",))
+    check_component(Leaky, only=("shapes",))

@@ -59,6 +59,7 @@ from flax import nnx
 
 from .. import parameters as _params
 from .. import sparkfile
+from .. import surrogate as _surrogate
 from ..component import Component, LearningRule, Synapse, normalize_shape
 from ..errors import SparkError
 from ..payloads import Current, PayloadType, Spikes
@@ -610,6 +611,12 @@ class _Run:
         for port, x in out.items():
             want_shape = self.port_shape(port)
             want_dtype = np.dtype(cls.outputs[port].payload.dtype)
+            if (want_dtype == np.bool_ and hasattr(x, "dtype") and np.dtype(x.dtype) == np.float32
+                    and _surrogate.is_on(self.params)):  # surrogate spikes: float32 0/1 (docs/gradients.md)
+                if concrete(x) and not np.all((np.asarray(x) == 0) | (np.asarray(x) == 1)):
+                    raise _Fail(f"{when}: output {port!r} holds values other than 0 and 1; surrogate spikes are "
+                                "float32 0.0 / 1.0", "return spark.surrogate.spike(v, threshold, ...)")
+                want_dtype = np.dtype(np.float32)
             if not hasattr(x, "shape") or tuple(x.shape) != want_shape or np.dtype(x.dtype) != want_dtype:
                 raise _Fail(f"{when}: output {port!r} is {_what(x)}, declared {list(want_shape)} "
                             f"{want_dtype} ({cls.outputs[port].payload.name})",
