@@ -204,8 +204,10 @@ async def test_open_component_by_id(client, tmp_path):
     # and the file opens as any model of the folder
     opened = await (await client.get("/api/open?path=components/relay.spark")).json()
     assert opened["doc"] == COMPOSITE_FILE
-    # alone, its synapse's shape would come from outside (docs/composites.md): the only problem
-    assert [p["node"] for p in opened["problems"]] == ["syn"] and "inferred" in opened["problems"][0]["message"]
+    # alone, its synapse's shape would come from outside (docs/composites.md): a warning, not a problem
+    assert opened["problems"] == []
+    assert [(w["node"], w["severity"]) for w in opened["warnings"]] == [("syn", "warning")]
+    assert "exposed input 'pre'" in opened["warnings"][0]["message"]
     resp = await client.get(f"/api/component?id={DIST}:wire")
     assert resp.status == 404 and "not a composite" in (await resp.json())["error"]
     resp = await client.get("/api/component?id=library:nothing")

@@ -5,11 +5,13 @@ import {
   type Connection, type EdgeChange, type FinalConnectionState, type NodeChange, type OnBeforeDelete,
 } from "@xyflow/react";
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState, type DragEvent } from "react";
-import { ApiError, api } from "./api";
+import { ApiError, api, type ComponentOffer, type MakeRequest } from "./api";
 import {
   CatalogueContext, EMPTY_CATALOGUE, indexCatalogue, payloadColor, resolveComponent, type CatalogueIndex,
 } from "./catalogue";
 import { useDialogs } from "./components/Dialogs";
+import { MakeComponentDialog } from "./components/MakeComponentDialog";
+import { OpenCompositeContext } from "./composites";
 import { Inspector } from "./components/Inspector";
 import { DRAG_MIME, INPUT_ITEM, OUTPUT_ITEM, Palette } from "./components/Palette";
 import { ProblemsPanel } from "./components/ProblemsPanel";
@@ -30,6 +32,16 @@ const HISTORY_LIMIT = 200;
 const SHAPED_KINDS = new Set(["soma", "encoder"]);
 
 type Toast = { text: string; kind: "info" | "error" } | null;
+
+/** A model left to open a composite's inside: restored as it was by "back". */
+interface Parent {
+  label: string;
+  filePath: string | null;
+  savedJson: string | null;
+  state: ModelState;
+  history: { undo: ModelState[]; redo: ModelState[] };
+  readOnly: string | null;
+}
 
 function isTyping(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
@@ -58,6 +70,10 @@ function Editor() {
   const [refreshing, setRefreshing] = useState(false);
   const [runsOpen, setRunsOpen] = useState(false);
   const [ready, setReady] = useState(false);
+  const [making, setMaking] = useState<{ offer: ComponentOffer; nodes: string[] } | null>(null);
+  const [parents, setParents] = useState<Parent[]>([]); // the models above the one shown (composite insides)
+  const [scope, setScope] = useState<string | null>(null); // the composite shown, when inside one
+  const [readOnly, setReadOnly] = useState<string | null>(null); // id of a pack composite shown read-only
   const [, bump] = useReducer((x: number) => x + 1, 0);
   const history = useRef<{ undo: ModelState[]; redo: ModelState[] }>({ undo: [], redo: [] });
   const clipboard = useRef<{ nodes: SparkFlowNode[]; edges: SparkFlowEdge[]; pastes: number } | null>(null);
@@ -165,14 +181,24 @@ function Editor() {
   const discardOk = useCallback(async () => !dirtyRef.current
     || dialogs.confirm("Unsaved changes", "The model has unsaved changes. Discard them?", "Discard"), [dialogs]);
 
+  const leaveComposites = () => {
+    setParents([]);
+    setScope(null);
+    setReadOnly(null);
+  };
+
   const newModel = useCallback(async () => {
-    if (await discardOk()) blank(null, catRef.current);
+    if (!(await discardOk())) return;
+    leaveComposites();
+    blank(null, catRef.current);
   }, [discardOk, blank]);
 
   const openModel = useCallback(async () => {
     if (!(await discardOk())) return;
     const path = await dialogs.pickFile();
-    if (path) await openPath(path, catRef.current);
+    if (!path) return;
+    leaveComposites();
+    await openPath(path, catRef.current);
   }, [discardOk, dialogs, openPath]);
 
   const writeTo = useCallback(async (path: string, overwrite: boolean): Promise<boolean> => {
@@ -207,9 +233,14 @@ function Editor() {
   }, [dialogs, filePath, writeTo]);
 
   const save = useCallback(async () => {
+    if (readOnly) {
+      say(`${readOnly} belongs to its pack and opens read-only; Save as… writes a copy into the editor's folder`);
+      await saveAs();
+      return;
+    }
     if (filePath) await writeTo(filePath, true);
     else await saveAs();
-  }, [filePath, writeTo, saveAs]);
+  }, [filePath, writeTo, saveAs, readOnly, say]);
 
   useEffect(() => {
     const onUnload = (e: BeforeUnloadEvent) => {
@@ -350,7 +381,7 @@ function Editor() {
       node = {
         id: freshId(), type: nodeTypeFor(spec.kind, nodeTypes), position,
         data: { role: "component", name, component: spec.id, params: {},
-          shape: SHAPED_KINDS.has(spec.kind) ? [100] : null, extra: {} },
+          shape: SHAPED_KINDS.has(spec.kind) && !spec.composite ? [100] : null, extra: {} },
       };
     }
     pushHistory();
@@ -438,6 +469,124 @@ function Editor() {
     setTimeout(() => rf.fitView({ padding: 0.2, duration: 300, maxZoom: 1.2 }), 50);
   }, [pushHistory, rf]);
 
+  // ----- composites: make one from the selection, open one, go back up -------------------------------------
+
+  const reloadCatalogue = useCallback(async () => {
+    const cat = indexCatalogue(await api.catalogue());
+    setCatalogue(cat);
+    catRef.current = cat;
+    return cat;
+  }, []);
+
+  const startMake = useCallback(async () => {
+    const sel = state.current.nodes.filter((n) => n.selected && n.data.role === "component");
+    if (!sel.length) {
+      say("Select the nodes to make a component of (click, Ctrl+click or Shift+drag)", "error");
+      return;
+    }
+    const names = sel.map((n) => n.data.name);
+    try {
+      const offer = await api.proposeComponent(modelToDoc(state.current, catRef.current).doc, names);
+      setMaking({ offer, nodes: names });
+    } catch (e) {
+      say(`Cannot make a component of ${names.join(", ")}: ${(e as Error).message}`, "error");
+    }
+  }, [say]);
+
+  const finishMake = useCallback(async (choice: Omit<MakeRequest, "doc" | "nodes">): Promise<string | null> => {
+    if (!making) return null;
+    const req: MakeRequest = { ...choice, doc: modelToDoc(state.current, catRef.current).doc, nodes: making.nodes };
+    let made;
+    try {
+      made = await api.makeComponent(req);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 409) {
+        if (!(await dialogs.confirm("Replace component?", `${(e as Error).message.replace(/; confirm.*/, "")}. `
+          + "Replace it? Models that use it will use the new one.", "Replace"))) return null;
+        try {
+          made = await api.makeComponent({ ...req, overwrite: true });
+        } catch (e2) {
+          return (e2 as Error).message;
+        }
+      } else {
+        return (e as Error).message;
+      }
+    }
+    const cat = await reloadCatalogue();
+    const m = docToModel(made.doc, cat, nodeTypes);
+    const placed = m.needsLayout ? layout(m.nodes, m.edges) : m.nodes;
+    const nodeId = made.doc.nodes.find((n) => n.component === made.id)?.id;
+    pushHistory();
+    restore({ nodes: placed.map((n) => ({ ...n, selected: n.data.name === nodeId && n.data.role === "component" })),
+      edges: m.edges, meta: m.meta });
+    setMaking(null);
+    say(`Made ${made.id} (${made.path}); ${made.problems.length ? `${made.problems.length} problem(s)` : "the model is valid"}`);
+    return null;
+  }, [making, dialogs, pushHistory, reloadCatalogue, say]);
+
+  const openComposite = useCallback(async (cid: string) => {
+    let src;
+    try {
+      src = await api.component(cid);
+    } catch (e) {
+      say(`Cannot open ${cid}: ${(e as Error).message}`, "error");
+      return;
+    }
+    const parent: Parent = {
+      label: scope ?? filePath ?? (state.current.meta.name || "model"), filePath, savedJson,
+      state: snapshot(state.current), history: history.current, readOnly,
+    };
+    const cat = catRef.current;
+    if (src.editable && src.path) {
+      try {
+        const r = await api.open(src.path);
+        load(r.doc, r.path, cat);
+        setProblems(r.problems);
+        setWarnings(r.warnings ?? []);
+      } catch (e) {
+        say(`Cannot open ${src.path}: ${(e as Error).message}`, "error");
+        return;
+      }
+      setReadOnly(null);
+    } else {
+      load(src.doc, null, cat);
+      setReadOnly(src.id);
+    }
+    setParents((ps) => [...ps, parent]);
+    setScope(src.name);
+    say(src.editable ? `Opened ${src.id} (${src.path}); Save writes it, ‹ Back returns to ${parent.label}`
+      : `Opened ${src.id} read-only (it belongs to its pack); ‹ Back returns to ${parent.label}`);
+  }, [scope, filePath, savedJson, readOnly, load, say]);
+
+  const goBack = useCallback(async () => {
+    const parent = parents[parents.length - 1];
+    if (!parent) return;
+    if (dirtyRef.current && !(await dialogs.confirm("Unsaved changes",
+      `${scope ?? "This component"} has unsaved changes. Discard them and go back?`, "Discard"))) return;
+    let cat = catRef.current;
+    try {
+      cat = await reloadCatalogue(); // a saved component may expose other ports now
+    } catch {
+      // keep the catalogue we have
+    }
+    restore({ ...parent.state, nodes: parent.state.nodes.map((n) => (n.data.role === "component"
+      ? { ...n, type: nodeTypeFor(resolveComponent(cat, n.data.component)?.kind, nodeTypes) } : n)) });
+    setFilePath(parent.filePath);
+    setSavedJson(parent.savedJson);
+    history.current = parent.history;
+    setReadOnly(parent.readOnly);
+    setParents((ps) => ps.slice(0, -1));
+    setScope(parents.length > 1 ? parent.label : null);
+    bump();
+    setTimeout(() => rf.fitView({ padding: 0.2, maxZoom: 1.2 }), 50);
+  }, [parents, scope, dialogs, reloadCatalogue, rf]);
+
+  const onNodeDoubleClick = useCallback((_: unknown, n: SparkFlowNode) => {
+    if (n.data.role !== "component") return;
+    const spec = resolveComponent(catRef.current, n.data.component);
+    if (spec?.composite) openComposite(spec.id);
+  }, [openComposite]);
+
   const refreshPacks = useCallback(async () => {
     setRefreshing(true);
     try {
@@ -481,8 +630,10 @@ function Editor() {
 
   const h = history.current;
   const anySelected = nodes.some((n) => n.selected) || edges.some((e) => e.selected);
+  const componentsSelected = nodes.some((n) => n.selected && n.data.role === "component");
   return (
     <CatalogueContext.Provider value={catalogue}>
+      <OpenCompositeContext.Provider value={openComposite}>
       <ProblemNodesContext.Provider value={problemNodes}>
         <div className="app">
           <header className="toolbar" role="toolbar" aria-label="editor actions">
@@ -496,9 +647,19 @@ function Editor() {
             <button onClick={redo} disabled={!h.redo.length} data-testid="redo" title="redo (Ctrl+Shift+Z)">↷ Redo</button>
             <button onClick={deleteSelected} disabled={!anySelected} data-testid="delete" title="delete (Del)">Delete</button>
             <button onClick={autoLayout} data-testid="layout" title="arrange the graph in layers">Layout</button>
+            <button onClick={startMake} disabled={!componentsSelected} data-testid="make-component"
+              title="turn the selected nodes into a component (saved in components/) used as one node">Make component</button>
             <span className="sep" />
             <button onClick={() => setRunsOpen(true)} data-testid="runs" title="recorded runs (spark run) in the run viewer">Runs…</button>
             <span className="sep" />
+            {parents.length > 0 && (
+              <nav className="breadcrumb" aria-label="where you are" data-testid="breadcrumb">
+                <button onClick={goBack} data-testid="back" title="back to the model that uses it">‹ Back</button>
+                {parents.map((p, k) => <span key={k} className="crumb">{p.label} ›</span>)}
+                <span className="crumb here">{scope}</span>
+                {readOnly && <span className="read-only" title="a pack's composite: Save as… to copy it">read-only</span>}
+              </nav>
+            )}
             <span className="file" data-testid="file-name" data-dirty={dirty ? "true" : "false"}>
               {filePath ?? "untitled"}{dirty ? " ●" : ""}
             </span>
@@ -512,7 +673,7 @@ function Editor() {
               nodes={nodes} edges={edges} nodeTypes={nodeTypes} edgeTypes={edgeTypes}
               onNodesChange={onNodesChange} onEdgesChange={onEdgesChange} onConnect={onConnect}
               onConnectEnd={onConnectEnd} isValidConnection={isValidConnection} onBeforeDelete={onBeforeDelete}
-              onNodeDragStart={pushHistory} onSelectionDragStart={pushHistory}
+              onNodeDragStart={pushHistory} onSelectionDragStart={pushHistory} onNodeDoubleClick={onNodeDoubleClick}
               deleteKeyCode={["Delete", "Backspace"]} multiSelectionKeyCode={["Control", "Meta"]}
               selectionKeyCode="Shift" minZoom={0.1} maxZoom={3} defaultViewport={{ x: 40, y: 40, zoom: 1 }}
               defaultEdgeOptions={{ type: EDGE_TYPE }}>
@@ -551,8 +712,13 @@ function Editor() {
           )}
           {dialogs.element}
           {runsOpen && <RunsDialog onClose={() => setRunsOpen(false)} />}
+          {making && (
+            <MakeComponentDialog offer={making.offer} count={making.nodes.length} onCancel={() => setMaking(null)}
+              onMake={finishMake} />
+          )}
         </div>
       </ProblemNodesContext.Provider>
+      </OpenCompositeContext.Provider>
     </CatalogueContext.Provider>
   );
 }

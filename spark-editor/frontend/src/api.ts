@@ -46,6 +46,57 @@ export interface ParamCheck {
   problems?: { param: string; message: string }[];
 }
 
+/** A port of the selection that "make component" offers to expose (POST /api/component/propose). */
+export interface OfferedPort {
+  node: string;
+  port: string;
+  direction: "in" | "out";
+  payload: string;
+  doc: string;
+  crossing: boolean; // has an edge across the selection's boundary: always exposed
+  inside: boolean;
+  expose: boolean;
+  name: string;
+}
+
+export interface ComponentOffer {
+  ports: OfferedPort[];
+  params: { node: string; param: string; value: unknown; name: string }[];
+  n: number | null;
+  name: string;
+}
+
+export interface MakeRequest {
+  doc: SparkDoc;
+  nodes: string[];
+  name: string;
+  kind: string;
+  description?: string;
+  ports: { node: string; port: string; direction: string; expose: boolean; name: string }[];
+  params: { node: string; param: string; name: string }[];
+  shape_param: boolean;
+  overwrite?: boolean;
+}
+
+export interface Made {
+  path: string;
+  id: string;
+  component: SparkDoc;
+  doc: SparkDoc;
+  problems: Problem[];
+  warnings?: Problem[];
+}
+
+export interface CompositeSource {
+  id: string;
+  name: string;
+  kind: string;
+  doc: SparkDoc;
+  editable: boolean;
+  path: string | null;
+  source: string;
+}
+
 export const api = {
   session: () => request<Session>("GET", "/api/session"),
   catalogue: () => request<Catalogue>("GET", "/api/catalogue"),
@@ -58,4 +109,8 @@ export const api = {
     request<{ path: string; doc: SparkDoc; problems: Problem[]; warnings?: Problem[] }>("GET", `/api/open?path=${encodeURIComponent(path)}`),
   save: (path: string, doc: SparkDoc, overwrite: boolean) =>
     request<{ path: string; problems: Problem[]; warnings?: Problem[] }>("POST", "/api/save", { path, doc, overwrite }),
+  proposeComponent: (doc: SparkDoc, nodes: string[]) =>
+    request<ComponentOffer>("POST", "/api/component/propose", { doc, nodes }),
+  makeComponent: (req: MakeRequest) => request<Made>("POST", "/api/component/make", req),
+  component: (id: string) => request<CompositeSource>("GET", `/api/component?id=${encodeURIComponent(id)}`),
 };

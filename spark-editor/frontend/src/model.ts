@@ -21,7 +21,7 @@ export interface ComponentData extends Record<string, unknown> {
   name: string;
   component: string;
   params: Record<string, Json>;
-  shape: number[] | null;
+  shape: ShapeEntry[] | null; // a composite's inner node may size itself by a param: [{"param": "n"}]
   extra: Record<string, Json>; // keys of the node entry the editor does not know, kept as they are
 }
 
@@ -37,6 +37,19 @@ export interface OutputData extends Record<string, unknown> {
   name: string;
   payload: string;
 }
+
+/** One entry of a node's shape: a size, or (inside a composite) a reference to one of its params. */
+export type ShapeEntry = number | { param: string };
+
+/** A shape as text: `100, 20`; a param reference is written as its name (`n`). */
+export function shapeText(shape: ShapeEntry[] | null | undefined): string {
+  if (!shape) return "";
+  return shape.map((x) => (typeof x === "number" ? String(x)
+    : x && typeof x === "object" && typeof x.param === "string" ? x.param : JSON.stringify(x))).join(", ");
+}
+
+/** The distribution of the user library's composites (`library:<name>`): not a pip distribution, never in `requires`. */
+export const LIBRARY = "library";
 
 export type NodeData = ComponentData | InputData | OutputData;
 export type SparkFlowNode = Node<NodeData>;
@@ -222,7 +235,7 @@ export function docToModel(doc: SparkDoc, cat: CatalogueIndex, nodeTypes: Record
       data: {
         role: "component", name, component,
         params: isObj(spec.params) ? { ...spec.params } : {},
-        shape: Array.isArray(spec.shape) ? (spec.shape as number[]) : null,
+        shape: Array.isArray(spec.shape) ? (spec.shape as ShapeEntry[]) : null,
         extra,
       },
     });
@@ -336,7 +349,7 @@ export function modelToDoc(state: ModelState, cat: CatalogueIndex): { doc: Spark
     const d = n.data;
     if (d.role !== "component") continue;
     const entry: SparkDoc["nodes"][number] = { id: d.name, component: d.component };
-    if (d.shape && d.shape.length) entry.shape = d.shape;
+    if (d.shape && d.shape.length) entry.shape = d.shape as Json[];
     if (Object.keys(d.params).length) entry.params = { ...d.params };
     const rule = attach.get(n.id);
     if (rule !== undefined) entry.attach = rule;
@@ -346,7 +359,7 @@ export function modelToDoc(state: ModelState, cat: CatalogueIndex): { doc: Spark
     positions[d.name] = { x: round(n.position.x), y: round(n.position.y) };
     const spec = resolveComponent(cat, d.component);
     const version = spec && cat.packVersions.get(spec.distribution);
-    if (spec && version && !(spec.distribution in meta.requires)) requires[spec.distribution] = `>=${version}`;
+    if (spec && version && spec.distribution !== LIBRARY && !(spec.distribution in meta.requires)) requires[spec.distribution] = `>=${version}`;
   }
   const refName = (id: string) => byId.get(id)?.data.name ?? id.replace(/^missing:/, "");
   const docEdges: NonNullable<SparkDoc["edges"]> = [];

@@ -43,6 +43,15 @@ export interface ComponentSpec {
   inputs: PortSpec[];
   outputs: PortSpec[];
   stochastic: boolean;
+  /** only for composites (spark.composite): the file it comes from, its inner nodes and port maps */
+  composite?: CompositeInfo;
+}
+
+export interface CompositeInfo {
+  source: string;
+  nodes: { id: string; component: string }[];
+  inputs: Record<string, string[]>;
+  outputs: Record<string, string>;
 }
 
 export interface PackInfo {
@@ -78,7 +87,7 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 export interface SparkNode {
   id: string;
   component: string;
-  shape?: number[];
+  shape?: Json[];
   params?: Record<string, Json>;
   attach?: string;
   [key: string]: Json | undefined;

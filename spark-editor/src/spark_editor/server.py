@@ -371,10 +371,38 @@ def check_doc(doc: Any, registry: Any) -> tuple[list[dict], list[dict]]:
         from spark import sparkfile
 
         problems, warnings = sparkfile.check(doc, registry=registry)
-        return [_problem_json(p) for p in problems], [_problem_json(w) for w in warnings]
+        problems, moved = _boundary_shapes(doc, problems)
+        return [_problem_json(p) for p in problems], [_problem_json(w) for w in [*moved, *warnings]]
     except Exception as exc:  # a malformed model must give a validation error, not a crash
         message = f"the model could not be validated: {type(exc).__name__}: {exc}"
         return [_problem_json({"path": "$", "message": message})], []
+
+
+def _boundary_shapes(doc: dict, problems: list) -> tuple[list, list]:
+    """In a composite file (a ``"component"`` section), a node fed through an exposed input may leave its shape to be
+    inferred from what feeds it where the component is used (docs/composites.md): alone, the core cannot infer it.
+    The editor shows that as a warning, not as a problem of the component: ``(problems, warnings)``."""
+    head = doc.get("component")
+    if not isinstance(head, dict) or not isinstance(head.get("inputs"), dict):
+        return problems, []
+    fed: dict[str, str] = {}
+    for pname, spec in head["inputs"].items():
+        refs = spec.get("to") if isinstance(spec, dict) else None
+        for ref in [refs] if isinstance(refs, str) else refs if isinstance(refs, list) else []:
+            if isinstance(ref, str):
+                fed.setdefault(ref.rpartition(".")[0], pname)
+    kept, moved = [], []
+    for p in problems:
+        node = getattr(p, "node", None)
+        if node in fed and "cannot be inferred" in getattr(p, "message", ""):
+            from spark.sparkfile import Problem
+
+            moved.append(Problem(p.path, f"the shape of node {node!r} is inferred where the component is used, from "
+                                         f"what feeds its exposed input {fed[node]!r}; alone (Run here) it needs a "
+                                         "\"shape\"", node=node, severity="warning"))
+        else:
+            kept.append(p)
+    return kept, moved
 
 
 def _registry(request: web.Request, refresh: bool = False):

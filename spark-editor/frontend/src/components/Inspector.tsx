@@ -1,11 +1,12 @@
 // The right-hand panel: a form for the selected node (name, shape, params from its params_schema) or edge
 // (delay), or for the model itself when nothing is selected.
 
-import { useEffect, useState } from "react";
+import { useContext, useEffect, useState } from "react";
 import { api } from "../api";
 import { findPort, payloadColor, resolveComponent, useCatalogue } from "../catalogue";
+import { OpenCompositeContext } from "../composites";
 import {
-  ATTACH_OUT, IO_NAME_RE, NODE_ID_RE, portOf, type ComponentData, type InputData, type Meta, type NodeData,
+  ATTACH_OUT, IO_NAME_RE, NODE_ID_RE, portOf, shapeText, type ComponentData, type InputData, type Meta, type NodeData,
   type SparkFlowEdge, type SparkFlowNode,
 } from "../model";
 import type { Json } from "../types";
@@ -70,9 +71,13 @@ function nameCheck(nodes: SparkFlowNode[], self: SparkFlowNode, re: RegExp, what
 function shapeCheck(text: string) {
   const t = text.trim().replace(/^\[|\]$/g, "");
   if (!t) return { value: null };
-  const parts = t.split(/[\s,x×]+/).filter(Boolean);
-  if (parts.every((p) => /^\d+$/.test(p) && Number(p) > 0)) return { value: parts.map(Number) };
-  return { error: `shape ${JSON.stringify(text)} must be positive whole numbers, e.g. 100 or 28, 28` };
+  const parts = t.split(/[\s,×]+/).filter(Boolean);
+  // a name is a reference to a param of the composite being edited (`n` -> {"param": "n"})
+  if (parts.every((p) => (/^\d+$/.test(p) && Number(p) > 0) || /^[A-Za-z_]\w*$/.test(p))) {
+    return { value: parts.map((p) => (/^\d+$/.test(p) ? Number(p) : { param: p })) };
+  }
+  return { error: `shape ${JSON.stringify(text)} must be positive whole numbers, e.g. 100 or 28, 28 (or, inside a `
+    + "composite, names of its params)" };
 }
 
 function ComponentInspector({ node, nodes, onNodeData }: { node: SparkFlowNode; nodes: SparkFlowNode[];
@@ -80,6 +85,7 @@ function ComponentInspector({ node, nodes, onNodeData }: { node: SparkFlowNode; 
   const cat = useCatalogue();
   const d = node.data as ComponentData;
   const spec = resolveComponent(cat, d.component);
+  const openComposite = useContext(OpenCompositeContext);
   const commitParam = (name: string) => async (value: unknown | undefined): Promise<string | null> => {
     const params: Record<string, unknown> = { ...d.params };
     if (value === undefined) delete params[name];
@@ -106,12 +112,19 @@ function ComponentInspector({ node, nodes, onNodeData }: { node: SparkFlowNode; 
       <div className="muted small">{d.component}{spec ? ` · ${spec.version}` : ""}</div>
       <TextField label="name" value={d.name} testid="node-name" check={nameCheck(nodes, node, NODE_ID_RE, "node")}
         commit={(v) => onNodeData(node.id, { name: v })} help="the node's id in the model (edges refer to it)" />
-      <TextField label="shape" value={d.shape ? d.shape.join(", ") : ""} testid="node-shape" check={shapeCheck}
+      {spec?.composite && (
+        <div className="composite-box">
+          <p className="muted small">A composite of {spec.composite.nodes.length} nodes
+            ({spec.composite.nodes.map((n) => n.id).join(", ")}); its params set its shape.</p>
+          <button data-testid="open-composite" onClick={() => openComposite(spec.id)}>Open inside ↗</button>
+        </div>
+      )}
+      {!spec?.composite && <TextField label="shape" value={shapeText(d.shape)} testid="node-shape" check={shapeCheck}
         placeholder="inferred from connections"
         help={spec?.kind === "synapse" || spec?.kind === "learning_rule"
           ? "[n_pre, n_post]; leave empty to infer it from the connected populations"
           : "number of neurons, e.g. 100 or 28, 28"}
-        commit={(v) => onNodeData(node.id, { shape: v })} />
+        commit={(v) => onNodeData(node.id, { shape: v })} />}
       {spec ? (
         <>
           <h3>Parameters</h3>
@@ -212,6 +225,29 @@ function EdgeInspector({ edge, nodes, onEdgeData }: { edge: SparkFlowEdge; nodes
   );
 }
 
+/** The `component` section of a composite file being edited: what it exposes (edit the file's JSON to change it). */
+function ComponentSection({ head }: { head: Json | undefined }) {
+  if (!head || typeof head !== "object" || Array.isArray(head)) return null;
+  const h = head as Record<string, Json>;
+  const table = (x: Json | undefined) => (x && typeof x === "object" && !Array.isArray(x) ? x as Record<string, Json> : {});
+  const ref = (x: Json, key: string) => {
+    const v = x && typeof x === "object" && !Array.isArray(x) ? (x as Record<string, Json>)[key] : null;
+    return Array.isArray(v) ? v.join(", ") : String(v ?? "");
+  };
+  return (
+    <div className="component-section" data-testid="component-section">
+      <h3>Component <code>{String(h.name ?? "")}</code> <span className="muted">{String(h.kind ?? "composite")}</span></h3>
+      <ul className="port-list">
+        {Object.entries(table(h.inputs)).map(([k, v]) => <li key={`i${k}`}><b>{k}</b> in → {ref(v, "to")}</li>)}
+        {Object.entries(table(h.outputs)).map(([k, v]) => <li key={`o${k}`}><b>{k}</b> out ← {ref(v, "from")}</li>)}
+        {Object.entries(table(h.params)).map(([k, v]) => (
+          <li key={`p${k}`}>param <b>{k}</b> = {JSON.stringify(table(v).default ?? null)}</li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
 function ModelInspector({ meta, onMeta, nodes }: { meta: Meta; onMeta: Props["onMeta"]; nodes: SparkFlowNode[] }) {
   return (
     <div className="inspector-body" data-testid="inspector-model">
@@ -232,6 +268,7 @@ function ModelInspector({ meta, onMeta, nodes }: { meta: Meta; onMeta: Props["on
         commit={(v) => onMeta({ seed: v })} />
       <TextField label="description" value={meta.description ?? ""} testid="model-description"
         check={(t) => ({ value: t })} commit={(v) => onMeta({ description: v || undefined })} />
+      <ComponentSection head={meta.extra.component} />
       <p className="muted small">{nodes.filter((n) => n.data.role === "component").length} nodes. Select a node or
         edge to edit it; drag components in from the palette.</p>
       {Object.keys(meta.requires).length > 0 && (
@@ -260,7 +297,8 @@ export function Inspector(props: Props) {
     body = (
       <div className="inspector-body" data-testid="inspector-multi">
         <h2>{selNodes.length} nodes, {selEdges.length} edges selected</h2>
-        <p className="muted">Delete removes them; Ctrl+C / Ctrl+V copies them.</p>
+        <p className="muted">Delete removes them; Ctrl+C / Ctrl+V copies them; <b>Make component</b> (toolbar) turns
+          them into one node of a new composite.</p>
       </div>
     );
   } else {

@@ -21,11 +21,12 @@ function matches(c: ComponentSpec, q: string): boolean {
   return q.toLowerCase().split(/\s+/).filter(Boolean).every((w) => hay.includes(w));
 }
 
-function Item({ id, title, sub, doc, onAdd }: { id: string; title: string; sub: string; doc: string;
-  onAdd: (id: string) => void }) {
+function Item({ id, title, sub, doc, onAdd, composite }: { id: string; title: string; sub: string; doc: string;
+  onAdd: (id: string) => void; composite?: boolean }) {
   const [open, setOpen] = useState(false);
   return (
-    <li className="palette-item" draggable data-testid={`palette-${id}`} data-component={id}
+    <li className={`palette-item${composite ? " composite" : ""}`} draggable data-testid={`palette-${id}`}
+      data-component={id} data-composite={composite ? "true" : undefined}
       onDragStart={(e) => {
         e.dataTransfer.setData(DRAG_MIME, id);
         e.dataTransfer.setData("text/plain", id);
@@ -36,6 +37,7 @@ function Item({ id, title, sub, doc, onAdd }: { id: string; title: string; sub: 
         <button className="doc-toggle" aria-label={`${open ? "hide" : "show"} documentation of ${title}`}
           aria-expanded={open} onClick={() => setOpen(!open)}>{open ? "▾" : "▸"}</button>
         <span className="palette-name" title={doc}>{title}</span>
+        {composite && <span className="palette-badge" title="a composite: a saved subgraph used as one node">◇ composite</span>}
         <button className="add" title={`add ${title} to the canvas`} aria-label={`add ${title}`}
           onClick={() => onAdd(id)}>+</button>
       </div>
@@ -78,11 +80,11 @@ export function Palette({ onAdd, onRefresh, refreshing }: Props) {
             <h3>{KIND_LABELS[kind] ?? kind}</h3>
             {packs.map(([dist, comps]) => (
               <div key={dist} className="palette-pack">
-                <h4>{dist}</h4>
+                <h4>{dist === "library" ? "library (your components)" : dist}</h4>
                 <ul>
                   {comps.map((c) => (
-                    <Item key={c.id} id={c.id} title={c.name} sub={`${c.id} · ${c.version}`} doc={c.doc}
-                      onAdd={onAdd} />
+                    <Item key={c.id} id={c.id} title={c.name} doc={c.doc} onAdd={onAdd} composite={!!c.composite}
+                      sub={c.distribution === "library" ? `${c.id} · user library` : `${c.id} · ${c.version}`} />
                   ))}
                 </ul>
               </div>

@@ -4,7 +4,8 @@
 import { Handle, Position, useStore, type NodeProps } from "@xyflow/react";
 import { memo, useContext, useMemo, type ReactNode } from "react";
 import { firstLine, payloadColor, resolveComponent, useCatalogue } from "../catalogue";
-import { handleId, portOf, type ComponentData, type SparkFlowNode } from "../model";
+import { OpenCompositeContext } from "../composites";
+import { handleId, portOf, shapeText, type ComponentData, type SparkFlowNode } from "../model";
 import { NodeBadgeContext } from "../badges";
 import { ProblemNodesContext } from "../problems";
 import type { PortSpec } from "../types";
@@ -55,7 +56,9 @@ export const ComponentBody = memo(function ComponentBody({ id, data, selected, a
   const badges = useContext(NodeBadgeContext).get(d.name);
   const spec = resolveComponent(cat, d.component);
   const guessed = usePortsFromEdges(id, !spec);
+  const openComposite = useContext(OpenCompositeContext);
   const classes = ["spark-node", `kind-${spec?.kind ?? "unknown"}`];
+  if (spec?.composite) classes.push("composite");
   if (selected) classes.push("selected");
   if (problems.has(id)) classes.push("has-problem");
   return (
@@ -65,6 +68,11 @@ export const ComponentBody = memo(function ComponentBody({ id, data, selected, a
         <span className="node-icon" aria-hidden>{icon}</span>
         <span className="node-name">{d.name}</span>
         <span className="node-component">{spec ? spec.name : d.component}</span>
+        {spec?.composite && (
+          <button className="node-open nodrag" data-testid={`open-${d.name}`} aria-label={`open the inside of ${d.name}`}
+            title={`composite ${spec.id}: open its inside (or double-click the node)`}
+            onClick={(e) => { e.stopPropagation(); openComposite(spec.id); }}>↗</button>
+        )}
       </div>
       {!spec && <div className="node-unknown">unknown component {d.component || "(none)"}: install its pack</div>}
       <div className="ports">
@@ -72,7 +80,8 @@ export const ComponentBody = memo(function ComponentBody({ id, data, selected, a
         {spec?.outputs.map((p) => <PortRow key={`out-${p.name}`} node={d.name} port={p} />)}
         {!spec && guessed.map((p) => <PortRow key={`${p.direction}-${p.name}`} node={d.name} port={p} />)}
       </div>
-      {d.shape && <div className="node-shape">shape [{d.shape.join(", ")}]</div>}
+      {d.shape && <div className="node-shape">shape [{shapeText(d.shape)}]</div>}
+      {spec?.composite && <div className="node-composite">composite · {spec.composite.nodes.length} inner nodes</div>}
       {badges && badges.length > 0 && (
         <div className="node-badges" data-testid={`badge-${d.name}`}>{badges.map((b) => <span key={b}>{b}</span>)}</div>
       )}
