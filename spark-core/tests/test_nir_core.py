@@ -247,8 +247,8 @@ def test_a_converter_that_crashes_is_named_with_its_node_and_pack(make_plugin):
 
 
 def test_a_composite_is_exported_as_its_inner_nodes(registry):
-    """A composite node is flattened (docs/composites.md): its inner nodes become NIR nodes ("pair.a" -> "pair_a",
-    since NIR reads "a.b" in an edge as a sub-graph's node), and the graph reads back as the flat model."""
+    """A composite node is flattened (docs/composites.md): its inner nodes become NIR nodes ("pair.a" -> "pair_a":
+    no dots in NIR names, which tools use for paths into sub-graphs), and the graph reads back as the flat model."""
     registry.register_composite({
         "format": "spark", "version": 1, "name": "pair", "dt": 0.1,
         "component": {"name": "pair", "kind": "composite", "params": {"tau": {"type": "number", "default": 4.0}},

@@ -379,7 +379,7 @@ def to_nir(brain, *, strict: bool = False, leave_out: Iterable[str] = ()):
             if strict:
                 raise UnsupportedNIRError(f"node {nid!r} ({entry.id}): {w.message}")
             warnings.warn(f"node {nid!r} ({entry.id}): {w.message}", NIRWarning, stacklevel=2)
-        base = _unique(nid.replace(".", "_"), taken)  # NIR reads "a.b" in an edge as node b of subgraph a
+        base = _unique(nid.replace(".", "_"), taken)  # no dots in NIR names: tools use them for sub-graph paths
         taken.add(base)
         names = {local: (base if local == "" else f"{base}_{local}") for local in part.nodes}
         saved = json.dumps({"node": nid, "component": entry.id, "params": _params_dict(comp.params)})
