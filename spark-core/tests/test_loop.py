@@ -177,15 +177,18 @@ def modulated(reg, *, noise=False, seed=0):
 
 @pytest.mark.parametrize("make_env", [ConstEnv, HostConstEnv], ids=["jax", "host"])
 @pytest.mark.parametrize("r", [1.0, -1.0])
-def test_reward_reaches_the_modulator(reg, make_env, r):
-    """pre and post fire every step from step 1 on (post from step 2); the modulator holds r_{j-1} during window j.
-    With k = 2 and 3 environment steps: windows 1, 2, 3 carry r (window 0 carries 0), each of 2 steps with a
-    coincident pair at both (steps 2..7), so w changes by 0.1 * r * 6 exactly."""
+@pytest.mark.parametrize("pulse, steps", [(True, 3), (False, 6)])
+def test_reward_reaches_the_modulator(reg, make_env, r, pulse, steps):
+    """pre fires every step from step 0 on, post from step 1 (its input is pre's spikes, one step later), and the
+    rule sees both one step late (spike edges): a coincident pair at every step from 2 on. The modulator holds
+    r_{j-1} in window j: with k = 2 and 3 environment steps, windows 1, 2, 3 (steps 2..7) carry r, window 0 carries 0.
+    A pulse is in each window's first step (steps 2, 4, 6), a held reward in all (2..7): w changes by
+    0.1 * r * 3 or 0.1 * r * 6 exactly."""
     brain = modulated(reg)
     w0 = np.array(brain.nodes["syn"].weight[...])
-    brain.interact(make_env(r), spark.Loop("obs", "act", reward="reward", every=2), episodes=1)
+    brain.interact(make_env(r), spark.Loop("obs", "act", reward="reward", every=2, pulse=pulse), episodes=1)
     dw = np.array(brain.nodes["syn"].weight[...]) - w0
-    np.testing.assert_allclose(dw, np.full((2, 2), 0.1 * r * 6), rtol=1e-5)
+    np.testing.assert_allclose(dw, np.full((2, 2), 0.1 * r * steps), rtol=1e-5)
 
 
 def test_no_reward_or_learning_off_leaves_weights(reg):
@@ -202,8 +205,8 @@ def test_reward_fn_shapes_the_modulator(reg):
     w0 = np.array(brain.nodes["syn"].weight[...])
     loop = spark.Loop("obs", "act", reward="reward", every=2, reward_fn=lambda r, done: jnp.where(done, -2.0, 0.0))
     brain.interact(ConstEnv(1.0), loop, episodes=1)
-    # only the terminal window (2 steps) carries a non-zero modulator: -2
-    np.testing.assert_allclose(np.array(brain.nodes["syn"].weight[...]) - w0, np.full((2, 2), 0.1 * -2 * 2),
+    # only the terminal window carries a non-zero modulator, -2, in its first step
+    np.testing.assert_allclose(np.array(brain.nodes["syn"].weight[...]) - w0, np.full((2, 2), 0.1 * -2),
                                rtol=1e-5)
 
 

@@ -16,8 +16,9 @@ Timing (docs/reinforcement.md), in brain steps (spark.timing: step ``s`` ends at
 ``j`` of an episode occupies the window of brain steps ``j*k ... j*k + k - 1`` (``k = every``, counted from the
 episode's start). During that window observation ``o_j`` (``o_0`` from ``reset``) is held on the observation input,
 and the modulator input holds ``m_j = reward_fn(r_{j-1}, terminated_{j-1})``, the reward of the previous action
-(``m_0 = 0``). The action output is summed over the window's ``k`` steps and ``a_j = policy(sum)`` is sent to the
-environment, which answers ``o_{j+1}, r_j``. So ``o_j`` can change ``a_j`` through paths that take fewer than ``k``
+(``m_0 = 0``), in the window's first step (``Loop.pulse``, the default) or in all its steps. The action output is
+summed over the window's ``k`` steps and ``a_j = policy(sum)`` is sent to the environment, which answers
+``o_{j+1}, r_j``. So ``o_j`` can change ``a_j`` through paths that take fewer than ``k``
 steps (a spike edge delays one step), and reaches ``a_{j+1}`` (and later) through the brain's memory; ``r_j``
 arrives one window after ``a_j`` was read, as a dopamine pulse after an action, and the eligibility trace of the
 rule bridges the gap. After the last environment step (terminated, truncated, or ``Loop.max_steps``) one more window
@@ -91,6 +92,9 @@ class Loop:
         max_steps: end an episode after this many environment steps (as a truncation), whatever the environment
             says; ``None``: only the environment ends episodes.
         reset_brain: return the brain's dynamic state to its value at build at the start of each episode.
+        pulse: the modulator holds the reward in the first step of the window only (a dopamine pulse, 0 in the
+            other ``every - 1`` steps), so it meets the eligibility the previous window left; ``False``: it holds it
+            through the whole window.
     """
 
     observation: str
@@ -101,6 +105,7 @@ class Loop:
     reward_fn: Callable = _identity_reward
     max_steps: int | None = None
     reset_brain: bool = True
+    pulse: bool = True
 
     def __attrs_post_init__(self):
         if self.every < 1:
@@ -192,14 +197,17 @@ def _window(brain, spec, loop: Loop, frozen: frozenset, consts: dict):
             ext[reward[0]] = jnp.broadcast_to(jnp.asarray(mod, reward[2]), reward[1])
         gd, st = nnx.split(br)
 
-        def step(carry, _):
+        def step(carry, i):
             st, total = carry
             b = nnx.merge(gd, st)
-            now = b._step(ext, frozen)
+            now_ext = ext
+            if reward is not None and loop.pulse:  # the modulator holds m in the window's first step only
+                now_ext = {**ext, reward[0]: jnp.where(i == 0, ext[reward[0]], jnp.zeros_like(ext[reward[0]]))}
+            now = b._step(now_ext, frozen)
             return (nnx.split(b)[1], total + now[aref].astype(jnp.float32)), None
 
         zero = jnp.zeros(_out_shape(br, aref), jnp.float32)
-        (st, total), _ = jax.lax.scan(step, (st, zero), None, length=loop.every)
+        (st, total), _ = jax.lax.scan(step, (st, zero), jnp.arange(loop.every))
         return nnx.merge(gd, st), loop.policy(total)
 
     return run

@@ -34,14 +34,15 @@ def spark_components():
 
 @spark.hookimpl
 def spark_examples():
-    return {"digits": str(_EXAMPLES / "digits.spark")}
+    return {"digits": str(_EXAMPLES / "digits.spark"), "cartpole": str(_EXAMPLES / "cartpole.spark")}
 
 
 @spark.hookimpl
 def spark_cli_commands():
     from .cli import digits, digits_grad
+    from .rl.cli import rl
 
-    return [digits, digits_grad]
+    return [digits, digits_grad, rl]
 
 
 @spark.hookimpl

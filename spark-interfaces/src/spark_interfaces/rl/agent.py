@@ -1,0 +1,109 @@
+"""The CartPole agent: a spiking network that learns CartPole-v1 with reward-modulated STDP (docs/reinforcement.md).
+
+The network is ``examples/cartpole.spark`` (open it in the editor): a ``population`` encoder (Gaussian receptive
+fields, Poisson spikes) of the 4 observations into 40 input neurons, all-to-all plastic synapses onto two action
+populations of LIF neurons (left, right) that inhibit each other, reward-modulated STDP (Izhikevich 2007; Florian
+2007; Frémaux & Gerstner 2016) on those synapses with its modulator fed by the reward, and synaptic scaling (each
+action neuron's summed input weight held constant) so that learning redistributes weight between states rather than
+silencing a population. The action of a window is the population that spiked more (:func:`policy`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jax.numpy as jnp
+import numpy as np
+
+import spark
+
+from .cartpole import CartPole
+
+MODEL = Path(__file__).resolve().parent.parent / "examples" / "cartpole.spark"
+
+#: brain steps (of dt = 1 ms) per environment step
+EVERY = 10
+#: the horizon (s) of the shaped reward's potential, its scale, the reward of failure
+SHAPING, SCALE, FAILURE = 0.3, 10.0, -1.0
+
+
+def policy(total):
+    """Right (1) if the second half of the action neurons (the right population) spiked more than the first, else
+    left (0)."""
+    total = jnp.reshape(total, (2, -1)).sum(axis=1)
+    return (total[1] > total[0]).astype(jnp.int32)
+
+
+def make_loop(every: int = EVERY) -> spark.Loop:
+    """The joint: observation -> ``observation`` input, ``actions`` output -> :func:`policy`, reward -> ``reward``
+    (the rule's modulator)."""
+    return spark.Loop("observation", "actions", reward="reward", every=every, policy=policy)
+
+
+def make_env() -> CartPole:
+    return CartPole(shaping=SHAPING, scale=SCALE, failure=FAILURE)
+
+
+def brains(seeds, model: str | Path | None = None) -> list[spark.Brain]:
+    """One agent per seed (the seed draws its initial weights and its spikes)."""
+    import json
+
+    doc = json.loads(Path(model or MODEL).read_text())
+    return [spark.Brain.from_dict({**doc, "seed": int(s)}, source=str(model or MODEL)) for s in seeds]
+
+
+def train(seeds=(0,), episodes: int = 500, *, model=None, chunk: int = 10, on_chunk=None) -> list[spark.Episodes]:
+    """Train one agent per seed on the JAX CartPole, side by side in one compiled program per ``chunk`` episodes.
+    The environment's episodes of agent ``i`` use the key ``fold_in(seed_of_agent_0, i)``."""
+    agents = brains(seeds, model)
+    env = make_env()
+    target = agents if len(agents) > 1 else agents[0]
+    out = spark.loop.interact(target, env, make_loop(), episodes, seed=int(seeds[0]), chunk=chunk,
+                              on_episode=on_chunk)
+    return out if len(agents) > 1 else [out]
+
+
+def train_host(seed: int = 0, episodes: int = 10, *, model=None, on_episode=None) -> spark.Episodes:
+    """Train one agent on gymnasium's CartPole-v1 (host loop; needs ``pip install 'spark-interfaces[rl]'``), the
+    reward shaped as :class:`CartPole`'s."""
+    import gymnasium
+
+    from .cartpole import shaped_gymnasium
+
+    env = shaped_gymnasium(gymnasium.make("CartPole-v1"), shaping=SHAPING, scale=SCALE, failure=FAILURE)
+    return spark.loop.interact(brains([seed], model)[0], env, make_loop(), episodes, seed=seed,
+                               on_episode=on_episode)
+
+
+def plot_curve(lengths: dict, path: str | Path, window: int = 100) -> None:
+    """A learning curve: each seed's episode lengths (faint) and 100-episode moving average."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for i, (seed, ln) in enumerate(lengths.items()):
+        ep = spark.Episodes(np.asarray(ln), np.zeros(len(ln)), 0.0, 0.0)
+        color = f"C{i}"
+        ax.plot(np.arange(1, len(ln) + 1), ln, color=color, alpha=0.15, lw=0.8)
+        ax.plot(np.arange(1, len(ln) + 1), ep.moving_average(window), color=color, lw=2, label=f"seed {seed}")
+    ax.axhline(475, color="k", ls="--", lw=1, label="475")
+    ax.set_xlabel("episode")
+    ax.set_ylabel("episode length (steps)")
+    ax.set_ylim(0, 520)
+    ax.set_title(f"CartPole-v1, reward-modulated STDP: lengths and {window}-episode moving average")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def first_reaching(ma: np.ndarray, level: float = 475.0) -> int | None:
+    """The first episode (1-based) after which the moving average is at least ``level``; None if never."""
+    hit = np.flatnonzero(np.asarray(ma) >= level)
+    return int(hit[0]) + 1 if hit.size else None
+
+
+__all__ = ["MODEL", "brains", "first_reaching", "make_env", "make_loop", "plot_curve", "policy", "train",
+           "train_host"]

@@ -1,0 +1,111 @@
+"""CartPole-v1 in JAX, step for step gymnasium's ``CartPoleEnv`` (``gymnasium/envs/classic_control/cartpole.py``,
+gymnasium 1.x; the cart-pole of Barto, Sutton & Anderson 1983 with the equations of Florian 2007, "Correct
+equations for the dynamics of the cart-pole system"), with its ``TimeLimit`` of 500 steps.
+
+State ``(x, x_dot, theta, theta_dot)``; action 0 pushes the cart left, 1 right, with 10 N; explicit Euler steps of
+``tau = 0.02`` s::
+
+    temp      = (F + m_p l theta_dot^2 sin(theta)) / (m_c + m_p)
+    theta_acc = (g sin(theta) - cos(theta) temp) / (l (4/3 - m_p cos(theta)^2 / (m_c + m_p)))
+    x_acc     = temp - m_p l theta_acc cos(theta) / (m_c + m_p)
+    x += tau x_dot;  x_dot += tau x_acc;  theta += tau theta_dot;  theta_dot += tau theta_acc
+
+with ``g = 9.8``, ``m_c = 1``, ``m_p = 0.1``, ``l = 0.5`` (half the pole). An episode starts from a state drawn
+uniformly in ``[-0.05, 0.05]^4``, ends (terminated) when ``|x| > 2.4`` or ``|theta| > 12 deg``, and is truncated
+after 500 steps; the environment's reward is 1 per step (the terminating step included), so an episode's length is
+its return.
+
+``shaping``: the reward may instead be a dopamine-like signal that says, at every step, whether the last action
+helped: potential-based shaping (Ng, Harada & Russell 1999, which keeps the optimal policies) with the potential
+``Phi(s) = -|theta + horizon theta_dot| / theta_max`` (minus the pole angle extrapolated ``horizon`` s ahead), the
+reward ``scale (Phi(s') - Phi(s))`` and ``failure`` when the episode terminates. :func:`angle_ahead_potential` is
+that function, shared with the host (gymnasium) wrapper, so both backends see the same rewards.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+
+import spark
+
+GRAVITY, MASSCART, MASSPOLE, LENGTH, FORCE, TAU = 9.8, 1.0, 0.1, 0.5, 10.0, 0.02
+TOTAL_MASS = MASSCART + MASSPOLE
+POLEMASS_LENGTH = MASSPOLE * LENGTH
+THETA_MAX = 12 * 2 * math.pi / 360
+X_MAX = 2.4
+MAX_STEPS = 500
+
+
+def angle_ahead_potential(obs, horizon: float = 0.3):
+    """``Phi(s) = -|theta + horizon theta_dot| / theta_max``: minus the pole angle extrapolated ``horizon`` s ahead,
+    in units of the failure angle (numpy or JAX arrays; the last axis is the observation)."""
+    return -abs(obs[..., 2] + horizon * obs[..., 3]) / THETA_MAX
+
+
+def dynamics(s, action):
+    """One Euler step of gymnasium's CartPole from state ``s`` (4,) with ``action`` 0 (left) or 1 (right)."""
+    x, x_dot, theta, theta_dot = s[0], s[1], s[2], s[3]
+    force = jnp.where(action == 1, FORCE, -FORCE)
+    cos, sin = jnp.cos(theta), jnp.sin(theta)
+    temp = (force + POLEMASS_LENGTH * theta_dot**2 * sin) / TOTAL_MASS
+    theta_acc = (GRAVITY * sin - cos * temp) / (LENGTH * (4.0 / 3.0 - MASSPOLE * cos**2 / TOTAL_MASS))
+    x_acc = temp - POLEMASS_LENGTH * theta_acc * cos / TOTAL_MASS
+    return jnp.stack([x + TAU * x_dot, x_dot + TAU * x_acc, theta + TAU * theta_dot, theta_dot + TAU * theta_acc])
+
+
+class CartPole(spark.JaxEnvironment):
+    """gymnasium's CartPole-v1 (with its 500-step limit) as a :class:`spark.JaxEnvironment`.
+
+    Args:
+        shaping: ``None``: gymnasium's reward (1 per step); else the horizon (s) of the shaped reward's potential
+            (see the module's docstring).
+        scale: the shaped reward's scale.
+        failure: the shaped reward of a terminating step.
+    """
+
+    observation_shape = (4,)
+
+    def __init__(self, *, shaping: float | None = None, scale: float = 10.0, failure: float = -1.0):
+        self.shaping, self.scale, self.failure = shaping, float(scale), float(failure)
+
+    def reset(self, key):
+        s = jax.random.uniform(key, (4,), jnp.float32, -0.05, 0.05)
+        return s, (s, jnp.int32(0))
+
+    def step(self, key, state, action):
+        s, n = state
+        s2 = dynamics(s, action).astype(jnp.float32)
+        n2 = n + 1
+        terminated = (jnp.abs(s2[0]) > X_MAX) | (jnp.abs(s2[2]) > THETA_MAX)
+        truncated = (n2 >= MAX_STEPS) & ~terminated
+        if self.shaping is None:
+            reward = jnp.float32(1.0)
+        else:
+            shaped = self.scale * (angle_ahead_potential(s2, self.shaping) - angle_ahead_potential(s, self.shaping))
+            reward = jnp.where(terminated, self.failure, shaped).astype(jnp.float32)
+        return s2, (s2, n2), reward, terminated, truncated
+
+
+def shaped_gymnasium(env, *, shaping: float = 0.3, scale: float = 10.0, failure: float = -1.0):
+    """A gymnasium environment (e.g. ``gymnasium.make("CartPole-v1")``) whose reward is :class:`CartPole`'s shaped
+    reward (needs gymnasium: ``pip install 'spark-interfaces[rl]'``)."""
+    import gymnasium
+    import numpy as np
+
+    class Shaped(gymnasium.Wrapper):
+        def reset(self, **kwargs):
+            obs, info = self.env.reset(**kwargs)
+            self._last = np.asarray(obs, np.float32)
+            return obs, info
+
+        def step(self, action):
+            obs, _, terminated, truncated, info = self.env.step(action)
+            obs32 = np.asarray(obs, np.float32)
+            shaped = scale * (angle_ahead_potential(obs32, shaping) - angle_ahead_potential(self._last, shaping))
+            self._last = obs32
+            return obs, float(failure if terminated else shaped), terminated, truncated, info
+
+    return Shaped(env)

@@ -1,0 +1,89 @@
+"""``spark rl cartpole``: train the spiking CartPole agent, contributed to the ``spark`` command line."""
+
+from __future__ import annotations
+
+import click
+
+
+def _seeds(ctx, param, value: str) -> tuple[int, ...]:
+    try:
+        seeds = tuple(int(v) for v in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: give seeds separated by commas, e.g. 0,1,2,3,4") from None
+    if len(set(seeds)) != len(seeds):
+        raise click.BadParameter(f"{value!r}: a seed is given twice")
+    return seeds
+
+
+@click.group("rl")
+def rl():
+    """Closed-loop (reinforcement) learning examples (docs/reinforcement.md)."""
+
+
+@rl.command("cartpole")
+@click.option("--episodes", type=click.IntRange(min=1), default=500, show_default=True, help="Episodes per seed.")
+@click.option("--seeds", callback=_seeds, default="0", show_default=True,
+              help="Agents to train side by side, one per seed (comma-separated), e.g. 0,1,2,3,4.")
+@click.option("--host", is_flag=True,
+              help="Step gymnasium's CartPole-v1 on the host (one compiled call per environment step; slow; needs "
+                   "pip install 'spark-interfaces[rl]') instead of the JAX CartPole compiled with the agent.")
+@click.option("--model", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A .spark file of the agent  [default: the bundled cartpole.spark]")
+@click.option("--out", type=click.Path(file_okay=False), default="spark-runs/cartpole", show_default=True,
+              help="Folder for summary.json and learning_curve.png.")
+def cartpole(episodes, seeds, host, model, out):
+    """Train the spiking agent (reward-modulated STDP) on CartPole-v1.
+
+    Prints, every 10 episodes, each seed's last episode length and 100-episode moving average; at the end the
+    episode at which the moving average first reached 475 (the target) and writes OUT/learning_curve.png and
+    OUT/summary.json.
+    """
+    import json
+    import time
+    from pathlib import Path
+
+    import numpy as np
+
+    from spark.jaxcache import enable_compilation_cache
+
+    from . import agent
+
+    enable_compilation_cache()
+    if host and len(seeds) > 1:
+        raise click.UsageError("--host trains one agent at a time: give one seed")
+    t0 = time.perf_counter()
+
+    def line(done, lengths):
+        lengths = np.atleast_2d(lengths)
+        parts = []
+        for s, ln in zip(seeds, lengths, strict=True):
+            ma = ln[-100:].mean()
+            parts.append(f"seed {s}: length {int(ln[-1]):3d}  avg100 {ma:6.1f}")
+        click.echo(f"episode {done:4d}  " + "  |  ".join(parts) + f"  ({time.perf_counter() - t0:.0f} s)")
+
+    if host:
+        def every(done, lengths):
+            if done % 10 == 0 or done == episodes:
+                line(done, lengths)
+
+        results = [agent.train_host(seeds[0], episodes, model=model, on_episode=every)]
+    else:
+        results = agent.train(seeds, episodes, model=model, chunk=10, on_chunk=line)
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    summary = {"episodes": episodes, "backend": "host (gymnasium)" if host else "jax", "seeds": {}}
+    for s, r in zip(seeds, results, strict=True):
+        ma = r.moving_average(100)
+        hit = agent.first_reaching(ma)
+        summary["seeds"][str(s)] = {"lengths": r.lengths.tolist(), "final_avg100": float(ma[-1]),
+                                    "best_avg100": float(ma.max()), "reached_475_at": hit}
+        click.echo(f"seed {s}: final avg100 {ma[-1]:.1f}, best {ma.max():.1f}, "
+                   + (f"reached 475 at episode {hit}" if hit else "did not reach 475"))
+    summary["seconds"] = results[0].seconds
+    summary["compile_seconds"] = results[0].compile_seconds
+    (folder / "summary.json").write_text(json.dumps(summary, indent=1))
+    try:
+        agent.plot_curve({s: r.lengths for s, r in zip(seeds, results, strict=True)}, folder / "learning_curve.png")
+        click.echo(f"wrote {folder / 'learning_curve.png'} and {folder / 'summary.json'}")
+    except ImportError:
+        click.echo(f"wrote {folder / 'summary.json'} (no plot: pip install 'spark-core[plot]')")

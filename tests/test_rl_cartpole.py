@@ -1,0 +1,65 @@
+"""The closed-loop CartPole example (spark-interfaces' rl, with spark-components' somas, synapses and reward_stdp):
+the bundled agent is a valid, registered example; `spark rl cartpole` trains, prints progress and writes its curve;
+the host (gymnasium) loop runs the same agent. A full training is a command (docs/reinforcement.md), not a test."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import spark
+from spark.cli import main as spark_main
+from spark_interfaces.rl import agent
+
+
+def test_the_bundled_agent_is_a_registered_example():
+    from spark.registry import default_registry
+
+    assert default_registry().examples["cartpole"] == str(agent.MODEL)
+    brain = spark.Brain.from_file(agent.MODEL)
+    assert brain.nodes["in_act"].shape == (40, 20)
+    assert {"observation", "reward"} <= {name for name, *_ in brain._built().inputs}
+    assert dict(brain._built().outputs) == {"actions": "act.spikes"}
+
+
+def test_policy_picks_the_population_that_spiked_more():
+    import jax.numpy as jnp
+
+    assert int(agent.policy(jnp.array([1.0] * 10 + [2.0] * 10))) == 1
+    assert int(agent.policy(jnp.array([2.0] * 10 + [1.0] * 10))) == 0
+    assert int(agent.policy(jnp.zeros(20))) == 0  # a tie (silence) pushes left
+
+
+def test_training_changes_only_the_plastic_weights():
+    brain = agent.brains([0])[0]
+    before = np.array(brain.nodes["in_act"].weight[...]), np.array(brain.nodes["lateral"].weight[...])
+    out = brain.interact(agent.make_env(), agent.make_loop(), 2)
+    assert out.lengths.shape == (2,) and (out.lengths >= 8).all() and (out.lengths <= 500).all()
+    assert not np.array_equal(np.array(brain.nodes["in_act"].weight[...]), before[0])
+    np.testing.assert_array_equal(np.array(brain.nodes["lateral"].weight[...]), before[1])
+    # synaptic scaling: every action neuron's summed input weight stays at the target
+    np.testing.assert_allclose(np.array(brain.nodes["in_act"].weight[...]).sum(0), 2400.0, rtol=1e-4)
+
+
+def test_cli_trains_prints_and_writes_the_curve(tmp_path):
+    result = CliRunner().invoke(spark_main, ["rl", "cartpole", "--episodes", "3", "--seeds", "0,1",
+                                             "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "episode    3  seed 0: length" in result.output and "avg100" in result.output
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert set(summary["seeds"]) == {"0", "1"} and len(summary["seeds"]["1"]["lengths"]) == 3
+    assert (tmp_path / "learning_curve.png").stat().st_size > 10_000
+
+
+def test_cli_refuses_bad_seeds():
+    result = CliRunner().invoke(spark_main, ["rl", "cartpole", "--seeds", "0,0"])
+    assert result.exit_code != 0 and "a seed is given twice" in result.output
+
+
+def test_host_loop_on_gymnasium():
+    pytest.importorskip("gymnasium", reason="needs pip install 'spark-interfaces[rl]'")
+    out = agent.train_host(0, 2)
+    assert out.lengths.shape == (2,) and (out.lengths >= 8).all()
