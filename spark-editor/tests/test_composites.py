@@ -38,11 +38,11 @@ def plastic_model() -> dict:
     return doc
 
 
-def spikes(doc: dict, registry, steps: int = 60) -> dict:
+def spikes(doc: dict, registry, steps: int = 60, enc: str = "enc.spikes") -> dict:
     brain = spark.Brain.from_dict(doc, registry=registry)
     out = doc["outputs"][0]["from"]
-    rec = brain.run(steps=steps, record=["enc.spikes", out])
-    return {"enc.spikes": np.asarray(rec["enc.spikes"]), "out": np.asarray(rec[out])}
+    rec = brain.run(steps=steps, record=[enc, out])
+    return {"enc.spikes": np.asarray(rec[enc]), "out": np.asarray(rec[out])}
 
 
 COMPOSITE_FILE = {
@@ -224,3 +224,24 @@ async def test_pack_composite_opens_read_only(aiohttp_client, tmp_path, registry
     client = await aiohttp_client(create_app(root, registry=lambda refresh=False: registry))
     info = await (await client.get(f"/api/component?id={DIST}:relay")).json()
     assert info["editable"] is False and info["path"] is None and info["doc"]["nodes"][0]["id"] == "syn"
+
+
+async def test_make_component_nests(client, tmp_path, registry):
+    """A component made of a node of another component made in the editor: valid, the same spikes."""
+    before = chain_model()
+    first = await (await post(client, "/api/component/make", {"doc": before, "nodes": ["syn", "exc"],
+                                                              "name": "inner"})).json()
+    resp = await post(client, "/api/component/make", {"doc": first["doc"], "nodes": ["enc", "inner"],
+                                                      "name": "outer"})
+    assert resp.status == 200, await resp.text()
+    made = await resp.json()
+    assert made["problems"] == []
+    assert [n["component"] for n in made["component"]["nodes"]] == [f"{DIST}:spiker", "library:inner"]
+    assert made["doc"]["inputs"] == [{"name": "stim", "to": "outer.data", "value": 1.0}]
+    reg = with_folder_library(registry, tmp_path)
+    flat = spark.composite.flatten(made["doc"], reg)
+    assert [n["id"] for n in flat["nodes"]] == ["outer.enc", "outer.inner.syn", "outer.inner.exc"]
+    a, b = spikes(before, registry), spikes(made["doc"], reg, enc="outer.enc.spikes")
+    assert a["out"].sum() > 0
+    np.testing.assert_array_equal(a["enc.spikes"], b["enc.spikes"])
+    np.testing.assert_array_equal(a["out"], b["out"])
