@@ -103,9 +103,7 @@ def test_make_open_and_go_back(open_editor, tmp_path, registry):  # noqa: F811
     np.testing.assert_array_equal(_spikes(before, registry), _spikes(saved, reg))
 
 
-def test_double_click_opens_and_back_asks_before_discarding(open_editor, tmp_path):  # noqa: F811
-    (tmp_path / "components").mkdir()
-    relay = {
+RELAY = {
         "format": "spark", "version": 1, "name": "relay", "dt": 1.0,
         "component": {"name": "relay", "inputs": {"pre": {"to": "syn.pre"}},
                       "outputs": {"spikes": {"from": "cell.spikes"}},
@@ -115,6 +113,11 @@ def test_double_click_opens_and_back_asks_before_discarding(open_editor, tmp_pat
         "edges": [{"from": "syn.i", "to": "cell.i_syn"}],
         "editor": {"positions": {"syn": {"x": 0, "y": 0}, "cell": {"x": 260, "y": 0}}},
     }
+
+
+def test_double_click_opens_and_back_asks_before_discarding(open_editor, tmp_path):  # noqa: F811
+    relay = RELAY
+    (tmp_path / "components").mkdir()
     (tmp_path / "components" / "relay.spark").write_text(json.dumps(relay))
     page = open_editor()
     page.get_by_test_id("palette-library:relay").get_by_role("button", name="add relay").click()
@@ -135,3 +138,26 @@ def test_double_click_opens_and_back_asks_before_discarding(open_editor, tmp_pat
     page.get_by_test_id("node-relay").wait_for()
     assert page.get_by_test_id("breadcrumb").count() == 0
     assert json.loads((tmp_path / "components" / "relay.spark").read_text()) == relay  # nothing written
+
+
+def test_refs_by_inner_path_and_dotted_ids_survive_a_save(open_editor, tmp_path):  # noqa: F811
+    """An output reading an inner port of a composite node by path (``r.cell.v``) and a node id with a dot are kept."""
+    (tmp_path / "components").mkdir()
+    (tmp_path / "components" / "relay.spark").write_text(json.dumps(RELAY))
+    doc = chain_model(n=5)
+    doc["nodes"][1:] = [{"id": "r", "component": "library:relay", "params": {"n": 5}},
+                        {"id": "x.syn", "component": f"{DIST}:wire"},
+                        {"id": "x.cell", "component": f"{DIST}:neuron", "shape": [5]}]
+    doc["edges"] = [{"from": "enc.spikes", "to": "r.pre"}, {"from": "r.spikes", "to": "x.syn.pre"},
+                    {"from": "x.syn.i", "to": "x.cell.i_syn"}]
+    doc["outputs"] = [{"name": "out", "from": "x.cell.spikes"}, {"name": "v", "from": "r.cell.v"}]
+    (tmp_path / "m.spark").write_text(json.dumps(doc))
+    page = open_editor(initial_file="m.spark")
+    page.get_by_test_id("node-x.cell").wait_for()
+    expect(page.get_by_test_id("validity")).to_have_text("valid", timeout=20_000)
+    page.get_by_test_id("node-x.cell").locator(".spark-node-header").click()
+    page.keyboard.press("Control+s")
+    expect(page.get_by_test_id("toast")).to_contain_text("Saved m.spark")
+    saved = json.loads((tmp_path / "m.spark").read_text())
+    assert "editor" in saved
+    assert saved["edges"] == doc["edges"] and saved["outputs"] == doc["outputs"]

@@ -198,9 +198,17 @@ function pos(x: unknown): { x: number; y: number } | null {
   return null;
 }
 
-function splitRef(ref: unknown): [string, string] {
+/** `node.port` -> [node, port]. Node ids may hold dots (`cell.soma`, an inner node written out by hand), and a ref
+ * may name an inner port of a composite node by path (`layer1.cell.v_dend`): the node is the longest id of the model
+ * that the ref starts with; else the part before the last dot (docs/composites.md: a port is the part after it). */
+function splitRef(ref: unknown, ids?: Map<string, string>): [string, string] {
   const s = typeof ref === "string" ? ref : "";
-  const i = s.indexOf(".");
+  if (ids) {
+    for (let i = s.lastIndexOf("."); i > 0; i = s.lastIndexOf(".", i - 1)) {
+      if (ids.has(s.slice(0, i))) return [s.slice(0, i), s.slice(i + 1)];
+    }
+  }
+  const i = s.lastIndexOf(".");
   return i >= 0 ? [s.slice(0, i), s.slice(i + 1)] : [s, ""];
 }
 
@@ -250,8 +258,8 @@ export function docToModel(doc: SparkDoc, cat: CatalogueIndex, nodeTypes: Record
   });
   (Array.isArray(doc.edges) ? doc.edges : []).forEach((raw) => {
     const e: Record<string, Json> = isObj(raw) ? raw : {};
-    const [sn, sp] = splitRef(e.from);
-    const [tn, tp] = splitRef(e.to);
+    const [sn, sp] = splitRef(e.from, byName);
+    const [tn, tp] = splitRef(e.to, byName);
     const extra: Record<string, Json> = {};
     for (const [key, v] of Object.entries(e)) if (!["from", "to", "delay"].includes(key)) extra[key] = v as Json;
     edges.push({
@@ -264,7 +272,7 @@ export function docToModel(doc: SparkDoc, cat: CatalogueIndex, nodeTypes: Record
   (Array.isArray(doc.inputs) ? doc.inputs : []).forEach((raw, k) => {
     const spec: Record<string, Json> = isObj(raw) ? raw : {};
     const name = typeof spec.name === "string" ? spec.name : `input_${k}`;
-    const [tn, tp] = splitRef(spec.to);
+    const [tn, tp] = splitRef(spec.to, byName);
     const target = nodes.find((n) => n.id === byName.get(tn));
     const saved = isObj(inPos[name]) ? inPos[name] : {};
     const payload = (target && handlePayload(cat, target, handleId("in", tp)))
@@ -280,7 +288,7 @@ export function docToModel(doc: SparkDoc, cat: CatalogueIndex, nodeTypes: Record
   (Array.isArray(doc.outputs) ? doc.outputs : []).forEach((raw, k) => {
     const spec: Record<string, Json> = isObj(raw) ? raw : {};
     const name = typeof spec.name === "string" ? spec.name : `output_${k}`;
-    const [sn, sp] = splitRef(spec.from);
+    const [sn, sp] = splitRef(spec.from, byName);
     const source = nodes.find((n) => n.id === byName.get(sn));
     const saved = isObj(outPos[name]) ? outPos[name] : {};
     const payload = (source && handlePayload(cat, source, handleId("out", sp)))
