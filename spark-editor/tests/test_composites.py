@@ -245,3 +245,9 @@ async def test_make_component_nests(client, tmp_path, registry):
     assert a["out"].sum() > 0
     np.testing.assert_array_equal(a["enc.spikes"], b["enc.spikes"])
     np.testing.assert_array_equal(a["out"], b["out"])
+
+
+async def test_make_component_where_components_is_a_file(client, tmp_path):
+    (tmp_path / "components").write_text("not a folder")
+    resp = await post(client, "/api/component/make", {"doc": chain_model(), "nodes": ["syn", "exc"], "name": "c"})
+    assert resp.status == 422 and "is a file" in (await resp.json())["error"]

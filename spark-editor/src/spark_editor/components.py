@@ -53,7 +53,7 @@ def _signature(folder: Path) -> tuple:
     return tuple(out)
 
 
-_layers: dict[tuple, Any] = {}
+_layers: dict[str, tuple] = {}  # folder -> (base registry, signature of its files, layered registry)
 
 
 def with_folder_library(base: Any, root: Path) -> Any:
@@ -65,7 +65,7 @@ def with_folder_library(base: Any, root: Path) -> Any:
     sig = _signature(folder)
     if not sig:
         return base
-    key = (id(base), str(folder))
+    key = str(folder)  # one layer per folder: a refreshed base registry replaces the old layer
     hit = _layers.get(key)
     if hit is not None and hit[0] is base and hit[1] == sig:
         return hit[2]

@@ -704,6 +704,9 @@ def _make(root: Path, base: Any, body: dict) -> dict:
         raise MakeError(f"overwrite must be true or false (a JSON boolean), got {overwrite!r}")
     if path.exists() and not overwrite:
         raise FileExistsError(f"{relative(root, path)} already exists; confirm to overwrite it")
+    if folder.exists() and not folder.is_dir():
+        raise MakeError(f"{relative(root, folder)} is a file; the editor keeps its components in a folder of that "
+                        "name: rename the file")
     folder.mkdir(exist_ok=True)
     confine(root, str(path))  # the components folder may be a link leading out: refuse
     atomic_write_text(path, _model_text(composite))
