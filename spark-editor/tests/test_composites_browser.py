@@ -161,3 +161,25 @@ def test_refs_by_inner_path_and_dotted_ids_survive_a_save(open_editor, tmp_path)
     saved = json.loads((tmp_path / "m.spark").read_text())
     assert "editor" in saved
     assert saved["edges"] == doc["edges"] and saved["outputs"] == doc["outputs"]
+
+
+def test_a_pack_composite_opens_read_only(open_editor, tmp_path_factory, registry):  # noqa: F811
+    pack = tmp_path_factory.mktemp("pack")
+    (pack / "relay.spark").write_text(json.dumps(RELAY))
+    registry.register_composite(pack / "relay.spark", distribution=DIST, version="1.0")
+    page = open_editor()
+    item = page.get_by_test_id(f"palette-{DIST}:relay")
+    assert item.get_attribute("data-composite") == "true"
+    item.get_by_role("button", name="add relay").click()
+    page.get_by_test_id("node-relay").locator(".spark-node-header").click()
+    page.get_by_test_id("open-composite").click()  # the inspector's button
+    crumb = page.get_by_test_id("breadcrumb")
+    crumb.wait_for()
+    assert "read-only" in crumb.inner_text()
+    page.get_by_test_id("node-cell").wait_for()
+    page.get_by_test_id("save").click()  # a pack's file is never written: Save becomes Save as (a copy)
+    assert page.get_by_test_id("path-input").input_value() == "relay.spark"
+    page.keyboard.press("Escape")
+    page.get_by_test_id("back").click()
+    page.get_by_test_id("node-relay").wait_for()
+    assert json.loads((pack / "relay.spark").read_text()) == RELAY
