@@ -162,3 +162,16 @@ def test_the_diehl_cook_pair_composite_validates_alone_and_steps_like_its_flat_f
     np.testing.assert_array_equal(ra["dc.inh_spikes"], rb["dc.inh.spikes"])
     for key in ("dc.input_exc.weight@1000", "dc.exc.theta@1000"):
         np.testing.assert_array_equal(ra[key], rb[key], err_msg=key)
+
+
+def test_use_surrogate_names_composite_somas_that_expose_no_surrogate_param():
+    """A composite that presents as a soma has no Python params class: use_surrogate sets the param only where the
+    composite exposes one, and names the others (it once crashed on them)."""
+    import warnings
+
+    brain = spark.Brain.from_file(spark.example("dendritic"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        brain.use_surrogate("fast_sigmoid")
+    messages = [str(w.message) for w in caught if issubclass(w.category, spark.ModelWarning)]
+    assert any("['layer1', 'layer2'] have no surrogate param" in m for m in messages), messages

@@ -37,6 +37,7 @@ from . import sparkfile
 from . import surrogate as _surrogate
 from . import statefile as _statefile
 from .component import Component, Synapse
+from .composite import is_composite
 from .errors import ComponentStepError, ComponentValueError, GraphError, ModelWarning, SparkError, SparkFileError
 from .monitors import Monitor, as_monitors
 from .progress import Progress
@@ -238,7 +239,10 @@ class Brain(nnx.Module):
             cls = reg.resolve(node["component"]).cls
             if getattr(cls, "kind", "") != "soma":
                 continue
-            fields = attrs.fields_dict(cls.Params)
+            if is_composite(cls):  # a composite presenting as a soma: only through a param it exposes
+                fields = cls.params
+            else:
+                fields = attrs.fields_dict(cls.Params)
             (somas if "surrogate" in fields else without).append(node["id"])
 
         def edit(doc):
@@ -251,8 +255,9 @@ class Brain(nnx.Module):
 
         self._edit(edit)
         if without and surrogate != _surrogate.NONE:
-            warnings.warn(f"{self.name or '<brain>'}: somas {without} have no surrogate param: their spikes stay "
-                          "boolean and no gradient flows through them", ModelWarning, stacklevel=2)
+            warnings.warn(f"{self.name or '<brain>'}: somas {without} have no surrogate param (a composite: unless "
+                          "it exposes one): their spikes stay boolean and no gradient flows through them",
+                          ModelWarning, stacklevel=2)
         return self.build()
 
     def build(self) -> "Brain":
