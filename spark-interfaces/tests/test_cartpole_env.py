@@ -10,7 +10,7 @@ import pytest
 
 import spark
 from spark_interfaces.rl import CartPole
-from spark_interfaces.rl.cartpole import angle_ahead_potential
+from spark_interfaces.rl.cartpole import SURFACE, surface_potential
 
 gymnasium = pytest.importorskip("gymnasium", reason="needs gymnasium: pip install 'spark-interfaces[gym]'")
 
@@ -56,17 +56,19 @@ def test_reset_is_uniform_in_the_documented_box_and_vmaps():
 def test_shaped_reward_matches_the_host_wrapper():
     from spark_interfaces.rl.cartpole import shaped_gymnasium
 
-    env = shaped_gymnasium(gymnasium.make("CartPole-v1"), shaping=0.3, scale=10.0, failure=-1.0)
+    env = shaped_gymnasium(gymnasium.make("CartPole-v1"), shaping=SURFACE, scale=10.0, failure=-1.0)
     obs, _ = env.reset(seed=5)
-    ours = CartPole(shaping=0.3, scale=10.0, failure=-1.0)
+    ours = CartPole(shaping=SURFACE, scale=10.0, failure=-1.0)
     state = (jnp.asarray(obs, jnp.float32), jnp.int32(0))
     for a in [1, 1, 0, 1, 0, 0, 0, 1]:
         prev = np.asarray(state[0])
         obs, r, term, _, _ = env.step(a)
         _, state, r2, _, _ = ours.step(None, state, jnp.int32(a))
-        expected = -1.0 if term else 10.0 * (angle_ahead_potential(np.asarray(obs, np.float32))
-                                              - angle_ahead_potential(prev))
+        expected = -1.0 if term else 10.0 * (surface_potential(np.asarray(obs, np.float32))
+                                              - surface_potential(prev))
         assert r == pytest.approx(expected, abs=1e-4)
         assert float(r2) == pytest.approx(r, abs=1e-3)
-    # the potential: minus the pole angle 0.3 s ahead, in units of the failure angle (12 degrees)
-    assert angle_ahead_potential(np.array([0, 0, 0.1, -0.2])) == pytest.approx(-0.04 / (12 * np.pi / 180))
+    # the potential: minus |0.02 x + 0.1 x_dot + theta + 0.3 theta_dot|, in units of the failure angle (12 degrees)
+    assert surface_potential(np.array([1.0, -0.5, 0.1, -0.2])) == pytest.approx(-0.01 / (12 * np.pi / 180))
+    with pytest.raises(ValueError, match="give 4 weights"):
+        CartPole(shaping=0.3)

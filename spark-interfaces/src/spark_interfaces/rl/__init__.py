@@ -2,7 +2,8 @@
 reward-modulated STDP. The loop itself is spark-core's (:mod:`spark.loop`); nothing here imports gymnasium unless
 asked for a host environment."""
 
+from .cartpole import SURFACE as SURFACE
 from .cartpole import CartPole as CartPole
-from .cartpole import angle_ahead_potential as angle_ahead_potential
+from .cartpole import surface_potential as surface_potential
 
-__all__ = ["CartPole", "angle_ahead_potential"]
+__all__ = ["SURFACE", "CartPole", "surface_potential"]

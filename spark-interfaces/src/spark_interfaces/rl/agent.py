@@ -17,14 +17,14 @@ import numpy as np
 
 import spark
 
-from .cartpole import CartPole
+from .cartpole import SURFACE, CartPole
 
 MODEL = Path(__file__).resolve().parent.parent / "examples" / "cartpole.spark"
 
 #: brain steps (of dt = 1 ms) per environment step
 EVERY = 10
-#: the horizon (s) of the shaped reward's potential, its scale, the reward of failure
-SHAPING, SCALE, FAILURE = 0.3, 10.0, -1.0
+#: the surface of the shaped reward's potential, its scale, the reward of failure
+SHAPING, SCALE, FAILURE = SURFACE, 10.0, -1.0
 
 
 def policy(total):

@@ -17,9 +17,13 @@ its return.
 
 ``shaping``: the reward may instead be a dopamine-like signal that says, at every step, whether the last action
 helped: potential-based shaping (Ng, Harada & Russell 1999, which keeps the optimal policies) with the potential
-``Phi(s) = -|theta + horizon theta_dot| / theta_max`` (minus the pole angle extrapolated ``horizon`` s ahead), the
-reward ``scale (Phi(s') - Phi(s))`` and ``failure`` when the episode terminates. :func:`angle_ahead_potential` is
-that function, shared with the host (gymnasium) wrapper, so both backends see the same rewards.
+``Phi(s) = -|w . s| / theta_max``, minus the distance of the state from a stabilising surface ``w . s = 0``. With
+the default ``w = SURFACE = (0.02, 0.1, 1, 0.3)`` (per ``x, x_dot, theta, theta_dot``) that is the pole angle
+extrapolated 0.3 s ahead plus small cart terms that bring the cart back to the centre; pushing towards the sign of
+``w . s`` balances the pole for 500 steps. This is prior knowledge of the task, given to the agent as its reward (not
+as its policy): the reward is ``scale (Phi(s') - Phi(s))``, and ``failure`` when the episode terminates.
+:func:`surface_potential` is that function, shared with the host (gymnasium) wrapper, so both backends see the same
+rewards.
 """
 
 from __future__ import annotations
@@ -39,10 +43,15 @@ X_MAX = 2.4
 MAX_STEPS = 500
 
 
-def angle_ahead_potential(obs, horizon: float = 0.3):
-    """``Phi(s) = -|theta + horizon theta_dot| / theta_max``: minus the pole angle extrapolated ``horizon`` s ahead,
-    in units of the failure angle (numpy or JAX arrays; the last axis is the observation)."""
-    return -abs(obs[..., 2] + horizon * obs[..., 3]) / THETA_MAX
+#: the stabilising surface of the shaped reward's potential: weights of (x, x_dot, theta, theta_dot)
+SURFACE = (0.02, 0.1, 1.0, 0.3)
+
+
+def surface_potential(obs, weights=SURFACE):
+    """``Phi(s) = -|w . s| / theta_max``: minus the distance of the state from the surface ``w . s = 0``, in units of
+    the failure angle (numpy or JAX arrays; the last axis is the observation ``(x, x_dot, theta, theta_dot)``)."""
+    w = weights
+    return -abs(w[0] * obs[..., 0] + w[1] * obs[..., 1] + w[2] * obs[..., 2] + w[3] * obs[..., 3]) / THETA_MAX
 
 
 def dynamics(s, action):
@@ -60,16 +69,19 @@ class CartPole(spark.JaxEnvironment):
     """gymnasium's CartPole-v1 (with its 500-step limit) as a :class:`spark.JaxEnvironment`.
 
     Args:
-        shaping: ``None``: gymnasium's reward (1 per step); else the horizon (s) of the shaped reward's potential
-            (see the module's docstring).
+        shaping: ``None``: gymnasium's reward (1 per step); else the surface ``w`` of the shaped reward's potential
+            (4 weights of ``x, x_dot, theta, theta_dot``; e.g. :data:`SURFACE`; see the module's docstring).
         scale: the shaped reward's scale.
         failure: the shaped reward of a terminating step.
     """
 
     observation_shape = (4,)
 
-    def __init__(self, *, shaping: float | None = None, scale: float = 10.0, failure: float = -1.0):
-        self.shaping, self.scale, self.failure = shaping, float(scale), float(failure)
+    def __init__(self, *, shaping=None, scale: float = 10.0, failure: float = -1.0):
+        if shaping is not None and (not hasattr(shaping, "__len__") or len(shaping) != 4):
+            raise ValueError(f"shaping={shaping!r}: give 4 weights (x, x_dot, theta, theta_dot), e.g. {SURFACE}")
+        self.shaping = None if shaping is None else tuple(float(v) for v in shaping)
+        self.scale, self.failure = float(scale), float(failure)
 
     def reset(self, key):
         s = jax.random.uniform(key, (4,), jnp.float32, -0.05, 0.05)
@@ -84,12 +96,12 @@ class CartPole(spark.JaxEnvironment):
         if self.shaping is None:
             reward = jnp.float32(1.0)
         else:
-            shaped = self.scale * (angle_ahead_potential(s2, self.shaping) - angle_ahead_potential(s, self.shaping))
+            shaped = self.scale * (surface_potential(s2, self.shaping) - surface_potential(s, self.shaping))
             reward = jnp.where(terminated, self.failure, shaped).astype(jnp.float32)
         return s2, (s2, n2), reward, terminated, truncated
 
 
-def shaped_gymnasium(env, *, shaping: float = 0.3, scale: float = 10.0, failure: float = -1.0):
+def shaped_gymnasium(env, *, shaping=SURFACE, scale: float = 10.0, failure: float = -1.0):
     """A gymnasium environment (e.g. ``gymnasium.make("CartPole-v1")``) whose reward is :class:`CartPole`'s shaped
     reward (needs gymnasium: ``pip install 'spark-interfaces[rl]'``)."""
     import gymnasium
@@ -104,7 +116,7 @@ def shaped_gymnasium(env, *, shaping: float = 0.3, scale: float = 10.0, failure:
         def step(self, action):
             obs, _, terminated, truncated, info = self.env.step(action)
             obs32 = np.asarray(obs, np.float32)
-            shaped = scale * (angle_ahead_potential(obs32, shaping) - angle_ahead_potential(self._last, shaping))
+            shaped = scale * (surface_potential(obs32, shaping) - surface_potential(self._last, shaping))
             self._last = obs32
             return obs, float(failure if terminated else shaped), terminated, truncated, info
 
