@@ -175,3 +175,21 @@ def test_use_surrogate_names_composite_somas_that_expose_no_surrogate_param():
         brain.use_surrogate("fast_sigmoid")
     messages = [str(w.message) for w in caught if issubclass(w.category, spark.ModelWarning)]
     assert any("['layer1', 'layer2'] have no surrogate param" in m for m in messages), messages
+
+
+def test_the_dendritic_neuron_used_a_hundred_times_steps_like_its_flat_form():
+    """Issue 18's example: one composite used 100 times in one network (300 nodes after flattening) runs with spikes
+    and learned weights identical to the hand-flattened graph."""
+    from spark import composite
+
+    brain = spark.Brain.from_file(spark.example("dendritic_100"))
+    assert sum(1 for n in brain.to_dict()["nodes"] if n["component"].endswith(":dendritic_neuron")) == 100
+    flat = spark.Brain.from_dict(composite.flatten(brain.to_dict()))
+    assert len(flat.to_dict()["nodes"]) == 1 + 3 * 100
+    cells = [f"cell{k:03d}" for k in (0, 37, 99)]
+    a = brain.run(steps=3000, record=[*(f"{c}.spikes" for c in cells), "cell037.dsyn.weight@1000"])
+    b = flat.run(steps=3000, record=[*(f"{c}.cell.spikes" for c in cells), "cell037.dsyn.weight@1000"])
+    for c in cells:
+        np.testing.assert_array_equal(np.asarray(a[f"{c}.spikes"]), np.asarray(b[f"{c}.cell.spikes"]))
+    np.testing.assert_array_equal(np.asarray(a["cell037.dsyn.weight@1000"]), np.asarray(b["cell037.dsyn.weight@1000"]))
+    assert sum(int(np.asarray(a[f"{c}.spikes"]).sum()) for c in cells) > 0  # the cells fire: the comparison means something

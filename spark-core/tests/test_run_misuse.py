@@ -94,3 +94,17 @@ def test_a_step_that_raises_names_the_node_and_component(monkeypatch, mode, cls,
         for w in words:
             assert w in str(info.value), (w, str(info.value))
     assert issubclass(spark.ComponentValueError, ValueError)
+
+
+def test_an_unknown_node_in_record_lists_a_few_nodes_and_the_close_ones(reg):
+    """A model of hundreds of nodes (composites make them common) gets a readable message: 20 names, a count, and
+    the names close to the typo (issue 15)."""
+    b = spark.Brain(dt=1.0, registry=reg)
+    for k in range(60):
+        b.add(f"clk{k:02d}", "clock", shape=1)
+    b.build()
+    with pytest.raises(spark.GraphError) as err:
+        b.run(steps=2, record=["clk4.spikes"])
+    msg = str(err.value)
+    assert "'clk00'" in msg and "'clk19'" in msg and "'clk20'" not in msg.split(";")[0] and "... 40 more" in msg
+    assert "; did you mean 'clk" in msg  # difflib's closest names

@@ -81,7 +81,8 @@ def spark_components():
 
 @spark.hookimpl
 def spark_examples():
-    return {"balanced": str(_EXAMPLES / "balanced.spark"), "dendritic": str(_EXAMPLES / "dendritic.spark")}
+    return {"balanced": str(_EXAMPLES / "balanced.spark"), "dendritic": str(_EXAMPLES / "dendritic.spark"),
+            "dendritic_100": str(_EXAMPLES / "dendritic_100.spark")}
 
 
 @spark.hookimpl

@@ -702,8 +702,13 @@ class Brain(nnx.Module):
         """Where ``"node.attr"`` is read from (port, variable or method); GraphError naming what exists if nowhere."""
         node, _, attr = ref.rpartition(".")  # node ids may hold dots (the inner nodes of a composite)
         if node not in self.nodes or not attr:
+            import difflib
+
+            names = sorted(self.nodes)
+            close = difflib.get_close_matches(node, names, n=3, cutoff=0.6)
+            listed = names if len(names) <= 20 else [*names[:20], f"... {len(names) - 20} more"]
             raise GraphError(f"cannot record {ref!r}: write \"node.port\" or \"node.variable\" with one of the nodes "
-                             f"{sorted(self.nodes)}")
+                             f"{listed}" + (f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""))
         module = self.nodes[node]
         source = _mon.source_of(module, attr)
         if source is None:
