@@ -6,11 +6,9 @@ Skipped, with the reason, when /usr/bin/chromium or Playwright is missing; no br
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
@@ -37,36 +35,21 @@ EXPECTED_HTTP_ERROR = "Failed to load resource: the server responded with a stat
 
 
 class EditorServer:
-    """The editor app served from a background thread on a free port of 127.0.0.1."""
+    """The editor app served from a background thread on a free port of 127.0.0.1 (``create_app`` keywords:
+    ``initial_file``, ``token``, ``runs``, ...); ``url`` holds the token when there is one."""
 
-    def __init__(self, root: Path, registry, initial_file: str | None = None, token: str | None = None):
-        from aiohttp import web
-
+    def __init__(self, root: Path, registry, initial_file: str | None = None, token: str | None = None, **app_kw):
+        from spark_editor.background import BackgroundServer
         from spark_editor.server import create_app
 
-        self.loop = asyncio.new_event_loop()
-        self.app = create_app(root, registry=lambda refresh=False: registry, initial_file=initial_file, token=token)
-        self.runner = web.AppRunner(self.app, access_log=None)
-        ready = threading.Event()
-
-        def serve():
-            asyncio.set_event_loop(self.loop)
-            self.loop.run_until_complete(self.runner.setup())
-            site = web.TCPSite(self.runner, "127.0.0.1", 0)
-            self.loop.run_until_complete(site.start())
-            self.port = site._server.sockets[0].getsockname()[1]
-            ready.set()
-            self.loop.run_forever()
-
-        self.thread = threading.Thread(target=serve, daemon=True)
-        self.thread.start()
-        assert ready.wait(30), "the editor's server did not start"
-        self.url = f"http://127.0.0.1:{self.port}/" + (f"?token={token}" if token else "")
+        self.app = create_app(root, registry=lambda refresh=False: registry, initial_file=initial_file, token=token,
+                              **app_kw)
+        self.server = BackgroundServer(self.app)
+        self.port = self.server.port
+        self.url = self.server.url("/", **({"token": token} if token else {}))
 
     def close(self):
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(30)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(30)
+        self.server.close()
 
 
 @pytest.fixture(scope="module")

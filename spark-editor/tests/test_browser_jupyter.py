@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -19,14 +18,7 @@ import pytest
 
 pytest.importorskip("anywidget", reason="the notebook widgets need the jupyter extra: pip install 'spark-editor[jupyter]'")
 
-CHROMIUM = os.environ.get("SPARK_EDITOR_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-    if os.environ.get("SPARK_EDITOR_REQUIRE_CHROMIUM") == "1":
-        raise RuntimeError(f"SPARK_EDITOR_REQUIRE_CHROMIUM=1 but there is no Chromium at {CHROMIUM}")
-    pytest.skip(f"browser tests need Chromium at {CHROMIUM}", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright")
+from .test_browser import browser, sync_api  # noqa: E402,F401  (the Chromium fixture; skips without it)
 
 import spark  # noqa: E402
 import spark_editor  # noqa: E402
@@ -57,16 +49,8 @@ def host(page, widget) -> None:
     page.wait_for_function("() => window.rendered === true")
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 @pytest.fixture
-def page(browser):
+def page(browser):  # noqa: F811
     ctx = browser.new_context(viewport={"width": 1300, "height": 900})
     pg = ctx.new_page()
     pg.set_default_timeout(30_000)

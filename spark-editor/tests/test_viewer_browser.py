@@ -53,43 +53,15 @@ def root(tmp_path_factory):
     return root
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with harness.sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=harness.CHROMIUM, args=harness.CHROMIUM_ARGS)
-        yield b
-        b.close()
+browser = harness.browser  # the module-scoped Chromium of test_browser.py
 
 
 class ViewerServer(harness.EditorServer):
-    """The harness's server in a background thread, started with the viewer's arguments (``runs``: `spark view`)."""
+    """The harness's server started with the viewer's arguments (``runs``: `spark view`); ``url`` without a token."""
 
     def __init__(self, root: Path, registry, runs=None, token=None):
-        import asyncio
-        import threading
-
-        from aiohttp import web
-
-        from spark_editor.server import create_app
-
-        self.loop = asyncio.new_event_loop()
-        self.app = create_app(root, registry=lambda refresh=False: registry, token=token, runs=runs)
-        self.runner = web.AppRunner(self.app, access_log=None)
-        ready = threading.Event()
-
-        def serve():
-            asyncio.set_event_loop(self.loop)
-            self.loop.run_until_complete(self.runner.setup())
-            site = web.TCPSite(self.runner, "127.0.0.1", 0)
-            self.loop.run_until_complete(site.start())
-            self.port = site._server.sockets[0].getsockname()[1]
-            ready.set()
-            self.loop.run_forever()
-
-        self.thread = threading.Thread(target=serve, daemon=True)
-        self.thread.start()
-        assert ready.wait(30), "the server did not start"
-        self.url = f"http://127.0.0.1:{self.port}/"
+        super().__init__(root, registry, token=token, runs=runs)
+        self.url = self.server.url("/")
 
 
 @pytest.fixture

@@ -19,11 +19,9 @@ a canvas.
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import secrets
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -99,48 +97,20 @@ class _Server:
 
     def __init__(self, root: Path, runs: list[Path] | None = None, initial_file: str | None = None,
                  registry: Any = None):
-        from aiohttp import web
-
+        from .background import BackgroundServer
         from .server import create_app
 
         self.token = secrets.token_urlsafe(32)
-        self.loop = asyncio.new_event_loop()
         provider = (lambda refresh=False: registry) if registry is not None else None
         self.app = create_app(root, registry=provider, token=self.token, runs=runs, initial_file=initial_file,
                               embedded=True)
-        self.runner = web.AppRunner(self.app, access_log=None)
-        ready, failed = threading.Event(), []
-
-        def serve():
-            asyncio.set_event_loop(self.loop)
-            try:
-                self.loop.run_until_complete(self.runner.setup())
-                site = web.TCPSite(self.runner, "127.0.0.1", 0)
-                self.loop.run_until_complete(site.start())
-                self.port = site._server.sockets[0].getsockname()[1]
-            except BaseException as exc:  # noqa: BLE001 - reported in the caller's thread
-                failed.append(exc)
-                ready.set()
-                return
-            ready.set()
-            self.loop.run_forever()
-
-        self.thread = threading.Thread(target=serve, name="spark-editor-jupyter", daemon=True)
-        self.thread.start()
-        ready.wait(30)
-        if failed or not hasattr(self, "port"):
-            raise RuntimeError(f"could not start the editor's server: {failed[0] if failed else 'timed out'}")
+        self.server = BackgroundServer(self.app)
 
     def url(self, page: str = "/", **params: str) -> str:
-        from urllib.parse import urlencode
-
-        return f"http://127.0.0.1:{self.port}{page}?{urlencode({'token': self.token, 'embed': '1', **params})}"
+        return self.server.url(page, token=self.token, embed="1", **params)
 
     def close(self) -> None:
-        if self.loop.is_running():
-            asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-            self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
+        self.server.close(10)
 
 
 _servers: dict[tuple, _Server] = {}
