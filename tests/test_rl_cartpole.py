@@ -33,6 +33,11 @@ def test_policy_picks_the_population_that_spiked_more():
     assert int(agent.policy(jnp.zeros(20))) == 0  # a tie (silence) pushes left
 
 
+def test_first_reaching_counts_full_windows_only():
+    assert agent.first_reaching(np.array([500.0] * 99)) is None  # 99 episodes: no full window of 100
+    assert agent.first_reaching(np.array([500] * 50 + [400] * 100 + [480] * 200)) == 151
+
+
 def test_training_changes_only_the_plastic_weights():
     brain = agent.brains([0])[0]
     before = np.array(brain.nodes["in_act"].weight[...]), np.array(brain.nodes["lateral"].weight[...])

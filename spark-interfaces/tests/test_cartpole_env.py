@@ -53,19 +53,20 @@ def test_reset_is_uniform_in_the_documented_box_and_vmaps():
     assert float(jnp.abs(obs).max()) <= 0.05
 
 
-def test_shaped_reward_matches_the_host_wrapper():
+@pytest.mark.parametrize("binary", [False, True])
+def test_shaped_reward_matches_the_host_wrapper(binary):
     from spark_interfaces.rl.cartpole import shaped_gymnasium
 
-    env = shaped_gymnasium(gymnasium.make("CartPole-v1"), shaping=SURFACE, scale=10.0, failure=-1.0)
+    env = shaped_gymnasium(gymnasium.make("CartPole-v1"), shaping=SURFACE, scale=10.0, failure=-1.0, binary=binary)
     obs, _ = env.reset(seed=5)
-    ours = CartPole(shaping=SURFACE, scale=10.0, failure=-1.0)
+    ours = CartPole(shaping=SURFACE, scale=10.0, failure=-1.0, binary=binary)
     state = (jnp.asarray(obs, jnp.float32), jnp.int32(0))
     for a in [1, 1, 0, 1, 0, 0, 0, 1]:
         prev = np.asarray(state[0])
         obs, r, term, _, _ = env.step(a)
         _, state, r2, _, _ = ours.step(None, state, jnp.int32(a))
-        expected = -1.0 if term else 10.0 * (surface_potential(np.asarray(obs, np.float32))
-                                              - surface_potential(prev))
+        change = surface_potential(np.asarray(obs, np.float32)) - surface_potential(prev)
+        expected = -1.0 if term else 10.0 * (np.sign(change) if binary else change)
         assert r == pytest.approx(expected, abs=1e-4)
         assert float(r2) == pytest.approx(r, abs=1e-3)
     # the potential: minus |0.02 x + 0.1 x_dot + theta + 0.3 theta_dot|, in units of the failure angle (12 degrees)

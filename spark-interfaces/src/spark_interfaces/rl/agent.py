@@ -23,8 +23,9 @@ MODEL = Path(__file__).resolve().parent.parent / "examples" / "cartpole.spark"
 
 #: brain steps (of dt = 1 ms) per environment step
 EVERY = 10
-#: the surface of the shaped reward's potential, its scale, the reward of failure
-SHAPING, SCALE, FAILURE = SURFACE, 10.0, -1.0
+#: the shaped reward: the surface of its potential, +-SCALE as the action helped or not (BINARY), FAILURE when the
+#: episode terminates (CartPole's docstring)
+SHAPING, SCALE, FAILURE, BINARY = SURFACE, 4.0, -1.0, True
 
 
 def policy(total):
@@ -41,7 +42,7 @@ def make_loop(every: int = EVERY) -> spark.Loop:
 
 
 def make_env() -> CartPole:
-    return CartPole(shaping=SHAPING, scale=SCALE, failure=FAILURE)
+    return CartPole(shaping=SHAPING, scale=SCALE, failure=FAILURE, binary=BINARY)
 
 
 def brains(seeds, model: str | Path | None = None) -> list[spark.Brain]:
@@ -70,7 +71,8 @@ def train_host(seed: int = 0, episodes: int = 10, *, model=None, on_episode=None
 
     from .cartpole import shaped_gymnasium
 
-    env = shaped_gymnasium(gymnasium.make("CartPole-v1"), shaping=SHAPING, scale=SCALE, failure=FAILURE)
+    env = shaped_gymnasium(gymnasium.make("CartPole-v1"), shaping=SHAPING, scale=SCALE, failure=FAILURE,
+                           binary=BINARY)
     return spark.loop.interact(brains([seed], model)[0], env, make_loop(), episodes, seed=seed,
                                on_episode=on_episode)
 
@@ -99,10 +101,12 @@ def plot_curve(lengths: dict, path: str | Path, window: int = 100) -> None:
     plt.close(fig)
 
 
-def first_reaching(ma: np.ndarray, level: float = 475.0) -> int | None:
-    """The first episode (1-based) after which the moving average is at least ``level``; None if never."""
-    hit = np.flatnonzero(np.asarray(ma) >= level)
-    return int(hit[0]) + 1 if hit.size else None
+def first_reaching(ma: np.ndarray, level: float = 475.0, window: int = 100) -> int | None:
+    """The first episode (1-based) after which the ``window``-episode moving average is at least ``level``, counting
+    only full windows (episode ``window`` on); None if never."""
+    ma = np.asarray(ma)[window - 1:]
+    hit = np.flatnonzero(ma >= level)
+    return int(hit[0]) + window if hit.size else None
 
 
 __all__ = ["MODEL", "brains", "first_reaching", "make_env", "make_loop", "plot_curve", "policy", "train",

@@ -73,15 +73,17 @@ class CartPole(spark.JaxEnvironment):
             (4 weights of ``x, x_dot, theta, theta_dot``; e.g. :data:`SURFACE`; see the module's docstring).
         scale: the shaped reward's scale.
         failure: the shaped reward of a terminating step.
+        binary: the shaped reward is ``scale sign(Phi(s') - Phi(s))`` (+-scale: the action helped or not) instead of
+            proportional to the change of the potential.
     """
 
     observation_shape = (4,)
 
-    def __init__(self, *, shaping=None, scale: float = 10.0, failure: float = -1.0):
+    def __init__(self, *, shaping=None, scale: float = 10.0, failure: float = -1.0, binary: bool = False):
         if shaping is not None and (not hasattr(shaping, "__len__") or len(shaping) != 4):
             raise ValueError(f"shaping={shaping!r}: give 4 weights (x, x_dot, theta, theta_dot), e.g. {SURFACE}")
         self.shaping = None if shaping is None else tuple(float(v) for v in shaping)
-        self.scale, self.failure = float(scale), float(failure)
+        self.scale, self.failure, self.binary = float(scale), float(failure), bool(binary)
 
     def reset(self, key):
         s = jax.random.uniform(key, (4,), jnp.float32, -0.05, 0.05)
@@ -96,12 +98,13 @@ class CartPole(spark.JaxEnvironment):
         if self.shaping is None:
             reward = jnp.float32(1.0)
         else:
-            shaped = self.scale * (surface_potential(s2, self.shaping) - surface_potential(s, self.shaping))
+            change = surface_potential(s2, self.shaping) - surface_potential(s, self.shaping)
+            shaped = self.scale * (jnp.sign(change) if self.binary else change)
             reward = jnp.where(terminated, self.failure, shaped).astype(jnp.float32)
         return s2, (s2, n2), reward, terminated, truncated
 
 
-def shaped_gymnasium(env, *, shaping=SURFACE, scale: float = 10.0, failure: float = -1.0):
+def shaped_gymnasium(env, *, shaping=SURFACE, scale: float = 10.0, failure: float = -1.0, binary: bool = False):
     """A gymnasium environment (e.g. ``gymnasium.make("CartPole-v1")``) whose reward is :class:`CartPole`'s shaped
     reward (needs gymnasium: ``pip install 'spark-interfaces[rl]'``)."""
     import gymnasium
@@ -116,7 +119,8 @@ def shaped_gymnasium(env, *, shaping=SURFACE, scale: float = 10.0, failure: floa
         def step(self, action):
             obs, _, terminated, truncated, info = self.env.step(action)
             obs32 = np.asarray(obs, np.float32)
-            shaped = scale * (surface_potential(obs32, shaping) - surface_potential(self._last, shaping))
+            change = surface_potential(obs32, shaping) - surface_potential(self._last, shaping)
+            shaped = scale * (np.sign(change) if binary else change)
             self._last = obs32
             return obs, float(failure if terminated else shaped), terminated, truncated, info
 
