@@ -139,6 +139,17 @@ class Threshold(spark.Soma):
 ALL = [Clock, Relay, Linear, Noise, Hebb, Threshold]
 
 
+def noisy_net(reg, seed=3):
+    """Noise -> spikes -> plastic synapse (Hebb) -> threshold and relay: randomness, a delay, learning, state."""
+    b = spark.Brain(dt=0.5, seed=seed, registry=reg)
+    b.add("noise", "noise", shape=4).add("syn", "linear", weight=0.2).add("post", "threshold", shape=3, v_thresh=0.3)
+    b.add("rule", "hebb", attach="syn", rate=0.01).add("out", "relay", shape=3)
+    b.connect("noise.spikes", "syn.pre", delay=1.0).connect("syn.i", "post.x").connect("syn.i", "out.x")
+    b.connect("noise.spikes", "rule.pre").connect("post.spikes", "rule.post")
+    b.input("p", "noise.data").output("y", "out.y")
+    return b.build()
+
+
 def set_at(path, value):
     """A document edit for bad-file tests: ``set_at(["nodes", 0, "shape"], -1)(doc)`` sets that entry."""
     def fn(doc):

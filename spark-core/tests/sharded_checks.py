@@ -14,7 +14,7 @@ import jax
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from brain_parts import ALL
+from brain_parts import ALL, noisy_net
 
 import spark
 from spark import brain as _brain
@@ -23,17 +23,6 @@ from spark.testing import isolated_registry
 
 COLLECTIVES = ("all-gather", "all-reduce", "all-to-all", "collective-permute", "reduce-scatter")
 RECORD = ["noise.spikes", "out.y", "syn.weight", "rule.updates", "post.spikes"]
-
-
-def noisy_net(reg, seed=3):
-    """Noise -> spikes -> plastic synapse (Hebb) -> threshold and relay: randomness, a delay, learning, state."""
-    b = spark.Brain(dt=0.5, seed=seed, registry=reg)
-    b.add("noise", "noise", shape=4).add("syn", "linear", weight=0.2).add("post", "threshold", shape=3, v_thresh=0.3)
-    b.add("rule", "hebb", attach="syn", rate=0.01).add("out", "relay", shape=3)
-    b.connect("noise.spikes", "syn.pre", delay=1.0).connect("syn.i", "post.x").connect("syn.i", "out.x")
-    b.connect("noise.spikes", "rule.pre").connect("post.spikes", "rule.post")
-    b.input("p", "noise.data").output("y", "out.y")
-    return b.build()
 
 
 def inputs(trials: int = 16, steps: int = 30) -> np.ndarray:

@@ -5,27 +5,16 @@ from __future__ import annotations
 import jax
 import numpy as np
 import pytest
+from brain_parts import ALL, noisy_net
 from flax import nnx
 
 import spark
-from brain_parts import ALL
 from spark.testing import isolated_registry
 
 
 @pytest.fixture
 def reg():
     return isolated_registry(*ALL)
-
-
-def noisy_net(reg, seed=3):
-    """Noise -> spikes -> plastic synapse -> relay: randomness, delays, learning and state in one small graph."""
-    b = spark.Brain(dt=0.5, seed=seed, registry=reg)
-    b.add("noise", "noise", shape=4).add("syn", "linear", weight=0.2).add("post", "threshold", shape=3, v_thresh=0.3)
-    b.add("rule", "hebb", attach="syn", rate=0.01).add("out", "relay", shape=3)
-    b.connect("noise.spikes", "syn.pre", delay=1.0).connect("syn.i", "post.x").connect("syn.i", "out.x")
-    b.connect("noise.spikes", "rule.pre").connect("post.spikes", "rule.post")
-    b.input("p", "noise.data").output("y", "out.y")
-    return b.build()
 
 
 RECORD = ["noise.spikes", "out.y", "syn.weight", "rule.updates"]
