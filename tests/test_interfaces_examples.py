@@ -83,17 +83,19 @@ def test_the_bundled_model_is_a_valid_example():
     assert abs(float(np.asarray(brain.nodes["input_exc"].weight[...]).sum(axis=0).mean()) - 78.0) < 1.0  # as normalised
 
 
-def test_larger_layers_scale_the_threshold_homeostasis():
-    """400 neurons: theta_plus and tau_theta each x sqrt(4) (the thresholds' equilibrium stays the 100-neuron one;
-    docs/digits.md, measured 86.1 % against 83.9 %); the model's own size and smaller layers keep its values."""
-    def exc(**kw):
-        p = next(n for n in ex.model_doc(ex.MODEL, **kw)["nodes"] if n["id"] == "exc")["params"]
-        return p["theta_plus"], p["tau_theta"]
+def test_larger_layers_scale_the_threshold_homeostasis_and_the_stdp_rates():
+    """400 neurons: theta_plus, tau_theta and the STDP rates each x sqrt(4) (the thresholds' equilibrium stays the
+    100-neuron one; docs/digits.md, measured 87.0 % against 83.9 %); the model's own size and smaller layers keep its
+    values."""
+    def params(**kw):
+        nodes = {n["id"]: n for n in ex.model_doc(ex.MODEL, **kw)["nodes"]}
+        e, s = nodes["exc"]["params"], nodes["stdp"]["params"]
+        return e["theta_plus"], e["tau_theta"], s["a3_plus"], s["a2_minus"], s["a2_plus"]
 
-    tp, tt = exc()
-    assert exc(n_neurons=100) == exc(n_neurons=6) == (tp, tt) == (0.2, 200000.0)
-    assert exc(n_neurons=400) == (2 * tp, 2 * tt)
-    assert exc(n_neurons=400, scale_homeostasis=False) == (tp, tt)
+    base = params()
+    assert params(n_neurons=100) == params(n_neurons=6) == base == (0.2, 200000.0, 0.04, 0.0004, 0.0)
+    assert params(n_neurons=400) == tuple(2 * v for v in base)
+    assert params(n_neurons=400, scale_homeostasis=False) == base
     doc400 = ex.model_doc(ex.MODEL, n_neurons=400)
     assert ex.model_doc(doc400, n_neurons=400) == doc400  # a document already of that size is not scaled again
 

@@ -27,8 +27,8 @@ def _curve(ctx, param, value: str | None) -> tuple[int, ...]:
 @click.option("--curve", callback=_curve, default="1000,2000,3000", show_default=True,
               help="Also label and test after these numbers of training images (comma-separated; '' for none).")
 @click.option("--neurons", "n_neurons", type=click.IntRange(min=1), default=None,
-              help="Excitatory (and inhibitory) neurons; more than the model's scale its thresholds' theta_plus "
-                   "and tau_theta by sqrt(N / 100) each (docs/digits.md)  [default: the model's, 100]")
+              help="Excitatory (and inhibitory) neurons; more than the model's scale its thresholds' theta_plus, "
+                   "tau_theta and STDP rates by sqrt(N / 100) each (docs/digits.md)  [default: the model's, 100]")
 @click.option("--time", "t_image", type=click.FloatRange(min=0, min_open=True), default=350.0, show_default=True,
               help="Presentation time per image (ms).")
 @click.option("--rest", "t_rest", type=click.FloatRange(min=0), default=0.0, show_default=True,
