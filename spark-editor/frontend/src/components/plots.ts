@@ -1,4 +1,5 @@
 // Canvas drawing of the run's raster, voltage traces and population rates (no chart library).
+import { prepare } from "../viewer/draw";
 
 export const COLORS = ["#e4572e", "#2d6cdf", "#17a398", "#9b59b6", "#f0a202", "#76b041", "#d7263d", "#1b998b"];
 
@@ -20,20 +21,6 @@ export function emptyRun(): RunData {
   return { steps: 0, dt: 1, done: 0, pops: [], traces: [], spikes: new Map(), rates: new Map(), v: new Map() };
 }
 
-function setup(canvas: HTMLCanvasElement): CanvasRenderingContext2D | null {
-  const ratio = window.devicePixelRatio || 1;
-  const w = canvas.clientWidth, h = canvas.clientHeight;
-  if (canvas.width !== Math.round(w * ratio) || canvas.height !== Math.round(h * ratio)) {
-    canvas.width = Math.round(w * ratio);
-    canvas.height = Math.round(h * ratio);
-  }
-  const ctx = canvas.getContext("2d");
-  if (!ctx) return null;
-  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-  ctx.clearRect(0, 0, w, h);
-  return ctx;
-}
-
 const PAD = { l: 56, r: 8, t: 6, b: 18 };
 
 function axes(ctx: CanvasRenderingContext2D, w: number, h: number, xmax: number, ylo: string, yhi: string) {
@@ -52,7 +39,7 @@ function axes(ctx: CanvasRenderingContext2D, w: number, h: number, xmax: number,
 }
 
 export function drawRaster(canvas: HTMLCanvasElement, run: RunData) {
-  const ctx = setup(canvas);
+  const ctx = prepare(canvas);
   if (!ctx) return;
   const w = canvas.clientWidth, h = canvas.clientHeight;
   const rows = run.pops.reduce((s, p) => s + p.shown, 0) || 1;
@@ -82,7 +69,7 @@ export function drawRaster(canvas: HTMLCanvasElement, run: RunData) {
 
 function lines(canvas: HTMLCanvasElement, run: RunData, series: { color: string; values: (number | null)[] }[],
   unit: string) {
-  const ctx = setup(canvas);
+  const ctx = prepare(canvas);
   if (!ctx) return;
   const w = canvas.clientWidth, h = canvas.clientHeight;
   let lo = Infinity, hi = -Infinity;
