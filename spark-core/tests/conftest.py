@@ -21,6 +21,7 @@ _counter = itertools.count()
 
 def pytest_sessionstart(session):
     require_for_ci("SPARK_REQUIRE_PLOT", {"matplotlib": "spark-core[plot]"})  # test_viz.py
+    require_for_ci("SPARK_REQUIRE_NIR", {"nir": "spark-core[nir]"})  # test_nir_core.py
 
 
 @pytest.fixture

@@ -187,4 +187,12 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "browser: drives the editor in a real Chromium through Playwright")
 
 
+def pytest_sessionstart(session):
+    from spark.testing.require import require_for_ci
+
+    # the notebook widgets' tests (test_jupyter.py, test_browser_jupyter.py) must run in CI, not skip
+    require_for_ci("SPARK_EDITOR_REQUIRE_JUPYTER",
+                   {m: "spark-editor[test]" for m in ("anywidget", "nbclient", "nbformat")})
+
+
 __all__ = ["DIST", "TEST_COMPONENTS", "chain_model", "make_registry", "nnx"]

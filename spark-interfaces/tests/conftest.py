@@ -8,6 +8,11 @@ import pytest
 from flax import nnx
 
 from spark.testing import isolated_registry
+from spark.testing.require import require_for_ci
+
+
+def pytest_sessionstart(session):
+    require_for_ci("SPARK_REQUIRE_GYM", {"gymnasium": "spark-interfaces[gym]"})  # test_cartpole_env.py
 
 
 def _simulate(module, dt, xs, key=None):
