@@ -18,6 +18,7 @@ class Clock(spark.Soma):
     """Every neuron spikes at steps phase, phase + period, ..."""
 
     name = "clock"
+    partitionable = True  # per neuron (per postsynaptic neuron): splits across devices
     Params = ClockParams
     inputs = {}
     outputs = {"spikes": spark.Port(spark.Spikes)}
@@ -42,6 +43,7 @@ class Relay(spark.Soma):
     """Passes its summed current input on within the same step, and keeps the last value."""
 
     name = "relay"
+    partitionable = True  # per neuron (per postsynaptic neuron): splits across devices
     Params = RelayParams
     inputs = {"x": spark.Port(spark.Current)}
     outputs = {"y": spark.Port(spark.Current)}
@@ -64,6 +66,7 @@ class Linear(spark.Synapse):
     """Current = pre spikes @ weight (no dynamics)."""
 
     name = "linear"
+    partitionable = True  # per neuron (per postsynaptic neuron): splits across devices
     Params = LinearParams
     inputs = {"pre": spark.Port(spark.Spikes, optional=False)}
     outputs = {"i": spark.Port(spark.Current)}
@@ -106,6 +109,7 @@ class Hebb(spark.LearningRule):
     """w += rate * pre * post."""
 
     name = "hebb"
+    partitionable = True  # per neuron (per postsynaptic neuron): splits across devices
     Params = HebbParams
     inputs = {"pre": spark.Port(spark.Spikes, optional=False), "post": spark.Port(spark.Spikes, optional=False)}
     outputs = {}
@@ -128,6 +132,7 @@ class Threshold(spark.Soma):
     """Spikes where the input current exceeds v_thresh (same step)."""
 
     name = "threshold"
+    partitionable = True  # per neuron (per postsynaptic neuron): splits across devices
     Params = ThresholdParams
     inputs = {"x": spark.Port(spark.Current)}
     outputs = {"spikes": spark.Port(spark.Spikes)}

@@ -31,6 +31,7 @@ from . import graph as _graph
 from . import inputs as _inputs
 from . import memory as _memory
 from . import monitors as _mon
+from . import partition as _partition
 from . import recording as _recording
 from . import sharding as _sharding
 from . import sparkfile
@@ -448,8 +449,10 @@ class Brain(nnx.Module):
             elif default is not None:
                 ext_values[name] = jnp.full(shape, default)
         now: dict[str, jax.Array] = {}
+        split = _partition.active()  # a step of one device's neurons: whole vectors gathered once (docs/scaling.md)
+        exchanged: dict = {}
 
-        def gather(port_inputs, graded=False):
+        def gather(node, port_inputs, graded=False):
             # graded: a synapse receives Spikes as they come, float32 0/1 from a soma with a surrogate (differentiable)
             kwargs = {}
             for port, shape, dtype, sources in port_inputs:
@@ -464,6 +467,8 @@ class Brain(nnx.Module):
                     else:
                         buf = self.buffers[s.ref][...]
                         x = buf[0] if s.depth == 1 else buf[(t - s.delay) % s.depth]
+                    if split is not None and s.kind != "ext":
+                        x = split.fit(x, s, f"{node}.{port}", exchanged)
                     x = x.reshape(shape)
                     x = x if graded and s.kind != "ext" and x.dtype == jnp.float32 and np.dtype(dtype) == np.bool_ \
                         else x.astype(dtype)
@@ -472,7 +477,7 @@ class Brain(nnx.Module):
             return kwargs
 
         for call in sched.calls:
-            kwargs = gather(call.inputs, isinstance(self.nodes[call.node], Synapse))
+            kwargs = gather(call.node, call.inputs, isinstance(self.nodes[call.node], Synapse))
             if call.stochastic:
                 kwargs["key"] = jax.random.fold_in(step_key, call.key_index)
             with _component_errors(self, call.node):
@@ -482,7 +487,7 @@ class Brain(nnx.Module):
         for call in sched.rules:
             if "*" in frozen or call.node in frozen:
                 continue
-            kwargs = gather(call.inputs)
+            kwargs = gather(call.node, call.inputs)
             if call.stochastic:
                 kwargs["key"] = jax.random.fold_in(step_key, call.key_index)
             synapse = self.nodes[call.attach]
@@ -767,7 +772,13 @@ class Brain(nnx.Module):
         bounds = self._bind(as_monitors(record))
         series, consts, steps, n_batch = self._prepare_inputs(inputs or {}, steps, batched)
         n_local = n_batch
-        if mesh is not None:  # the trials split over the mesh's devices; this process records its own (docs/scaling.md)
+        split = None
+        if mesh is not None and _partition.is_neuron_mesh(mesh):  # one network's neurons split (docs/scaling.md)
+            _partition.check_run(mesh, batched)
+            split = _partition.layout(self, mesh)
+            split.record_specs(self, bounds)  # refuses what cannot be recorded split, before anything runs
+            series, consts = split.put_inputs(series, consts)
+        elif mesh is not None:  # the trials split over the mesh's devices; this process records its own (docs/scaling.md)
             _sharding.check_mesh(mesh, n_batch)
             n_local = len(_sharding.process_trials(mesh, n_batch))
             cut = jax.sharding.NamedSharding(mesh, _sharding.trial_spec(mesh))
@@ -802,7 +813,7 @@ class Brain(nnx.Module):
         chunks = _plan_chunks(steps, align, target)
         return _Job(bounds=bounds, series=series, consts=consts, steps=steps, n_batch=n_batch, batched=batched,
                     chunks=chunks, chunked=chunked or len(chunks) > 1, estimate=est, progress=bar, dt=sched.dt,
-                    every={b.key: b.every for b in bounds}, frozen=frozen, mesh=mesh, n_local=n_local,
+                    every={b.key: b.every for b in bounds}, frozen=frozen, mesh=mesh, n_local=n_local, split=split,
                     chunk_bytes=int(per_step * max(n for _, n in chunks)))
 
     def _prepare_inputs(self, inputs, steps, batched):
@@ -869,7 +880,9 @@ class Brain(nnx.Module):
         graphdef, state = nnx.split(self)
         cache = _run_cache.setdefault(self, {})
         mode = "single" if not job.batched else ("carried" if job.chunked else "shared")
-        if job.mesh is not None:  # shared state replicated, per-trial state split: every device holds its trials
+        if job.split is not None:  # every device holds its neurons' blocks and what they share whole
+            state = job.split.put_state(state)
+        elif job.mesh is not None:  # shared state replicated, per-trial state split: every device holds its trials
             state = jax.tree.map(lambda x: _sharding.put(x, jax.sharding.NamedSharding(job.mesh, P())), state)
         if mode == "carried":
             state = _batch_state(graphdef, state, job.n_batch, job.mesh)
@@ -903,8 +916,13 @@ class Brain(nnx.Module):
                 if start == 0:
                     bar.compiling()
                 t0 = time.perf_counter()
-                fn = cache[key] = _compile_chunk(graphdef, n, job.bounds, mode, job.dt, job.frozen, job.mesh).lower(
-                    state, xs, job.consts).compile()
+                if job.split is not None:
+                    local_bounds, rec_specs = job.split.record_specs(self, job.bounds)
+                    fn = job.split.compile(_compile_chunk(job.split.graphdef, n, local_bounds, mode, job.dt,
+                                                          job.frozen), state, xs, job.consts, local_bounds, rec_specs)
+                else:
+                    fn = _compile_chunk(graphdef, n, job.bounds, mode, job.dt, job.frozen, job.mesh)
+                fn = cache[key] = fn.lower(state, xs, job.consts).compile()
                 stats["compile_s"] += time.perf_counter() - t0
             bar.running()
             new_state, rec = fn(state, xs, job.consts)  # dispatched; runs while the previous chunk is handed out
@@ -1186,6 +1204,7 @@ class _Job:
     frozen: frozenset = frozenset()
     mesh: Any = None  # a jax.sharding.Mesh splitting the trials (docs/scaling.md)
     n_local: int | None = None  # the trials this process records (n_batch with one process)
+    split: Any = None  # a partition.Layout: the neurons split over the mesh (docs/scaling.md)
 
 
 def _ordered(arrays: Mapping[str, Any], job: _Job) -> dict:

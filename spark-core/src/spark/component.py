@@ -68,6 +68,10 @@ class Component(nnx.Module):
     inputs: ClassVar[dict[str, Port]] = {}
     outputs: ClassVar[dict[str, Port]] = {}
     stochastic: ClassVar[bool] = False
+    #: whether a node may be split by neuron across devices (docs/scaling.md, "One network across devices"): its
+    #: step treats neurons independently (a synapse or rule: postsynaptic neurons, i.e. weight columns), so a block
+    #: of them, built at the block's shape, steps as that block of the whole. See :meth:`partition_problem`.
+    partitionable: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
@@ -109,6 +113,16 @@ class Component(nnx.Module):
             raise ValueError(f"{self.name} was built for dt = {self.dt} ms but is stepped with dt = {dt} ms; "
                              "rebuild it with the step you run")
         return self.dt
+
+    def partition_problem(self) -> str | None:
+        """Why this node cannot be split by neuron across devices, or ``None`` when it can (a neuron mesh,
+        docs/scaling.md). The default follows :attr:`partitionable`; a component whose answer depends on how it was
+        built (e.g. its storage) overrides this and says what to change."""
+        if type(self).partitionable:
+            return None
+        return (f"component {self.name or type(self).__name__} does not declare that it can be split by neuron "
+                "(its class sets partitionable = True when its step treats neurons, or postsynaptic neurons, "
+                "independently)")
 
     # ----- shapes -------------------------------------------------------------------------------------------------
 

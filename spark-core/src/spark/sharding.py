@@ -54,6 +54,19 @@ def trial_mesh(devices: int | Sequence[Any] | None = None, *, axis: str = AXIS) 
     return Mesh(np.array(chosen), (axis,))
 
 
+def neuron_mesh(devices: int | Sequence[Any] | None = None) -> Mesh:
+    """A one-axis mesh (axis ``"neurons"``) over ``devices`` that splits one network's neurons: an unbatched
+    ``brain.run(..., mesh=neuron_mesh())`` gives each device a block of every population and the synapses onto it,
+    exchanging only spikes, bit-packed, once per step (:mod:`spark.partition`, docs/scaling.md).
+
+    Args:
+        devices: as for :func:`trial_mesh` (``None``: every device; ``k``: the first ``k``; or a list).
+    """
+    from .partition import AXIS as NEURONS
+
+    return trial_mesh(devices, axis=NEURONS)
+
+
 def trial_spec(mesh: Mesh) -> PartitionSpec:
     """The partition of a leading trial axis: split over every axis of ``mesh``."""
     return PartitionSpec(tuple(mesh.axis_names))
@@ -180,6 +193,7 @@ __all__ = [
     "match_varying",
     "merge_recordings",
     "multi_process",
+    "neuron_mesh",
     "process_trials",
     "put",
     "trial_mesh",

@@ -1,0 +1,317 @@
+"""Model-parallel populations: one network's neurons split across devices (docs/scaling.md).
+
+An unbatched run on a neuron mesh (``brain.run(inputs, steps, mesh=spark.sharding.neuron_mesh())``) gives each
+device a contiguous block of every population's neurons (the leading axis of its shape), and of every synapse the
+columns onto its postsynaptic neurons (weights, masks, currents, postsynaptic traces: all that is per postsynaptic
+neuron); a learning rule follows its synapse. Each device runs the same step on its blocks, inside
+:func:`jax.shard_map`; where a node reads a whole vector that is held in blocks (a synapse's or a rule's presynaptic
+spikes), the blocks are exchanged once per step and source: bit-packed (8 spikes a byte) and all-gathered. Nothing
+else crosses devices during a run: not weights, currents or state. What a run records comes back as whole arrays,
+assembled from the blocks at the end of each chunk.
+
+How a node splits is found, not configured: the node is built once more at its block's shape (a population's
+``(n / D, ...)``, a synapse's ``(n_pre, n_post / D)``); its state variables whose shapes shrank are split along the
+axis that shrank, the others are held whole on every device (a presynaptic trace, a step counter), and so are its
+ports. A component takes part only if it says it may (:attr:`spark.Component.partitionable`, checked per node by
+:meth:`spark.Component.partition_problem`): its step must treat neurons (or postsynaptic columns) independently.
+
+- A population that does not say so, or that draws random numbers each step (``stochastic``), runs whole on every
+  device (the same key gives the same numbers), and the blocks it feeds are cut from its output: correct, with the
+  compute of the unsplit population on each device.
+- A synapse or rule onto a split population that cannot split (it does not say so, it draws random numbers, or its
+  storage is not by column, e.g. sparse storage that indexes postsynaptic neurons) is refused, naming the node.
+- A population whose leading size is not a multiple of the mesh's size is refused, naming both sizes.
+
+The state stays whole outside a run (a split run leaves each array sharded over the mesh; :meth:`Brain.save_state`
+writes full arrays), so a state saved from a run on any number of devices restores on any other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import weakref
+from typing import Any
+
+import attrs
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from .component import Synapse, _Projection
+from .errors import GraphError
+
+AXIS = "neurons"  # the axis name of spark.sharding.neuron_mesh()
+
+_active: contextvars.ContextVar["Layout | None"] = contextvars.ContextVar("spark_partition", default=None)
+_shapes_only: contextvars.ContextVar[bool] = contextvars.ContextVar("spark_partition_shapes", default=False)
+_layouts: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
+
+
+def is_neuron_mesh(mesh: Any) -> bool:
+    """Whether ``mesh`` splits neurons (its only axis is named ``"neurons"``) rather than trials."""
+    return isinstance(mesh, Mesh) and tuple(mesh.axis_names) == (AXIS,)
+
+
+def active() -> "Layout | None":
+    """The layout of the split step being traced, or None (the Brain's step asks it where a value must be
+    gathered or cut)."""
+    return _active.get()
+
+
+@contextlib.contextmanager
+def _stepping(layout: "Layout", *, shapes_only: bool = False):
+    """Steps traced inside are one device's (``shapes_only``: outside ``shard_map``, for their shapes alone)."""
+    token, token2 = _active.set(layout), _shapes_only.set(shapes_only)
+    try:
+        yield
+    finally:
+        _active.reset(token)
+        _shapes_only.reset(token2)
+
+
+def gather_spikes(x: jax.Array, axis: str = AXIS) -> jax.Array:
+    """Every device's block of ``x`` joined in device order, flat: booleans travel bit-packed (uint8, 8 a byte)."""
+    flat = x.reshape(-1)
+    if flat.dtype == jnp.bool_:
+        packed = jnp.packbits(flat)
+        whole = jax.lax.all_gather(packed, axis)  # (devices, bytes)
+        return jnp.unpackbits(whole, axis=1, count=flat.shape[0]).astype(jnp.bool_).reshape(-1)
+    return jax.lax.all_gather(flat, axis, tiled=True)
+
+
+def cut(x: jax.Array, devices: int, axis: str = AXIS) -> jax.Array:
+    """This device's block of the whole (flat) ``x``."""
+    flat = x.reshape(-1)
+    m = flat.shape[0] // devices
+    return jax.lax.dynamic_slice_in_dim(flat, jax.lax.axis_index(axis) * m, m)
+
+
+@attrs.frozen(eq=False)
+class Layout:
+    """How one built brain splits over one neuron mesh (made by :func:`layout`)."""
+
+    mesh: Mesh
+    devices: int
+    graphdef: Any  # the brain built at its blocks' shapes: what each device steps
+    local: Any  # that brain (for binding monitors at the blocks' shapes)
+    state_specs: Any  # a PartitionSpec per leaf of nnx.split(brain)[1]
+    split_ports: frozenset  # "node.port" of every port whose value is a block
+    split_nodes: tuple
+    input_split: dict  # input name -> whether its port's value is a block
+
+    def fit(self, x: jax.Array, source: Any, dst: str, cache: dict) -> jax.Array:
+        """``x`` from ``source`` (a schedule source) as the port ``dst`` ("node.port") holds it: gathered (once per
+        step and source) where the source is split and the port is whole, cut where it is the other way round."""
+        src_split = source.ref in self.split_ports
+        if src_split == (dst in self.split_ports):
+            return x
+        key = (source.kind, source.ref, source.delay, src_split)
+        if key not in cache:
+            if _shapes_only.get():  # no mesh axis to exchange over: the shapes of the exchanged values
+                flat = x.reshape(-1)
+                cache[key] = jnp.tile(flat, self.devices) if src_split else flat[: flat.shape[0] // self.devices]
+            else:
+                cache[key] = gather_spikes(x) if src_split else cut(x, self.devices)
+        return cache[key]
+
+    def record_specs(self, brain: Any, bounds: tuple) -> tuple[tuple, dict]:
+        """The monitors bound at the blocks' shapes, and each record's PartitionSpec (time first)."""
+        with _stepping(self, shapes_only=True):
+            local_bounds = self.local._bind(tuple(b.monitor for b in bounds))
+        flat_specs = dict(_flat(self.state_specs))
+        specs = {}
+        for g, loc in zip(bounds, local_bounds):
+            m = g.monitor
+            node, _, attr = m.target.partition(".")
+            raw_split = (m.target in self.split_ports if g.source == "port"
+                         else g.raw_shape != loc.raw_shape or any(
+                             AXIS in spec for path, spec in flat_specs.items()
+                             if path[:3] == ("nodes", node, attr)))
+            if raw_split and (m.neurons is not None or m.index is not None or m.reduce is not None):
+                raise GraphError(
+                    f"cannot record {m.key!r} on a neuron mesh: {m.target} is split across "
+                    f"{self.devices} devices, and a selection or reduction of it is not supported yet; record "
+                    f"{m.target!r} whole (its array comes back whole) and select or reduce it afterwards")
+            specs[g.key] = PartitionSpec(None, *_split_dims(g.shape, loc.shape, self.devices, m.target))
+        return local_bounds, specs
+
+    def compile(self, chunk_fn: Any, state: Any, xs: dict, consts: dict, local_bounds: tuple, rec_specs: dict):
+        """``chunk_fn`` (the unsplit chunk program of the local brain) as one jitted program over the mesh."""
+        fn = getattr(chunk_fn, "__wrapped__", chunk_fn)
+
+        def body(state, xs, consts):
+            with _stepping(self):
+                return fn(state, xs, consts)
+
+        xs_specs = {k: PartitionSpec(None, AXIS) if self.input_split[k] else PartitionSpec() for k in xs}
+        c_specs = {k: PartitionSpec(AXIS) if self.input_split[k] and np.ndim(v) else PartitionSpec()
+                   for k, v in consts.items()}
+        return jax.jit(jax.shard_map(body, mesh=self.mesh, in_specs=(self.state_specs, xs_specs, c_specs),
+                                     out_specs=(self.state_specs, rec_specs), check_vma=False))
+
+    def put_state(self, state: Any) -> Any:
+        return jax.tree.map(lambda x, s: _put(x, NamedSharding(self.mesh, s)), state, self.state_specs)
+
+    def put_inputs(self, series: dict, consts: dict) -> tuple[dict, dict]:
+        def one(x, spec):
+            return _put(x, NamedSharding(self.mesh, spec))
+        series = {k: one(v, PartitionSpec(None, AXIS) if self.input_split[k] else PartitionSpec())
+                  for k, v in series.items()}
+        consts = {k: one(v, PartitionSpec(AXIS) if self.input_split[k] and np.ndim(v) else PartitionSpec())
+                  for k, v in consts.items()}
+        return series, consts
+
+
+def _put(x, sharding):
+    from .sharding import put
+    return put(x, sharding)
+
+
+def _flat(state) -> list:
+    return [(tuple(str(k) for k in path), v) for path, v in jax.tree_util.tree_flatten_with_path(state)[0]
+            for path in [[getattr(p, "key", getattr(p, "name", getattr(p, "idx", p))) for p in path]]]
+
+
+def _split_dims(whole: tuple, block: tuple, devices: int, what: str) -> tuple:
+    """The PartitionSpec entries of an array of shape ``whole`` held as ``block`` on each device."""
+    whole, block = tuple(whole), tuple(block)
+    if whole == block:
+        return (None,) * len(whole)
+    changed = [i for i, (a, b) in enumerate(zip(whole, block)) if a != b] if len(whole) == len(block) else None
+    if not changed or len(changed) != 1 or block[changed[0]] * devices != whole[changed[0]]:
+        raise GraphError(f"{what}: shape {list(whole)} would be held as {list(block)} on each of {devices} devices, "
+                         "which is not one axis split evenly; this node cannot be split by neuron (give the "
+                         "population a size that is a multiple of the mesh's size, or run it unsplit)")
+    return tuple(AXIS if i == changed[0] else None for i in range(len(whole)))
+
+
+def layout(brain: Any, mesh: Mesh) -> Layout:
+    """How ``brain`` (built) splits over ``mesh`` (cached per brain build and mesh). Raises a GraphError naming the
+    node, the sizes and the fix for a population that does not split evenly or a synapse that cannot split."""
+    from . import graph as _graph
+
+    cache = _layouts.setdefault(brain, {})
+    sched = brain._built()
+    key = (id(sched), mesh)
+    if key in cache:
+        return cache[key]
+    devices = mesh.size
+    if len({d.process_index for d in mesh.devices.flat}) > 1:
+        raise GraphError("a neuron mesh over the devices of several processes is not supported yet: split the "
+                         "neurons over the devices of one process (spark.sharding.neuron_mesh(jax.local_devices()))")
+    plan, problems = _graph.plan(brain.to_dict(), brain._registry_or_default())
+    nodes = brain.nodes
+    split: dict[str, bool] = {}
+    fix_size = (f"Fix: give it a multiple of {devices} neurons, or a mesh whose size divides it "
+                "(spark.sharding.neuron_mesh(k))")
+    for n in plan.nodes.values():  # populations (and any node that is not a projection)
+        if issubclass(n.cls, _Projection):
+            continue
+        node = nodes[n.id]
+        split[n.id] = bool(n.shape) and not n.cls.stochastic and node.partition_problem() is None
+        if split[n.id] and n.shape[0] % devices:
+            raise GraphError(f"node {n.id!r} ({n.entry.id}) has {n.shape[0]} neurons along its first axis (shape "
+                             f"{list(n.shape)}), which {devices} devices cannot split evenly ({n.shape[0]} % "
+                             f"{devices} = {n.shape[0] % devices}). {fix_size}")
+    feeds: dict[str, set] = {}
+    for e in plan.edges:
+        feeds.setdefault(e.src, set()).add(e.dst)
+    for n in plan.nodes.values():  # synapses: split by postsynaptic neuron when what they feed is split
+        if not issubclass(n.cls, _Projection) or n.is_rule:
+            continue
+        split[n.id] = any(split.get(d, False) for d in feeds.get(n.id, ()))
+    for n in plan.nodes.values():
+        if n.is_rule:
+            split[n.id] = split.get(n.attach, False)
+    for nid, on in split.items():
+        n = plan.nodes[nid]
+        if not on or not issubclass(n.cls, _Projection):
+            continue
+        problem = "it draws random numbers each step (stochastic)" if n.cls.stochastic \
+            else nodes[nid].partition_problem()
+        if problem:
+            post = sorted(d for d in feeds.get(n.attach if n.is_rule else nid, ()) if split.get(d))
+            raise GraphError(f"node {nid!r} ({n.entry.id}) cannot be split by postsynaptic neuron across {devices} "
+                             f"devices: {problem}. It feeds {', '.join(map(repr, post)) or 'a split population'}, "
+                             "which is split; fix the node (see the message), or run without the neuron mesh")
+    shapes = {}
+    for n in plan.nodes.values():
+        if not split[n.id]:
+            shapes[n.id] = n.shape
+        elif issubclass(n.cls, _Projection):
+            shapes[n.id] = (n.shape[0], n.shape[1] // devices)
+        else:
+            shapes[n.id] = (n.shape[0] // devices, *n.shape[1:])
+    split_ports = set()
+    for n in plan.nodes.values():
+        whole = n.cls.port_shapes(n.params, n.shape)
+        block = n.cls.port_shapes(n.params, shapes[n.id])
+        split_ports.update(f"{n.id}.{p}" for p in whole if tuple(whole[p]) != tuple(block[p]))
+        n.shape = shapes[n.id]
+    local = _local_brain(brain, plan, split)
+    graphdef, local_state = nnx.split(local)
+    _, state = nnx.split(brain)
+    whole_leaves = _flat(state)
+    block_leaves = dict(_flat(local_state))
+    specs = []
+    for path, x in whole_leaves:
+        what = "/".join(path)
+        if path not in block_leaves:
+            raise GraphError(f"{what}: built at its block's shape, node {path[1] if len(path) > 1 else '?'!r} holds "
+                             "different state (e.g. another storage); it cannot be split by neuron")
+        specs.append(PartitionSpec(*_split_dims(np.shape(x), np.shape(block_leaves[path]), devices, what)))
+    if len(block_leaves) != len(whole_leaves):
+        raise GraphError("built at its blocks' shapes, the brain holds other state variables; it cannot be split")
+    state_specs = jax.tree.unflatten(jax.tree.structure(state), specs)
+    input_split = {name: ref in split_ports for name, ref, *_ in sched.inputs}
+    out = cache[key] = Layout(mesh=mesh, devices=devices, graphdef=graphdef, local=local, state_specs=state_specs,
+                              split_ports=frozenset(split_ports), split_nodes=tuple(k for k, v in split.items() if v),
+                              input_split=input_split)
+    return out
+
+
+def _local_brain(brain: Any, plan: Any, split: dict) -> Any:
+    """A brain like ``brain`` whose split nodes are built at their blocks' shapes (``plan`` holds them); the others
+    are ``brain``'s own nodes. Only its structure and shapes are used (the values come from ``brain``)."""
+    import zlib
+
+    from . import brain as _b
+
+    local = _b.Brain(dt=brain.dt, registry=brain._registry)
+    local._doc_json = brain._doc_json
+    base = jax.random.PRNGKey(plan.seed)
+    nodes = {}
+    for n in plan.nodes.values():
+        if not split[n.id]:
+            nodes[n.id] = brain.nodes[n.id]
+            continue
+        extra = ({"same_population": _b._same_population(plan, n.id)}
+                 if issubclass(n.cls, Synapse) and _b._accepts(n.cls, "same_population") else {})
+        try:
+            nodes[n.id] = n.cls(n.shape, params=n.params, dt=plan.dt,
+                                rngs=nnx.Rngs(jax.random.fold_in(base, zlib.crc32(n.id.encode()))), **extra)
+        except Exception as exc:
+            raise GraphError(f"node {n.id!r} ({n.entry.id}) cannot be split by neuron: built at its block's shape "
+                             f"{list(n.shape)} it refuses: {exc}") from exc
+    local.nodes = nnx.Dict(nodes)
+    for n in plan.nodes.values():
+        if n.attach is not None and split[n.id]:
+            local.nodes[n.id].bind(local.nodes[n.attach])
+    local.key = _b.Const(brain.key[...])
+    local.t = _b.State(brain.t[...])
+    local.trial = _b.State(brain.trial[...])
+    local._schedule = _b._make_schedule(plan)
+    local.buffers = nnx.Dict({ref: _b.State(_b._zeros(plan, ref, depth)) for ref, depth in local._schedule.buffers})
+    return local
+
+
+def check_run(mesh: Mesh, batched: bool) -> None:
+    if batched:
+        raise GraphError("a neuron mesh (spark.sharding.neuron_mesh) splits one network's neurons: give an unbatched "
+                         "run (batched=False); to split trials, use spark.sharding.trial_mesh()")
+
+
+__all__ = ["AXIS", "Layout", "active", "cut", "gather_spikes", "is_neuron_mesh", "layout"]
