@@ -74,6 +74,7 @@ class AdaptiveLIF(spark.Soma):
     """
 
     name = "adaptive_lif"
+    partitionable = True  # per neuron: splits across devices (docs/scaling.md)
     Params = AdaptiveLIFParams
     inputs = {"i_syn": spark.Port(spark.Current, "summed input current (pA)")}
     outputs = ADAPTIVE_OUTPUTS

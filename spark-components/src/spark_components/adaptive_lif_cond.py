@@ -60,6 +60,7 @@ class AdaptiveLIFCond(spark.Soma):
     """
 
     name = "adaptive_lif_cond"
+    partitionable = True  # per neuron: splits across devices (docs/scaling.md)
     Params = AdaptiveLIFCondParams
     inputs = CONDUCTANCE_INPUTS
     outputs = ADAPTIVE_OUTPUTS

@@ -50,6 +50,7 @@ class AdEx(spark.Soma):
     """
 
     name = "adex"
+    partitionable = True  # per neuron: splits across devices (docs/scaling.md)
     Params = AdExParams
     inputs = {"i_syn": spark.Port(spark.Current, "summed input current (pA)")}
     outputs = {

@@ -44,6 +44,7 @@ class BCM(spark.LearningRule):
     """
 
     name = "bcm"
+    partitionable = True  # per postsynaptic neuron (weight column): splits across devices (docs/scaling.md)
     Params = BCMParams
     inputs = {
         "pre": PRE_SPIKES,

@@ -44,6 +44,7 @@ class ExpIF(spark.Soma):
     """
 
     name = "exp_if"
+    partitionable = True  # per neuron: splits across devices (docs/scaling.md)
     Params = ExpIFParams
     inputs = {"i_syn": spark.Port(spark.Current, "summed input current (pA)")}
     outputs = {

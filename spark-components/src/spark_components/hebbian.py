@@ -38,6 +38,7 @@ class Hebbian(spark.LearningRule):
     """
 
     name = "hebbian"
+    partitionable = True  # per postsynaptic neuron (weight column): splits across devices (docs/scaling.md)
     Params = HebbianParams
     inputs = {
         "pre": PRE_SPIKES,

@@ -100,6 +100,7 @@ class HodgkinHuxley(spark.Soma):
     """
 
     name = "hodgkin_huxley"
+    partitionable = True  # per neuron: splits across devices (docs/scaling.md)
     Params = HodgkinHuxleyParams
     inputs = {"i_syn": spark.Port(spark.Current, "summed input current (pA)")}
     outputs = {

@@ -44,6 +44,7 @@ class InhibitorySTDP(spark.LearningRule):
     """
 
     name = "inhibitory_stdp"
+    partitionable = True  # per postsynaptic neuron (weight column): splits across devices (docs/scaling.md)
     Params = InhibitorySTDPParams
     inputs = {
         "pre": PRE_SPIKES,

@@ -49,6 +49,7 @@ class Izhikevich(spark.Soma):
     """
 
     name = "izhikevich"
+    partitionable = True  # per neuron: splits across devices (docs/scaling.md)
     Params = IzhikevichParams
     inputs = {"i_syn": spark.Port(spark.Current, "summed input current (pA); the paper's I is i_syn / c_m")}
     outputs = {

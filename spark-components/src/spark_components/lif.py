@@ -55,6 +55,7 @@ class LIF(spark.Soma):
     """
 
     name = "lif"
+    partitionable = True  # per neuron: splits across devices (docs/scaling.md)
     Params = LIFParams
     inputs = {"i_syn": spark.Port(spark.Current, "summed input current (pA)")}
     outputs = {

@@ -52,6 +52,7 @@ class LIFCond(spark.Soma):
     """
 
     name = "lif_cond"
+    partitionable = True  # per neuron: splits across devices (docs/scaling.md)
     Params = LIFCondParams
     inputs = CONDUCTANCE_INPUTS
     outputs = {

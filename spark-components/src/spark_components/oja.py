@@ -47,6 +47,7 @@ class Oja(spark.LearningRule):
     """
 
     name = "oja"
+    partitionable = True  # per postsynaptic neuron (weight column): splits across devices (docs/scaling.md)
     Params = OjaParams
     inputs = {
         "pre": PRE_SPIKES,

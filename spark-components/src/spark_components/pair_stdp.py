@@ -36,6 +36,7 @@ class PairSTDP(spark.LearningRule):
     """
 
     name = "pair_stdp"
+    partitionable = True  # per postsynaptic neuron (weight column): splits across devices (docs/scaling.md)
     Params = PairSTDPParams
     inputs = {
         "pre": PRE_SPIKES,

@@ -39,6 +39,11 @@ try:
 except ImportError:  # an older spark-core has no shard_map support to keep types for
     def match_varying(outputs, *inputs):
         return outputs
+try:
+    from spark.partition import column_sum  # newer spark-core: sums whose bits do not depend on the columns
+except ImportError:
+    def column_sum(x):
+        return x.sum(axis=0)
 
 DENSE_MAX_PAIRS = 65_536
 USE_NATIVE = True  # use the C++ kernels when they are available (tests switch them off to compare)
@@ -83,6 +88,8 @@ class Projection(spark.Synapse):
 
     #: :meth:`spike_update` takes ``pre_gain`` / ``post_gain`` (see ``_learning.spike_update``)
     spike_update_takes_gains = True
+    #: dense storage splits by postsynaptic column across devices (docs/scaling.md); see partition_problem
+    partitionable = True
 
     def __init__(self, shape, *, params=None, rngs=None, dt=None, **values):
         super().__init__(shape, params=params, rngs=rngs, dt=dt, **values)
@@ -114,6 +121,7 @@ class Projection(spark.Synapse):
         sparse = self._choose_sparse(p.storage, n_pre, n_post, len(pre), has_delays)
         self.sparse = sparse
         self.n_synapses = len(pre)
+        self.all_to_all = len(pre) == n_pre * n_post  # the dense kernels then need not read the mask
         if not sparse:
             W = np.zeros((n_pre, n_post), np.float32)
             M = np.zeros((n_pre, n_post), bool)
@@ -179,6 +187,20 @@ class Projection(spark.Synapse):
             return True
         pairs = n_pre * n_post
         return pairs > DENSE_MAX_PAIRS and nnz <= DENSE_MIN_DENSITY * pairs
+
+    def partition_problem(self) -> str | None:
+        """Dense storage splits by postsynaptic column; sparse storage (rows of postsynaptic indices) does not yet."""
+        if self.sparse:
+            why = "per-synapse delays need it" if self.params.delay > 0 or self.params.delay_jitter > 0 \
+                else f"storage={self.params.storage!r} chose it"
+            return (f"its storage is sparse ({why}): rows of postsynaptic indices, which a block of postsynaptic "
+                    "neurons cannot hold yet. Fix: storage='dense' (and no per-synapse delay; an edge's delay is fine)")
+        return None
+
+    def split_from(self, whole):
+        """A block of postsynaptic columns built on its own draws its own connectivity: it is all-to-all only when
+        the whole is (its mask comes from the whole)."""
+        self.all_to_all = whole.all_to_all
 
     # ----- delivery -----------------------------------------------------------------------------------------------
 
@@ -349,7 +371,7 @@ class Projection(spark.Synapse):
         if not self.sparse:
             n_pre, n_post = self.shape
             # one element: every synapse exists (all-to-all), so the kernel need not read the mask
-            mask = jnp.ones((1,), bool) if self.n_synapses == n_pre * n_post else self.mask[...]
+            mask = jnp.ones((1,), bool) if self.all_to_all else self.mask[...]
             return _native_spike_update("spark_spike_update_dense", out_type, bounds)(*spikes, mask, self.weight[...])
         return _native_spike_update("spark_spike_update", out_type, bounds)(
             *spikes, self.post_index[...], self.mask[...], self.col_ptr[...], self.col_syn[...], self.weight[...])
@@ -359,7 +381,7 @@ class Projection(spark.Synapse):
 
     def sum_incoming(self, w):
         if not self.sparse:
-            return jnp.where(self.mask[...], w, 0.0).sum(axis=0)
+            return column_sum(jnp.where(self.mask[...], w, 0.0))
         return jnp.zeros((self.shape[1],), w.dtype).at[self.post_index[...]].add(jnp.where(self.mask[...], w, 0.0))
 
     def dense_weights(self) -> jax.Array:

@@ -46,6 +46,7 @@ class QIF(spark.Soma):
     """
 
     name = "qif"
+    partitionable = True  # per neuron: splits across devices (docs/scaling.md)
     Params = QIFParams
     inputs = {"i_syn": spark.Port(spark.Current, "summed input current (pA)")}
     outputs = {

@@ -50,6 +50,7 @@ class RewardSTDP(spark.LearningRule):
     """
 
     name = "reward_stdp"
+    partitionable = True  # per postsynaptic neuron (weight column): splits across devices (docs/scaling.md)
     Params = RewardSTDPParams
     scalar_ports = ("modulator",)
     inputs = {

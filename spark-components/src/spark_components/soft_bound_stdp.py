@@ -49,6 +49,7 @@ class SoftBoundSTDP(spark.LearningRule):
     """
 
     name = "soft_bound_stdp"
+    partitionable = True  # per postsynaptic neuron (weight column): splits across devices (docs/scaling.md)
     Params = SoftBoundSTDPParams
     inputs = {
         "pre": PRE_SPIKES,

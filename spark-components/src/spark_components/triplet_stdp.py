@@ -64,6 +64,7 @@ class TripletSTDP(spark.LearningRule):
     """
 
     name = "triplet_stdp"
+    partitionable = True  # per postsynaptic neuron (weight column): splits across devices (docs/scaling.md)
     Params = TripletSTDPParams
     inputs = {
         "pre": PRE_SPIKES,

@@ -77,6 +77,7 @@ class TwoCompartmentLIF(spark.Soma):
     """
 
     name = "two_compartment_lif"
+    partitionable = True  # per neuron: splits across devices (docs/scaling.md)
     Params = TwoCompartmentLIFParams
     inputs = {
         "i_soma": spark.Port(spark.Current, "summed current into the soma (pA)"),

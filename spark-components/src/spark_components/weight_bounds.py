@@ -24,6 +24,7 @@ class WeightBounds(spark.LearningRule):
     """
 
     name = "weight_bounds"
+    partitionable = True  # per postsynaptic neuron (weight column): splits across devices (docs/scaling.md)
     Params = WeightBoundsParams
     inputs = {}
     outputs = {}

@@ -41,6 +41,7 @@ class WeightNormalization(spark.LearningRule):
     """
 
     name = "weight_normalization"
+    partitionable = True  # per postsynaptic neuron (weight column): splits across devices (docs/scaling.md)
     Params = WeightNormalizationParams
     inputs = {}
     outputs = {}

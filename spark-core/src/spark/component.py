@@ -124,6 +124,12 @@ class Component(nnx.Module):
                 "(its class sets partitionable = True when its step treats neurons, or postsynaptic neurons, "
                 "independently)")
 
+    def split_from(self, whole: "Component") -> None:
+        """Called on a node built at its block's shape (a neuron mesh splits it; docs/scaling.md) with the whole
+        node: take over what the block's own construction cannot know, i.e. any plain (non-state) attribute that
+        depends on the whole's random draws. Its state variables need nothing: they are cut from the whole's. The
+        default does nothing."""
+
     # ----- shapes -------------------------------------------------------------------------------------------------
 
     @classmethod
@@ -258,8 +264,11 @@ class Synapse(_Projection):
         return a_pre[:, None] * b_post[None, :]
 
     def sum_incoming(self, w: jax.Array) -> jax.Array:
-        """Per postsynaptic neuron, the sum of ``w`` over its existing synapses: shape ``(n_post,)``."""
-        return w.sum(axis=0)
+        """Per postsynaptic neuron, the sum of ``w`` over its existing synapses: shape ``(n_post,)`` (in an order that
+        does not depend on ``n_post``: a block of columns sums as on the whole; :func:`spark.partition.column_sum`)."""
+        from .partition import column_sum
+
+        return column_sum(w)
 
     def clip(self, w: jax.Array, lo: float, hi: float) -> jax.Array:
         """``w`` clipped to ``[lo, hi]`` where synapses exist (absent synapses stay absent)."""

@@ -82,6 +82,22 @@ def gather_spikes(x: jax.Array, axis: str = AXIS) -> jax.Array:
     return jax.lax.all_gather(flat, axis, tiled=True)
 
 
+def column_sum(x: jax.Array) -> jax.Array:
+    """``x.sum(axis=0)`` in a fixed order (halves added elementwise, rows padded with zeros to a power of two), so
+    that the bits of a column's sum do not depend on how many columns ``x`` has: a block of columns sums as that
+    block of the whole (XLA's own reduction picks its order by shape). For per-postsynaptic sums of weights."""
+    n = x.shape[0]
+    if n == 0:
+        return jnp.zeros(x.shape[1:], x.dtype)
+    full = 1 << (n - 1).bit_length()
+    if full != n:
+        x = jnp.concatenate([x, jnp.zeros((full - n, *x.shape[1:]), x.dtype)])
+    while x.shape[0] > 1:
+        half = x.shape[0] // 2
+        x = x[:half] + x[half:]
+    return x[0]
+
+
 def cut(x: jax.Array, devices: int, axis: str = AXIS) -> jax.Array:
     """This device's block of the whole (flat) ``x``."""
     flat = x.reshape(-1)
@@ -293,6 +309,7 @@ def _local_brain(brain: Any, plan: Any, split: dict) -> Any:
         try:
             nodes[n.id] = n.cls(n.shape, params=n.params, dt=plan.dt,
                                 rngs=nnx.Rngs(jax.random.fold_in(base, zlib.crc32(n.id.encode()))), **extra)
+            nodes[n.id].split_from(brain.nodes[n.id])
         except Exception as exc:
             raise GraphError(f"node {n.id!r} ({n.entry.id}) cannot be split by neuron: built at its block's shape "
                              f"{list(n.shape)} it refuses: {exc}") from exc
@@ -314,4 +331,4 @@ def check_run(mesh: Mesh, batched: bool) -> None:
                          "run (batched=False); to split trials, use spark.sharding.trial_mesh()")
 
 
-__all__ = ["AXIS", "Layout", "active", "cut", "gather_spikes", "is_neuron_mesh", "layout"]
+__all__ = ["AXIS", "Layout", "active", "column_sum", "cut", "gather_spikes", "is_neuron_mesh", "layout"]
