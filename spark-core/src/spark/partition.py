@@ -117,11 +117,12 @@ class Layout:
     split_ports: frozenset  # "node.port" of every port whose value is a block
     split_nodes: tuple
     input_split: dict  # input name -> whether its port's value is a block
+    whole_buffers: frozenset  # delay buffers of split values that hold them whole (gathered as they are written)
 
     def fit(self, x: jax.Array, source: Any, dst: str, cache: dict) -> jax.Array:
         """``x`` from ``source`` (a schedule source) as the port ``dst`` ("node.port") holds it: gathered (once per
         step and source) where the source is split and the port is whole, cut where it is the other way round."""
-        src_split = source.ref in self.split_ports
+        src_split = source.ref in self.split_ports and not (source.kind == "buffer" and source.ref in self.whole_buffers)
         if src_split == (dst in self.split_ports):
             return x
         key = (source.kind, source.ref, source.delay, src_split)
@@ -132,6 +133,15 @@ class Layout:
             else:
                 cache[key] = gather_spikes(x) if src_split else cut(x, self.devices)
         return cache[key]
+
+    def widen(self, ref: str, x: jax.Array, cache: dict) -> jax.Array:
+        """The value of ``ref`` as its delay buffer holds it: gathered (sharing this step's gather of it, if a node
+        read it whole) where the buffer holds it whole."""
+        if ref not in self.whole_buffers:
+            return x
+        from .brain import _Source
+
+        return self.fit(x, _Source("now", ref), "", cache)
 
     def record_specs(self, brain: Any, bounds: tuple) -> tuple[tuple, dict]:
         """The monitors bound at the blocks' shapes, and each record's PartitionSpec (time first)."""
@@ -267,7 +277,12 @@ def layout(brain: Any, mesh: Mesh) -> Layout:
         block = n.cls.port_shapes(n.params, shapes[n.id])
         split_ports.update(f"{n.id}.{p}" for p in whole if tuple(whole[p]) != tuple(block[p]))
         n.shape = shapes[n.id]
-    local = _local_brain(brain, plan, split)
+    # a delay buffer of a split value that a node reads whole holds it whole: each step's spikes are gathered once,
+    # as they are written, whether they are read now, later or both
+    whole_buffers = frozenset(
+        s.ref for c in (*sched.calls, *sched.rules) for port, _, _, sources in c.inputs for s in sources
+        if s.kind == "buffer" and s.ref in split_ports and f"{c.node}.{port}" not in split_ports)
+    local = _local_brain(brain, plan, split, whole_buffers)
     graphdef, local_state = nnx.split(local)
     _, state = nnx.split(brain)
     whole_leaves = _flat(state)
@@ -285,11 +300,11 @@ def layout(brain: Any, mesh: Mesh) -> Layout:
     input_split = {name: ref in split_ports for name, ref, *_ in sched.inputs}
     out = cache[key] = Layout(mesh=mesh, devices=devices, graphdef=graphdef, local=local, state_specs=state_specs,
                               split_ports=frozenset(split_ports), split_nodes=tuple(k for k, v in split.items() if v),
-                              input_split=input_split)
+                              input_split=input_split, whole_buffers=whole_buffers)
     return out
 
 
-def _local_brain(brain: Any, plan: Any, split: dict) -> Any:
+def _local_brain(brain: Any, plan: Any, split: dict, whole_buffers: frozenset) -> Any:
     """A brain like ``brain`` whose split nodes are built at their blocks' shapes (``plan`` holds them); the others
     are ``brain``'s own nodes. Only its structure and shapes are used (the values come from ``brain``)."""
     import zlib
@@ -321,7 +336,9 @@ def _local_brain(brain: Any, plan: Any, split: dict) -> Any:
     local.t = _b.State(brain.t[...])
     local.trial = _b.State(brain.trial[...])
     local._schedule = _b._make_schedule(plan)
-    local.buffers = nnx.Dict({ref: _b.State(_b._zeros(plan, ref, depth)) for ref, depth in local._schedule.buffers})
+    local.buffers = nnx.Dict({ref: _b.State(jnp.zeros_like(brain.buffers[ref][...]) if ref in whole_buffers
+                                            else _b._zeros(plan, ref, depth))
+                              for ref, depth in local._schedule.buffers})
     return local
 
 
