@@ -35,7 +35,6 @@ from . import partition as _partition
 from . import recording as _recording
 from . import sharding as _sharding
 from . import sparkfile
-from . import stacking as _stacking
 from . import surrogate as _surrogate
 from . import statefile as _statefile
 from .component import Component, Synapse
@@ -881,20 +880,12 @@ class Brain(nnx.Module):
         graphdef, state = nnx.split(self)
         cache = _run_cache.setdefault(self, {})
         mode = "single" if not job.batched else ("carried" if job.chunked else "shared")
-        stacker = None
-        if job.split is None:  # nodes of one component, shape and params stepped together (stacking.py)
-            stacker = cache.get(("stacker", graphdef), False)
-            if stacker is False:
-                stacker = cache[("stacker", graphdef)] = _stacking.for_brain(self)
-            if stacker is not None:
-                state = stacker.pack(state)
         if job.split is not None:  # every device holds its neurons' blocks and what they share whole
             state = job.split.put_state(state)
         elif job.mesh is not None:  # shared state replicated, per-trial state split: every device holds its trials
             state = jax.tree.map(lambda x: _sharding.put(x, jax.sharding.NamedSharding(job.mesh, P())), state)
         if mode == "carried":
-            state = (_batch_state(graphdef, state, job.n_batch, job.mesh) if stacker is None else
-                     stacker.batch(state, job.n_batch, job.mesh, _sharding.trial_spec(job.mesh) if job.mesh else None))
+            state = _batch_state(graphdef, state, job.n_batch, job.mesh)
         stats = {"compile_s": 0.0, "run_s": 0.0, "steps": 0, "chunks": len(job.chunks),
                  "bytes": job.estimate.bytes}
         _run_stats[self] = stats
@@ -908,7 +899,7 @@ class Brain(nnx.Module):
             if not out:
                 jax.block_until_ready(new_state)
             if not job.batched:
-                nnx.update(self, new_state if stacker is None else stacker.unpack(new_state))
+                nnx.update(self, new_state)
             stats["steps"] = start + n
             stats["run_s"] = time.perf_counter() - t_begin - stats["compile_s"]
             bar.update(start + n)
@@ -919,8 +910,7 @@ class Brain(nnx.Module):
                 xs = job.series
             else:
                 xs = {k: (v[:, start:start + n] if job.batched else v[start:start + n]) for k, v in job.series.items()}
-            key = (graphdef, n, job.bounds, mode, job.frozen, _signature(xs), _signature(job.consts), job.mesh,
-                   stacker is not None)
+            key = (graphdef, n, job.bounds, mode, job.frozen, _signature(xs), _signature(job.consts), job.mesh)
             fn = cache.get(key)
             if fn is None:
                 if start == 0:
@@ -931,7 +921,7 @@ class Brain(nnx.Module):
                     fn = job.split.compile(_compile_chunk(job.split.graphdef, n, local_bounds, mode, job.dt,
                                                           job.frozen), state, xs, job.consts, local_bounds, rec_specs)
                 else:
-                    fn = _compile_chunk(graphdef, n, job.bounds, mode, job.dt, job.frozen, job.mesh, stacker)
+                    fn = _compile_chunk(graphdef, n, job.bounds, mode, job.dt, job.frozen, job.mesh)
                 fn = cache[key] = fn.lower(state, xs, job.consts).compile()
                 stats["compile_s"] += time.perf_counter() - t0
             bar.running()
@@ -1264,7 +1254,7 @@ def _batch_state(graphdef, state, n_trials: int, mesh=None):
 
 
 def _compile_chunk(graphdef, n: int, bounds: tuple, mode: str, dt: float, frozen: frozenset = frozenset(),
-                   mesh=None, stacker=None):
+                   mesh=None):
     """The jitted program of one chunk of ``n`` steps: ``(state, series, consts) -> (state, records)``.
 
     With a ``mesh`` (batched modes), the batched program runs under ``shard_map`` over the trial axis: each device
@@ -1292,9 +1282,6 @@ def _compile_chunk(graphdef, n: int, bounds: tuple, mode: str, dt: float, frozen
         state = _sharding.vary(state, axes)  # typed per device, as the carry that the steps return is
 
         def step(state, x_t):
-            if stacker is not None:  # the state packed by stacker: groups of nodes stepped together (stacking.py)
-                state, brain, now = stacker.step(state, {**consts, **x_t}, frozen)
-                return _sharding.vary(state, axes), brain, now
             brain = nnx.merge(graphdef, state)
             now = brain._step({**consts, **x_t}, frozen)
             # a pack's kernel whose outputs lost their per-device type (an FFI call's do) keeps the carry's type
@@ -1315,8 +1302,7 @@ def _compile_chunk(graphdef, n: int, bounds: tuple, mode: str, dt: float, frozen
         def outer(carry, xs):
             state, bufs, held_vals, i = carry
             (state, held_vals), rec = jax.lax.scan(inner, (state, held_vals), xs, length=block)
-            vals = {**held_vals, **values(stacker.view(state) if stacker is not None else nnx.merge(graphdef, state),
-                                          None, after)}
+            vals = {**held_vals, **values(nnx.merge(graphdef, state), None, after)}
             end = (i + 1) * block
             new = {}
             for b in sampled:
@@ -1349,8 +1335,6 @@ def _compile_chunk(graphdef, n: int, bounds: tuple, mode: str, dt: float, frozen
         first = jax.lax.axis_index(axes) * n_trials if axes else 0  # the global index of its first trial
 
         def one(state, series, consts, trial):
-            if stacker is not None:
-                return chunk_run(stacker.with_trial(state, trial), series, consts)
             brain = nnx.merge(graphdef, state)
             brain.trial[...] = brain.trial[...] + trial
             return chunk_run(nnx.split(brain)[1], series, consts)
