@@ -1,0 +1,87 @@
+"""Run in a fresh process with 8 host devices by test_partition_native.py: one E/I network of LIF neurons with
+plastic dense synapses (pair STDP, weight normalisation) split by neuron over 8 devices
+(spark.sharding.neuron_mesh) against the unsplit run, on the native and the JAX paths; the compiled program's
+collectives and kernels; a save/restore onto another number of devices; the refusal of sparse storage.
+Prints one JSON line of results."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import jax
+import numpy as np
+
+import spark
+from spark import brain as _brain
+from spark.sharding import neuron_mesh
+from spark_components import native, projection
+
+RECORD = ["exc.spikes", "exc.v", "inh.spikes", "ee.weight", "stdp.x_pre", "stdp.x_post", "ei.i", "ie.weight"]
+COLLECTIVES = ("all-reduce", "all-to-all", "collective-permute", "reduce-scatter")
+
+
+def net(storage: str = "dense") -> spark.Brain:
+    b = spark.Brain(dt=0.5, seed=1)
+    b.add("exc", "lif", shape=64, v_init_jitter=10.0).add("inh", "lif", shape=16)
+    b.add("ee", "exp_synapse", p_connect=0.3, weight=150.0, storage=storage)
+    b.add("ei", "exp_synapse", p_connect=0.5, weight=200.0).add("ie", "exp_synapse", p_connect=0.5, weight=-100.0)
+    b.add("stdp", "pair_stdp", attach="ee", a_plus=5.0, a_minus=5.0, w_max=1000.0)
+    b.add("norm", "weight_normalization", attach="ee", target=2000.0)
+    b.add("istdp", "hebbian", attach="ie")
+    b.connect("exc.spikes", "ee.pre", delay=1.0).connect("ee.i", "exc.i_syn")
+    b.connect("exc.spikes", "ei.pre").connect("ei.i", "inh.i_syn")
+    b.connect("inh.spikes", "ie.pre").connect("ie.i", "exc.i_syn")
+    b.connect("exc.spikes", "stdp.pre").connect("exc.spikes", "stdp.post")
+    b.connect("inh.spikes", "istdp.pre").connect("exc.spikes", "istdp.post")
+    return b.input("drive", "exc.i_syn").output("spikes", "exc.spikes").build()
+
+
+def programs(brain) -> list[str]:
+    return [fn.as_text() for fn in _brain._run_cache[brain].values() if hasattr(fn, "as_text")]
+
+
+def same(a, b) -> bool:
+    return set(a) == set(b) and all(np.array_equal(np.asarray(a[k]), np.asarray(b[k])) for k in a)
+
+
+def main() -> dict:
+    out: dict = {"devices": jax.device_count(), "native_usable": bool(native.usable())}
+    x = np.random.default_rng(0).uniform(0, 1200, size=(40, 64)).astype(np.float32)
+    for path in ("native", "jax"):
+        projection.USE_NATIVE = path == "native"
+        ref = net().run({"drive": x}, record=RECORD)
+        b = net()
+        got = b.run({"drive": x}, record=RECORD, mesh=neuron_mesh())
+        texts = programs(b)
+        out[path] = {
+            "equal": same(got, ref),
+            "active": bool(ref["exc.spikes"].any() and ref["inh.spikes"].any()),
+            "plastic": bool(not np.array_equal(ref["ee.weight"][0], ref["ee.weight"][-1])
+                            and not np.array_equal(ref["ie.weight"][0], ref["ie.weight"][-1])),
+            "gathers": [g for t in texts for g in re.findall(r"= (\S+) all-gather(?:-start)?\(", t)],
+            "other_collectives": sum(t.count(f" {c}(") + t.count(f" {c}-start(") for t in texts for c in COLLECTIVES),
+            "kernels": sorted({k for t in texts for k in re.findall(r'custom_call_target="(spark_\w+)"', t)}),
+        }
+        with tempfile.TemporaryDirectory() as tmp:  # saved from 8 devices, restored and run on 4 and on 1
+            b.save_state(Path(tmp) / "s.npz")
+            on4 = net().load_state(Path(tmp) / "s.npz").run({"drive": x}, record=RECORD, mesh=neuron_mesh(4))
+            on1 = net().load_state(Path(tmp) / "s.npz").run({"drive": x}, record=RECORD)
+            plain = net()
+            plain.run({"drive": x})
+            out[path]["equal_after_restore"] = same(on4, on1) and same(on1, plain.run({"drive": x}, record=RECORD))
+    projection.USE_NATIVE = True
+    try:
+        net("sparse").run({"drive": x}, mesh=neuron_mesh())
+        out["sparse"] = "no error"
+    except spark.GraphError as exc:
+        out["sparse"] = str(exc)
+    return out
+
+
+if __name__ == "__main__":
+    os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=8"  # read when JAX first uses a device
+    print(json.dumps(main()))
