@@ -85,7 +85,8 @@ def test_a_split_step_exchanges_only_bit_packed_spikes(results):
 def test_a_population_that_does_not_split_evenly_is_refused(results):
     msg = results["indivisible"]
     assert "'post'" in msg and "12 neurons" in msg and "8 devices" in msg and "Fix" in msg, msg
-    assert "neuron_mesh(" in msg and "multiple of 8" in msg, msg
+    assert "multiple of 8 neurons (e.g. 8 or 16)" in msg, msg
+    assert "spark.sharding.neuron_mesh(4)" in msg, msg  # 4 divides every split population (12, 12, 8, 8)
 
 
 def test_what_cannot_split_is_refused_naming_the_node_and_the_fix(results):

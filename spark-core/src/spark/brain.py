@@ -544,7 +544,10 @@ class Brain(nnx.Module):
                 devices split the trials: each device runs its own trials (``shard_map`` around the batched chunk;
                 what every trial shares is replicated), with the result of the unsharded run, bit for bit. The
                 number of trials must be a multiple of the mesh's size. Across processes (``jax.distributed``) the
-                recording holds this process's trials only (docs/scaling.md).
+                recording holds this process's trials only (docs/scaling.md). Unbatched, a neuron mesh
+                (:func:`spark.sharding.neuron_mesh`) splits the network by neuron instead: each device steps a block
+                of every population and the synapses onto it, spikes are exchanged bit-packed once per step, and
+                the recording and the state come back whole, bit for bit as unsplit (:mod:`spark.partition`).
 
         Returns:
             a :class:`spark.Recording`: a dict of record key -> numpy array that also knows ``dt``, ``t0`` and

@@ -231,17 +231,21 @@ def layout(brain: Any, mesh: Mesh) -> Layout:
     plan, problems = _graph.plan(brain.to_dict(), brain._registry_or_default())
     nodes = brain.nodes
     split: dict[str, bool] = {}
-    fix_size = (f"Fix: give it a multiple of {devices} neurons, or a mesh whose size divides it "
-                "(spark.sharding.neuron_mesh(k))")
     for n in plan.nodes.values():  # populations (and any node that is not a projection)
-        if issubclass(n.cls, _Projection):
-            continue
-        node = nodes[n.id]
-        split[n.id] = bool(n.shape) and not n.cls.stochastic and node.partition_problem() is None
-        if split[n.id] and n.shape[0] % devices:
-            raise GraphError(f"node {n.id!r} ({n.entry.id}) has {n.shape[0]} neurons along its first axis (shape "
-                             f"{list(n.shape)}), which {devices} devices cannot split evenly ({n.shape[0]} % "
-                             f"{devices} = {n.shape[0] % devices}). {fix_size}")
+        if not issubclass(n.cls, _Projection):
+            split[n.id] = bool(n.shape) and not n.cls.stochastic and nodes[n.id].partition_problem() is None
+    for nid in split:
+        n = plan.nodes[nid]
+        if split[nid] and n.shape[0] % devices:
+            sizes = [plan.nodes[k].shape[0] for k, on in split.items() if on]
+            fits = next(k for k in range(devices, 0, -1) if all(s % k == 0 for s in sizes))
+            lower = n.shape[0] // devices * devices
+            raise GraphError(
+                f"node {n.id!r} ({n.entry.id}) has {n.shape[0]} neurons along its first axis (shape {list(n.shape)}),"
+                f" which {devices} devices cannot split evenly ({n.shape[0]} % {devices} = {n.shape[0] % devices}); "
+                f"every device holds the same number of each population's neurons. Fix: give it a multiple of "
+                f"{devices} neurons (e.g. {f'{lower} or ' if lower else ''}{lower + devices}), or a mesh whose size "
+                f"divides every split population (e.g. spark.sharding.neuron_mesh({fits}))")
     feeds: dict[str, set] = {}
     for e in plan.edges:
         feeds.setdefault(e.src, set()).add(e.dst)
