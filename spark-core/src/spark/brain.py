@@ -35,6 +35,7 @@ from . import partition as _partition
 from . import recording as _recording
 from . import sharding as _sharding
 from . import sparkfile
+from . import stacking as _stacking
 from . import surrogate as _surrogate
 from . import statefile as _statefile
 from .component import Component, Synapse
@@ -740,12 +741,17 @@ class Brain(nnx.Module):
         key = ("shapes", graphdef, tuple(sorted(sources.items())))
         raws = cache.get(key)
         if raws is None:
+            stacker = _stacking.cached(self, cache)  # groups traced once, not node by node (stacking.py)
+
             def probe(state):
-                brain = nnx.merge(graphdef, state)
-                now = brain._step({})
+                if stacker is not None:
+                    _, brain, now = stacker.step(state, {})
+                else:
+                    brain = nnx.merge(graphdef, state)
+                    now = brain._step({})
                 return {t: _mon.raw_value(brain, now, Monitor(t), s) for t, s in sources.items()}
 
-            raws = cache[key] = jax.eval_shape(probe, state)
+            raws = cache[key] = jax.eval_shape(probe, state if stacker is None else stacker.pack(state))
         dt = self._schedule.dt
         bounds = []
         for m in monitors:
@@ -883,12 +889,18 @@ class Brain(nnx.Module):
         graphdef, state = nnx.split(self)
         cache = _run_cache.setdefault(self, {})
         mode = "single" if not job.batched else ("carried" if job.chunked else "shared")
+        stacker = None
+        if job.split is None:  # nodes of one component, shape and params stepped together (stacking.py)
+            stacker = _stacking.cached(self, cache)
+            if stacker is not None:
+                state = stacker.pack(state)
         if job.split is not None:  # every device holds its neurons' blocks and what they share whole
             state = job.split.put_state(state)
         elif job.mesh is not None:  # shared state replicated, per-trial state split: every device holds its trials
             state = jax.tree.map(lambda x: _sharding.put(x, jax.sharding.NamedSharding(job.mesh, P())), state)
         if mode == "carried":
-            state = _batch_state(graphdef, state, job.n_batch, job.mesh)
+            state = (_batch_state(graphdef, state, job.n_batch, job.mesh) if stacker is None else
+                     stacker.batch(state, job.n_batch, job.mesh, _sharding.trial_spec(job.mesh) if job.mesh else None))
         stats = {"compile_s": 0.0, "run_s": 0.0, "steps": 0, "chunks": len(job.chunks),
                  "bytes": job.estimate.bytes}
         _run_stats[self] = stats
@@ -902,7 +914,7 @@ class Brain(nnx.Module):
             if not out:
                 jax.block_until_ready(new_state)
             if not job.batched:
-                nnx.update(self, new_state)
+                nnx.update(self, new_state if stacker is None else stacker.unpack(new_state))
             stats["steps"] = start + n
             stats["run_s"] = time.perf_counter() - t_begin - stats["compile_s"]
             bar.update(start + n)
@@ -913,7 +925,8 @@ class Brain(nnx.Module):
                 xs = job.series
             else:
                 xs = {k: (v[:, start:start + n] if job.batched else v[start:start + n]) for k, v in job.series.items()}
-            key = (graphdef, n, job.bounds, mode, job.frozen, _signature(xs), _signature(job.consts), job.mesh)
+            key = (graphdef, n, job.bounds, mode, job.frozen, _signature(xs), _signature(job.consts), job.mesh,
+                   stacker is not None)
             fn = cache.get(key)
             if fn is None:
                 if start == 0:
@@ -924,7 +937,7 @@ class Brain(nnx.Module):
                     fn = job.split.compile(_compile_chunk(job.split.graphdef, n, local_bounds, mode, job.dt,
                                                           job.frozen), state, xs, job.consts, local_bounds, rec_specs)
                 else:
-                    fn = _compile_chunk(graphdef, n, job.bounds, mode, job.dt, job.frozen, job.mesh)
+                    fn = _compile_chunk(graphdef, n, job.bounds, mode, job.dt, job.frozen, job.mesh, stacker)
                 fn = cache[key] = fn.lower(state, xs, job.consts).compile()
                 stats["compile_s"] += time.perf_counter() - t0
             bar.running()
@@ -1257,7 +1270,7 @@ def _batch_state(graphdef, state, n_trials: int, mesh=None):
 
 
 def _compile_chunk(graphdef, n: int, bounds: tuple, mode: str, dt: float, frozen: frozenset = frozenset(),
-                   mesh=None):
+                   mesh=None, stacker=None):
     """The jitted program of one chunk of ``n`` steps: ``(state, series, consts) -> (state, records)``.
 
     With a ``mesh`` (batched modes), the batched program runs under ``shard_map`` over the trial axis: each device
@@ -1285,6 +1298,9 @@ def _compile_chunk(graphdef, n: int, bounds: tuple, mode: str, dt: float, frozen
         state = _sharding.vary(state, axes)  # typed per device, as the carry that the steps return is
 
         def step(state, x_t):
+            if stacker is not None:  # the state packed by stacker: groups of nodes stepped together (stacking.py)
+                state, brain, now = stacker.step(state, {**consts, **x_t}, frozen)
+                return _sharding.vary(state, axes), brain, now
             brain = nnx.merge(graphdef, state)
             now = brain._step({**consts, **x_t}, frozen)
             # a pack's kernel whose outputs lost their per-device type (an FFI call's do) keeps the carry's type
@@ -1305,10 +1321,14 @@ def _compile_chunk(graphdef, n: int, bounds: tuple, mode: str, dt: float, frozen
         def outer(carry, xs):
             state, bufs, held_vals, i = carry
             (state, held_vals), rec = jax.lax.scan(inner, (state, held_vals), xs, length=block)
-            vals = {**held_vals, **values(nnx.merge(graphdef, state), None, after)}
+            vals = {**held_vals, **values(stacker.view(state) if stacker is not None else nnx.merge(graphdef, state),
+                                          None, after)}
             end = (i + 1) * block
             new = {}
             for b in sampled:
+                if not n // b.every:  # a chunk shorter than `every` (a run's last) holds no sample of it
+                    new[b.key] = bufs[b.key]
+                    continue
                 slot = jnp.where(end % b.every == 0, end // b.every - 1, n // b.every)  # out of range: dropped
                 new[b.key] = bufs[b.key].at[slot].set(vals[b.key], mode="drop")
             return (state, new, held_vals, i + 1), rec
@@ -1338,6 +1358,8 @@ def _compile_chunk(graphdef, n: int, bounds: tuple, mode: str, dt: float, frozen
         first = jax.lax.axis_index(axes) * n_trials if axes else 0  # the global index of its first trial
 
         def one(state, series, consts, trial):
+            if stacker is not None:
+                return chunk_run(stacker.with_trial(state, trial), series, consts)
             brain = nnx.merge(graphdef, state)
             brain.trial[...] = brain.trial[...] + trial
             return chunk_run(nnx.split(brain)[1], series, consts)
