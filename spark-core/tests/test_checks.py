@@ -284,4 +284,27 @@ def test_several_failures_are_reported_together():
         check_component(cls)
     assert [f.property for f in info.value.failures] == ["params", "ports"]
     assert str(info.value).startswith("check_component: 'twice' (")
-    assert "2 of 8 properties failed" in str(info.value)
+    assert "2 of 9 properties failed" in str(info.value)
+
+
+# ----- partition: what a neuron mesh relies on (docs/scaling.md) -------------------------------------------------
+
+
+def test_components_that_declare_they_split_step_as_blocks_of_the_whole():
+    assert check_component(variant(Leak, "leak_split", partitionable=True)).passed == CHECKS
+    assert check_component(variant(Hebb, "hebb_split", partitionable=True)).passed == CHECKS
+    assert check_component(variant(HostSynapse, "host_split", partitionable=True)).passed == CHECKS
+
+
+def test_a_soma_that_couples_its_neurons_but_declares_it_splits_fails_partition():
+    def step(self, *, dt, i):
+        v = self.v[...] + 0.01 * (i - i.mean())  # every neuron sees the population's mean: not independent
+        self.v[...] = v
+        return {"spikes": v >= self.params.v_thresh, "v": v}
+
+    err = failure(variant(Leak, "coupled", partitionable=True, __call__=step))
+    f = err.failures[0]
+    assert f.property == "partition" and [g.property for g in err.failures] == ["partition"]
+    assert "two blocks of shape [5] of a node of shape [10]" in f.problem and "bit for bit" in f.problem
+    assert "partitionable" in f.fix and "sum_incoming" in f.fix
+    assert check_component(variant(Leak, "coupled_whole", __call__=step)).passed == CHECKS  # no promise, no check

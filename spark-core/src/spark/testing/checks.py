@@ -26,6 +26,10 @@ determinism    two instances built from the same seed start equal and, given the
 sparkfile      a minimal model around it (its inputs fed by declared external inputs; a learning rule attached
                to :class:`HostSynapse`) validates, builds, saves with ``Brain.to_file``, loads back as the same
                document and state, and runs ``steps`` steps to identical results
+partition      for a component that declares ``partitionable = True`` (and is not stochastic): two instances
+               built at the checked shape, with their state cut from one built at twice it (along the neurons;
+               a synapse's or rule's postsynaptic columns) and fed the blocks of its inputs, step to the blocks of
+               its outputs and state, bit for bit (what a neuron mesh relies on; docs/scaling.md)
 =============  =================================================================================================
 
 Inputs are random but fixed by ``seed``: spikes with probability 0.25, currents 0-400 pA, conductances 0-10 nS,
@@ -68,7 +72,7 @@ from ..registry import Registry, component_problem
 from ..variables import Weight
 
 CHECKS: tuple[str, ...] = ("registration", "params", "ports", "construction", "shapes", "jit", "determinism",
-                           "sparkfile")
+                           "sparkfile", "partition")
 """The properties :func:`check_component` verifies, in the order it runs them."""
 
 # what each property needs to have passed first
@@ -81,6 +85,7 @@ _NEEDS: dict[str, tuple[str, ...]] = {
     "jit": ("shapes",),
     "determinism": ("jit",),
     "sparkfile": ("shapes",),
+    "partition": ("jit",),
 }
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -250,6 +255,10 @@ _FIXES = {
     "jit": "keep Python control flow to params and shapes; branch on arrays with jnp.where or jax.lax.cond",
     "determinism": "draw randomness only from `rngs` (construction) and `key` (stochastic steps)",
     "sparkfile": "make params JSON values (numbers, strings, booleans, lists) and build state from params only",
+    "partition": "partitionable = True promises that the step treats neurons (a synapse's or rule's postsynaptic "
+                 "columns) independently: keep sums over presynaptic neurons to sum_incoming, take plain attributes "
+                 "that depend on the whole's random draws over in split_from, refuse what cannot split in "
+                 "partition_problem, or leave partitionable False",
 }
 
 
@@ -664,6 +673,60 @@ class _Run:
                 raise _Fail(f"state {path} differs after two runs from the same seed and inputs",
                             _FIXES["determinism"])
 
+    # ----- split by neuron ----------------------------------------------------------------------------------------
+
+    def check_partition(self) -> None:
+        cls = self.cls
+        if not getattr(cls, "partitionable", False) or cls.stochastic:
+            return  # promises nothing to check: it runs whole on every device
+        axis = 1 if len(self.shape) == 2 and issubclass(cls, (Synapse, LearningRule)) else 0
+        whole_shape = tuple(s * 2 if i == axis else s for i, s in enumerate(self.shape))
+        big = _Run(cls, whole_shape, self.values, self.dt, self.seed, self.steps, self.input_overrides,
+                   self.payload_types)
+        big.shape, big.params = whole_shape, self.params
+        whole = _Harness(*big.build())
+        if whole.component.partition_problem() is not None:
+            return  # it refuses to split as built here (a Brain refuses it too)
+        try:
+            series = big.make_series()
+        except _Fail:
+            return  # inputs given for the checked shape only
+        at = f"two blocks of shape {list(self.shape)} of a node of shape {list(whole_shape)}"
+        whole_state = _flat(nnx.state(whole))
+        blocks, block_series = [], []
+        for b in range(2):
+            h = _Harness(*self.build())
+            h.component.split_from(whole.component)
+            new = []
+            for path, v in nnx.to_flat_state(nnx.state(h)):
+                key = "/".join(map(str, path))
+                w = whole_state.get(key)
+                if w is None:
+                    raise _Fail(f"{at}: a block holds {key}, which the whole does not", _FIXES["partition"])
+                dim = _half_axis(w.shape, np.shape(v.get_value()), f"{at}: {key}")
+                new.append((path, v.replace(jnp.asarray(w if dim is None else np.split(w, 2, axis=dim)[b],
+                                                        v.get_value().dtype))))
+            nnx.update(h, nnx.from_flat_state(new))
+            blocks.append(h)
+            block_series.append({p: (x if _half_axis(x.shape[1:], (*self.port_shape(p),), f"{at}: port {p}") is None
+                                     else np.split(x, 2, axis=1)[b]) for p, x in series.items()})
+        outs, final = _jit_run(whole, self.dt, self.steps,
+                               lambda t: {p: jnp.asarray(x[t]) for p, x in series.items()})
+        runs = [_jit_run(h, self.dt, self.steps, lambda t, s=s: {p: jnp.asarray(x[t]) for p, x in s.items()})
+                for h, s in zip(blocks, block_series)]
+        for t, out in enumerate(outs):
+            for port, x in out.items():
+                parts = [r[0][t][port] for r in runs]
+                if not _equal(_join(x, parts), x):
+                    raise _Fail(f"{at}: output {port!r} at step {t} is not the whole's (bit for bit)",
+                                _FIXES["partition"])
+        whole_final = _flat(final)
+        parts = [_flat(r[1]) for r in runs]
+        for key, x in whole_final.items():
+            if not _equal(_join(x, [p[key] for p in parts]), x):
+                raise _Fail(f"{at}: state {key} after {self.steps} steps is not the whole's (bit for bit)",
+                            _FIXES["partition"])
+
     # ----- .spark round trip --------------------------------------------------------------------------------------
 
     def check_sparkfile(self) -> None:
@@ -813,6 +876,27 @@ def _flat(state) -> dict[str, np.ndarray]:
         value = v.get_value() if hasattr(v, "get_value") else v
         flat["/".join(map(str, path))] = np.asarray(jax.device_get(value))
     return flat
+
+
+def _half_axis(whole: tuple, block: tuple, what: str) -> int | None:
+    """The axis along which ``block`` is half of ``whole`` (None when equal); else a failure of ``partition``."""
+    whole, block = tuple(whole), tuple(block)
+    if whole == block:
+        return None
+    diff = [i for i, (a, b) in enumerate(zip(whole, block)) if a != b] if len(whole) == len(block) else []
+    if len(diff) != 1 or block[diff[0]] * 2 != whole[diff[0]]:
+        raise _Fail(f"{what}: shape {list(block)} in a block, {list(whole)} in the whole: not one axis halved",
+                    _FIXES["partition"], prop="partition")
+    return diff[0]
+
+
+def _join(whole: np.ndarray, parts: list) -> np.ndarray | None:
+    """The blocks joined as the whole holds them (each block whole when it is the whole's shape)."""
+    parts = [np.asarray(p) for p in parts]
+    dim = None if parts[0].shape == whole.shape else _half_axis(whole.shape, parts[0].shape, "a value")
+    if dim is None:
+        return parts[0] if all(_equal(p, parts[0]) for p in parts) else None
+    return np.concatenate(parts, axis=dim)
 
 
 def _to_numpy(out: Mapping) -> dict[str, np.ndarray]:
