@@ -235,6 +235,39 @@ def test_agents_side_by_side_equal_agents_alone(reg):
         np.testing.assert_array_equal(np.array(bx.nodes["syn"].weight[...]), np.array(by.nodes["syn"].weight[...]))
 
 
+class UntilRight(spark.JaxEnvironment):
+    """Ends the episode at the first action 1 (or after 6 steps): with a noisy brain, each agent's episodes last a
+    different number of steps."""
+
+    observation_shape = (2,)
+
+    def reset(self, key):
+        return jnp.full(2, 0.5), jnp.int32(0)
+
+    def step(self, key, j, action):
+        return jnp.full(2, 0.5), j + 1, jnp.float32(1.0), (action == 1) | (j + 1 >= 6), jnp.bool_(False)
+
+
+def test_agents_side_by_side_with_episodes_of_different_lengths(reg):
+    """Agents side by side each go on with their next episode when one ends (one while_loop that resets in place):
+    still the same episodes and weights as each agent alone, whatever the chunks."""
+    # noise at rate 0.5: post fires in both steps of a window (action 1) at random
+    loop = spark.Loop("obs", "act", reward="reward", every=2, policy=lambda total: (total[0] >= 2).astype(jnp.int32))
+    seeds = (1, 2, 3)
+    alone = [modulated(reg, noise=True, seed=s) for s in seeds]
+    ones = [spark.loop.interact(b, UntilRight(), loop, 5) for b in alone]
+    for chunk in (None, 2):
+        together = [modulated(reg, noise=True, seed=s) for s in seeds]
+        both = spark.loop.interact(together, UntilRight(), loop, 5, chunk=chunk)
+        for x, y, bx, by in zip(ones, both, alone, together, strict=True):
+            np.testing.assert_array_equal(x.lengths, y.lengths)
+            np.testing.assert_array_equal(np.array(bx.nodes["syn"].weight[...]),
+                                          np.array(by.nodes["syn"].weight[...]))
+            assert int(bx.t[...]) == int(by.t[...]) == 2 * int((x.lengths + 1).sum())
+    lengths = np.stack([x.lengths for x in ones])
+    assert len(set(lengths.ravel().tolist())) > 1 and len({tuple(r) for r in lengths}) > 1  # the test means it
+
+
 def test_chunks_do_not_change_the_result(reg):
     loop = spark.Loop("obs", "act", reward="reward", every=2)
     a, b = modulated(reg, noise=True), modulated(reg, noise=True)

@@ -8,9 +8,9 @@ backends, with the same semantics:
 - a host environment with the gymnasium API (``reset(seed=) -> (obs, info)``, ``step(action) -> (obs, reward,
   terminated, truncated, info)``): one compiled call of ``every`` brain steps per environment step;
 - a :class:`JaxEnvironment` (pure functions of JAX arrays): a whole chunk of episodes, environment included,
-  compiles into one program (a ``lax.scan`` over episodes around a ``lax.while_loop`` over environment steps around
-  a ``lax.scan`` over brain steps), and several agents (brains of one model) run side by side on a leading axis
-  (``vmap``).
+  compiles into one program (a ``lax.while_loop`` over environment steps, each a ``lax.scan`` over the window's brain
+  steps, that resets the environment and the brain in place when an episode ends), and several agents (brains of one
+  model) run side by side on a leading axis (``vmap``), each going on with its next episode as soon as one ends.
 
 Timing (docs/reinforcement.md), in brain steps (spark.timing: step ``s`` ends at ``(s + 1) dt``): environment step
 ``j`` of an episode occupies the window of brain steps ``j*k ... j*k + k - 1`` (``k = every``, counted from the
@@ -277,45 +277,66 @@ def _host(brain, env, loop: Loop, spec, episodes: int, frozen, consts, seed: int
 
 def _compile_jax(gd, env: JaxEnvironment, loop: Loop, spec, frozen, consts_keys, n_agents: int):
     """``(state, init, keys, episode_ids, consts) -> (state, lengths, returns)``: a chunk of episodes, vmapped over
-    ``n_agents`` stacked states when ``n_agents`` > 0."""
+    ``n_agents`` stacked states when ``n_agents`` > 0.
+
+    One ``lax.while_loop`` over windows (not a loop per episode): an agent whose episode ends resets its environment
+    and its brain's dynamic state inside the same loop and goes on with its next episode, so agents side by side
+    (whose loop ``vmap`` runs until the last one is done) never wait for each other's episodes to end, only, at the
+    end of the chunk, for the agent with the most steps left."""
 
     def agent(state, init, key, ids, consts):
         window = _window(nnx.merge(gd, state), spec, loop, frozen, consts)
+        count = ids.shape[0]
 
-        def episode(state, e):
-            k_reset, ek = jax.random.split(jax.random.fold_in(key, e))
-            obs, es = env.reset(k_reset)
-            br = nnx.merge(gd, state)
-            if loop.reset_brain:
-                br = _reset_brain(br, init)
+        # episode ids[e]: (the key of its reset, the root of its steps' keys), drawn once for the chunk
+        episode_keys = jax.vmap(lambda i: jax.random.split(jax.random.fold_in(key, i)))(ids)
+
+        def keys_of(e):
+            return episode_keys[jnp.minimum(e, count - 1)]
+
+        def start(st, e):  # the first observation and environment state of episode e, the brain reset if asked
+            obs, es = env.reset(keys_of(e)[0])
+            if loop.reset_brain:  # on a copy: merge shares the variables of st, which the caller still needs
+                st = nnx.split(_reset_brain(nnx.merge(gd, jax.tree.map(lambda x: x, st)), init))[1]
+            return st, es, jnp.asarray(obs, jnp.float32)
+
+        def cond(c):
+            return c[5] < count
+
+        def body(c):
+            st, es, obs, mod, n, e, total, done, lengths, returns = c
+            br, action = window(nnx.merge(gd, st), obs, mod)
             st = nnx.split(br)[1]
+            ek = keys_of(e)[1]
+            obs2, es2, r, term, trunc = env.step(jax.random.fold_in(ek, n), es, action)
+            n2 = n + 1
+            trunc = trunc | (n2 >= loop.max_steps) if loop.max_steps is not None else trunc
+            m2 = jnp.asarray(loop.reward_fn(jnp.asarray(r, jnp.float32), jnp.asarray(term)), jnp.float32)
+            # a running episode takes the environment's step; after its terminal window (done) the episode is
+            # recorded and, unless it was the chunk's last, the next one starts: environment and brain reset
+            lengths = jnp.where(done, lengths.at[e].set(n, mode="drop"), lengths)
+            returns = jnp.where(done, returns.at[e].set(total, mode="drop"), returns)
+            e2 = jnp.where(done, e + 1, e)
+            fresh = done & (e2 < count)
+            st_new, es_new, obs_new = start(st, e2)
 
-            def cond(c):
-                return ~c[6]
+            def pick(a, b, c_):  # a: running, b: next episode started, c_: chunk over (keep)
+                return jax.tree.map(lambda x, y, z: jnp.where(fresh, y, jnp.where(done, z, x)).astype(z.dtype),
+                                    a, b, c_)
 
-            def body(c):
-                st, es, obs, mod, n, total, _, done = c
-                br, action = window(nnx.merge(gd, st), obs, mod)
-                obs2, es2, r, term, trunc = env.step(jax.random.fold_in(ek, n), es, action)
-                n2 = n + 1
-                trunc = trunc | (n2 >= loop.max_steps) if loop.max_steps is not None else trunc
-                m2 = jnp.asarray(loop.reward_fn(jnp.asarray(r, jnp.float32), jnp.asarray(term)), jnp.float32)
+            es_out = pick(es2, es_new, es)
+            obs_out = pick(jnp.asarray(obs2, jnp.float32), obs_new, obs)
+            st_out = jax.tree.map(lambda x, y: jnp.where(fresh, y, x).astype(x.dtype), st, st_new) \
+                if loop.reset_brain else st
+            return (st_out, es_out, obs_out, jnp.where(done, 0.0, m2), jnp.where(done, 0, n2), e2,
+                    jnp.where(done, 0.0, total + jnp.asarray(r, jnp.float32)), ~done & jnp.asarray(term | trunc),
+                    lengths, returns)
 
-                def keep(old, new):  # after the terminal window the episode is over: nothing moves
-                    return jax.tree.map(lambda o, w: jnp.where(done, o, w).astype(o.dtype), old, new)
-
-                return (nnx.split(br)[1], keep(es, es2), keep(obs, jnp.asarray(obs2, jnp.float32)),
-                        jnp.where(done, 0.0, m2), jnp.where(done, n, n2),
-                        jnp.where(done, total, total + jnp.asarray(r, jnp.float32)), done,
-                        done | jnp.asarray(term | trunc))
-
-            c = (st, es, jnp.asarray(obs, jnp.float32), jnp.float32(0.0), jnp.int32(0), jnp.float32(0.0),
-                 jnp.bool_(False), jnp.bool_(False))
-            st, _, _, _, n, total, _, _ = jax.lax.while_loop(cond, body, c)
-            return st, (n, total)
-
-        state, (lengths, returns) = jax.lax.scan(episode, state, ids)
-        return state, lengths, returns
+        st, es, obs = start(state, jnp.int32(0))
+        c = (st, es, obs, jnp.float32(0.0), jnp.int32(0), jnp.int32(0), jnp.float32(0.0), jnp.bool_(False),
+             jnp.zeros(count, jnp.int32), jnp.zeros(count, jnp.float32))
+        c = jax.lax.while_loop(cond, body, c)
+        return c[0], c[8], c[9]
 
     if n_agents:
         init_axes = 0
