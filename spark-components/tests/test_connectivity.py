@@ -105,3 +105,73 @@ def test_weight_initialisers_have_the_asked_mean_and_std(kind, mean):
 def test_constant_weights_and_delay_rounding():
     np.testing.assert_array_equal(conn.init_weights("constant", 4, rng(), mean=1.5, std=9.0), 1.5)
     np.testing.assert_array_equal(conn.delay_steps([0.0, 0.04, 0.05, 0.35, 1.0, 1.449], 0.1), [0, 0, 1, 4, 10, 14])
+
+
+# ----- sort-free generation: the very pairs a sort of the drawn pairs gives ---------------------------------------
+
+def drawn_then_sorted(rule, n_pre, n_post, seed, *, p=1.0, degree=1, autapses=True):
+    """The definition the generators keep (and the code before them was): draw the pairs in any order from the
+    seeded generator, drop autapses, sort by (pre, post) with ``np.lexsort``."""
+    r = rng(seed)
+    square = n_pre == n_post
+    if rule == "fixed_probability":  # every pair with probability p: geometric gaps over the pair list, in chunks
+        total, chunks, pos = n_pre * n_post, [], -1
+        while pos < total:
+            k = int(max(1024, (total - pos) * p * 1.05 + 6 * math.sqrt(total * p) + 16))
+            flat = pos + np.cumsum(r.geometric(p, size=k).astype(np.int64))
+            pos = int(flat[-1])
+            chunks.append(flat[flat < total])
+        i, j = np.divmod(np.concatenate(chunks), n_post)
+        if not autapses and square:
+            i, j = i[i != j], j[i != j]
+    else:
+        indeg = rule == "fixed_indegree"
+        n_from, n_to = (n_pre, n_post) if indeg else (n_post, n_pre)
+        pool = n_from - (0 if autapses or not square else 1)
+        picks = conn._distinct_rows(n_to, pool, degree, r).ravel()
+        owner = np.repeat(np.arange(n_to), degree)
+        if not autapses and square:
+            picks = picks + (picks >= owner)
+        i, j = (picks, owner) if indeg else (owner, picks)
+    order = np.lexsort((j, i))
+    return i[order], j[order]
+
+
+@pytest.mark.parametrize("rule, n_pre, n_post, kw", [
+    ("fixed_probability", 3000, 2000, {"p": 0.01}),
+    ("fixed_probability", 700, 700, {"p": 0.2, "autapses": False}),
+    ("fixed_probability", 90_000, 3, {"p": 0.3}),
+    ("fixed_indegree", 300, 200, {"degree": 17}),
+    ("fixed_indegree", 300, 300, {"degree": 40, "autapses": False}),
+    ("fixed_indegree", 70_000, 200, {"degree": 30}),  # more than 2**16 presynaptic neurons: two counting passes
+    ("fixed_indegree", 50, 50, {"degree": 30, "autapses": False}),  # dense regime of _distinct_rows
+    ("fixed_outdegree", 200, 300, {"degree": 17}),
+    ("fixed_outdegree", 300, 300, {"degree": 40, "autapses": False}),
+    ("fixed_outdegree", 40, 40, {"degree": 30, "autapses": False}),
+])
+@pytest.mark.parametrize("seed", [0, 5])
+def test_generated_in_order_equals_drawn_then_sorted(rule, n_pre, n_post, kw, seed):
+    i, j = pairs(rule, n_pre, n_post, seed=seed, **kw)
+    ri, rj = drawn_then_sorted(rule, n_pre, n_post, seed, **kw)
+    assert i.dtype == j.dtype == np.int32
+    np.testing.assert_array_equal(i, ri)
+    np.testing.assert_array_equal(j, rj)
+
+
+@pytest.mark.parametrize("n_keys", [1, 7, 65_536, 65_537, 300_000])
+def test_stable_order_is_a_stable_argsort(n_keys):
+    keys = rng(n_keys).integers(0, n_keys, 50_000)
+    for k in (keys, keys.astype(np.int32)):
+        np.testing.assert_array_equal(conn.stable_order(k, n_keys), np.argsort(k, kind="stable"))
+
+
+def test_a_projection_of_more_pairs_than_int32_builds():
+    """Each side of a projection is indexed with int32; the pairs (n_pre * n_post) never are."""
+    from flax import nnx
+
+    from spark_components import ExpSynapse
+
+    syn = ExpSynapse((50_000, 60_000), p_connect=2e-6, storage="sparse", rngs=nnx.Rngs(0))
+    assert 3_000 < syn.n_synapses < 9_000
+    idx, mask = np.asarray(syn.post_index[...]), np.asarray(syn.mask[...])
+    assert idx[mask].max() < 60_000 and mask.shape[0] == 50_000

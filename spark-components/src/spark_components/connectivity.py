@@ -17,7 +17,13 @@ WEIGHT_INITS = ("constant", "uniform", "normal", "lognormal")
 
 def connect(rule: str, n_pre: int, n_post: int, rng: np.random.Generator, *, p: float = 1.0, degree: int = 1,
             autapses: bool = True, pre: tuple = (), post: tuple = (), who: str = "synapse") -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs of a connectivity rule, sorted by (pre, post).
+    """Index pairs of a connectivity rule, sorted by (pre, post), as int32.
+
+    No rule sorts its pairs as a whole: ``all_to_all``, ``one_to_one`` and ``fixed_probability`` draw them in order
+    (the last walks the pair list ``pre * n_post + post`` with geometric gaps), ``fixed_outdegree`` sorts each
+    neuron's ``degree`` picks, ``fixed_indegree`` orders by presynaptic index with a counting sort (its posts are
+    already in order), and only ``explicit`` lists are sorted. The pairs are the very ones a sort of the drawn pairs
+    by (pre, post) gives (tests/test_connectivity.py checks it against that definition).
 
     Args:
         rule: one of :data:`RULES`.
@@ -44,11 +50,16 @@ def connect(rule: str, n_pre: int, n_post: int, rng: np.random.Generator, *, p: 
             raise ValueError(f"{who}: {rule} degree {degree} exceeds the {pool} available "
                              f"{'presynaptic' if indeg else 'postsynaptic'} neurons; lower `degree`")
         picks = _distinct_rows(n_to, pool, degree, rng)  # (n_to, degree) indices into the pool
+        if not indeg:
+            picks.sort(axis=1)  # each presynaptic neuron's posts in order (the skip below keeps it)
         owner = np.repeat(np.arange(n_to, dtype=np.int64), degree)
         picks = picks.ravel()
         if not autapses and square:
             picks = picks + (picks >= owner)  # skip the neuron itself
         i, j = (picks, owner) if indeg else (owner, picks)
+        if indeg:  # sorted by post: a stable order by pre keeps each pre's posts in order
+            order = stable_order(i, n_pre)
+            i, j = i[order], j[order]
     elif rule == "explicit":
         i, j = np.asarray(pre, dtype=np.int64), np.asarray(post, dtype=np.int64)
         if i.shape != j.shape:
@@ -60,13 +71,27 @@ def connect(rule: str, n_pre: int, n_post: int, rng: np.random.Generator, *, p: 
                                  f"is outside 0..{n - 1}")
         if len(np.unique(i * n_post + j)) != len(i):
             raise ValueError(f"{who}: explicit connectivity lists a (pre, post) pair twice; list each pair once")
+        order = np.lexsort((j, i))  # the only rule whose pairs come in any order
+        i, j = i[order], j[order]
     else:
         raise ValueError(f"{who}: unknown connectivity {rule!r}; use one of {', '.join(RULES)}")
     if not autapses and square and rule in ("all_to_all", "one_to_one", "fixed_probability"):
         keep = i != j
         i, j = i[keep], j[keep]
-    order = np.lexsort((j, i))
-    return i[order].astype(np.int32), j[order].astype(np.int32)
+    return i.astype(np.int32, copy=False), j.astype(np.int32, copy=False)
+
+
+def stable_order(keys: np.ndarray, n_keys: int) -> np.ndarray:
+    """The permutation that sorts ``keys`` (integers in ``[0, n_keys)``) stably: ``np.argsort(keys,
+    kind="stable")``, in linear time. It is a least-significant-digit counting sort, 16 bits a pass (NumPy sorts
+    16-bit integers stably by counting, ``kind="stable"``), one pass up to 65,536 keys and two up to 2**32."""
+    keys = np.asarray(keys)
+    if n_keys <= 1 << 16:
+        return np.argsort(keys.astype(np.uint16), kind="stable")
+    if n_keys > 1 << 32:
+        return np.argsort(keys, kind="stable")
+    order = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
+    return order[np.argsort((keys[order] >> 16).astype(np.uint16), kind="stable")]
 
 
 def expected_synapses(rule: str, n_pre: int, n_post: int, *, p: float = 1.0, degree: int = 1, autapses: bool = True,
@@ -118,21 +143,29 @@ def _largest_binomial(trials: int, q: float, count: int) -> int:
 
 
 def _bernoulli_pairs(n_pre: int, n_post: int, p: float, rng: np.random.Generator):
-    """Each of the n_pre * n_post pairs independently with probability p (geometric skipping: O(synapses))."""
+    """Each of the n_pre * n_post pairs independently with probability p (geometric skipping: O(synapses)), in
+    order: positions ``pre * n_post + post`` walked with geometric gaps, so the pairs come sorted by (pre, post).
+    int32 when the populations fit it (always, in a component: each axis of its shape does)."""
     total = n_pre * n_post
+    small = max(n_pre, n_post) <= np.iinfo(np.int32).max
     if p <= 0 or total == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     if p >= 1:
         return np.divmod(np.arange(total, dtype=np.int64), n_post)
     chunks, pos = [], -1
-    while pos < total:
+    while pos < total:  # the draws (how many, in which chunks) are part of the realization: keep them as they are
         n = int(max(1024, (total - pos) * p * 1.05 + 6 * math.sqrt(total * p) + 16))
-        gaps = rng.geometric(p, size=n).astype(np.int64)
-        flat = pos + np.cumsum(gaps)
+        flat = rng.geometric(p, size=n)  # int64
+        np.cumsum(flat, out=flat)
+        flat += pos
         pos = int(flat[-1])
-        chunks.append(flat[flat < total])
-    flat = np.concatenate(chunks)
-    return np.divmod(flat, n_post)
+        chunks.append(flat if pos < total else flat[:np.searchsorted(flat, total)])
+    flat = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+    pre = flat // n_post
+    flat -= pre * n_post  # now the post index
+    if small:
+        return pre.astype(np.int32), flat.astype(np.int32)
+    return pre, flat
 
 
 def _distinct_rows(n_rows: int, pool: int, k: int, rng: np.random.Generator) -> np.ndarray:

@@ -130,13 +130,14 @@ class Projection(spark.Synapse):
             self.mask = spark.Const(jnp.asarray(M))
             self.depth = 0
         else:
+            # the pairs are sorted by (pre, post): row i holds pre i's synapses in its first counts[i] slots, so the
+            # mask is a comparison and the rows fill in one pass in row-major order (no sort, no scatter)
             counts = np.bincount(pre, minlength=n_pre)
             k = max(int(counts.max()) if len(pre) else 0, 1)
-            slot = np.arange(len(pre)) - np.repeat(np.cumsum(counts) - counts, counts)
+            M = np.arange(k, dtype=np.int32)[None, :] < counts[:, None].astype(np.int32)
             idx = np.zeros((n_pre, k), np.int32)
             W = np.zeros((n_pre, k), np.float32)
-            M = np.zeros((n_pre, k), bool)
-            idx[pre, slot], W[pre, slot], M[pre, slot] = post, w, True
+            idx[M], W[M] = post, w
             self.post_index = spark.Const(jnp.asarray(idx))
             self.weight = spark.Weight(jnp.asarray(W))
             self.mask = spark.Const(jnp.asarray(M))
@@ -145,7 +146,7 @@ class Projection(spark.Synapse):
             self.depth = 0
             if has_delays:
                 D = np.zeros((n_pre, k), np.int32)
-                D[pre, slot] = d
+                D[M] = d
                 self.delay_steps = spark.Const(jnp.asarray(D))
                 self.depth = int(d.max()) + 1 if len(d) else 1
                 self.pending = spark.State(jnp.zeros((self.depth, n_post), jnp.float32))
@@ -342,7 +343,7 @@ class Projection(spark.Synapse):
         idx, mask = np.asarray(self.post_index[...]), np.asarray(self.mask[...])
         slots = np.flatnonzero(mask.ravel())
         posts = idx.ravel()[slots]
-        order = np.argsort(posts, kind="stable")
+        order = conn.stable_order(posts, self.shape[1])  # counting sort: synapses by post, slot order kept
         col_ptr = np.concatenate([[0], np.cumsum(np.bincount(posts, minlength=self.shape[1]))])
         self.col_ptr = spark.Const(jnp.asarray(col_ptr, jnp.int32))
         self.col_syn = spark.Const(jnp.asarray(slots[order], jnp.int32))

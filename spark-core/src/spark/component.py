@@ -23,8 +23,10 @@ from .ports import Port
 Shape = tuple[int, ...]
 
 
-def normalize_shape(shape: Any) -> Shape:
-    """``800`` -> ``(800,)``; lists -> tuples. Raises ValueError for non-positive or non-integer sizes."""
+def normalize_shape(shape: Any, *, per_axis: bool = False) -> Shape:
+    """``800`` -> ``(800,)``; lists -> tuples. Raises ValueError for non-positive or non-integer sizes, and for more
+    than ``2**31 - 1`` elements (``per_axis``: more than that along one axis, for shapes whose axes are populations,
+    such as a projection's ``(n_pre, n_post)``: each side's neurons are indexed with int32, the pairs never are)."""
     if isinstance(shape, int) and not isinstance(shape, bool):
         shape = (shape,)
     try:
@@ -33,7 +35,10 @@ def normalize_shape(shape: Any) -> Shape:
         raise ValueError(f"shape {shape!r} is not a size or a list of sizes; give e.g. 100 or [28, 28]") from None
     if not shape or any(isinstance(s, bool) or not isinstance(s, int) or s <= 0 for s in shape):
         raise ValueError(f"shape {list(shape)!r} must be a non-empty list of positive integers, e.g. [100]")
-    if math.prod(shape) > limits.INT32_MAX:  # neurons are indexed with int32
+    if per_axis and max(shape) > limits.INT32_MAX:
+        raise ValueError(f"shape [{', '.join(limits._short(s) for s in shape)}] has an axis of more than "
+                         f"{limits.INT32_MAX:,} neurons (neurons are indexed with int32); give a smaller shape")
+    if not per_axis and math.prod(shape) > limits.INT32_MAX:  # neurons are indexed with int32
         raise ValueError(f"shape [{', '.join(limits._short(s) for s in shape)}] has {limits._short(math.prod(shape))} "
                          f"elements, more than {limits.INT32_MAX:,} (neurons are indexed with int32); give a "
                          "smaller shape")
@@ -68,6 +73,9 @@ class Component(nnx.Module):
     inputs: ClassVar[dict[str, Port]] = {}
     outputs: ClassVar[dict[str, Port]] = {}
     stochastic: ClassVar[bool] = False
+    #: each axis of the shape is a population of its own (a projection's ``(n_pre, n_post)``), so the int32 limit
+    #: applies per axis (:func:`normalize_shape`), not to the number of elements
+    shape_per_axis: ClassVar[bool] = False
     #: whether a node may be split by neuron across devices (docs/scaling.md, "One network across devices"): its
     #: step treats neurons independently (a synapse or rule: postsynaptic neurons, i.e. weight columns), so a block
     #: of them, built at the block's shape, steps as that block of the whole. See :meth:`partition_problem`.
@@ -87,7 +95,7 @@ class Component(nnx.Module):
             raise ParamError(f"{self.name}: give params either as a Params object or as keywords, not both")
         elif not isinstance(params, self.Params):
             raise ParamError(f"{self.name}: params must be a {self.Params.__name__}, got {type(params).__name__}")
-        self.shape = normalize_shape(shape)
+        self.shape = normalize_shape(shape, per_axis=self.shape_per_axis)
         problem = self.check_shape(params, self.shape)
         if problem:
             raise ValueError(f"{self.name}: {problem}")
@@ -202,6 +210,7 @@ class _Projection(Component):
     ``scalar_ports`` shape ``(1,)``, every other port ``(n_post,)``.
     """
 
+    shape_per_axis: ClassVar[bool] = True
     pre_ports: ClassVar[tuple[str, ...]] = ("pre",)
     scalar_ports: ClassVar[tuple[str, ...]] = ()
 

@@ -268,7 +268,7 @@ def _plan_nodes(doc: dict, registry, problems: list[Problem]) -> dict[str, NodeP
         shape = None
         if isinstance(spec.get("shape"), list):
             try:
-                shape = normalize_shape(spec["shape"])
+                shape = normalize_shape(spec["shape"], per_axis=entry.cls.shape_per_axis)
             except ValueError as exc:
                 problems.append(Problem(json_path(["nodes", i, "shape"]), f"node {nid!r}: {exc}", node=nid))
                 continue
