@@ -745,13 +745,13 @@ class Brain(nnx.Module):
 
             def probe(state):
                 if stacker is not None:
-                    _, brain, now = stacker.step(state, {})
+                    _, brain, now = stacker.step(stacker.pack(state), {})
                 else:
                     brain = nnx.merge(graphdef, state)
                     now = brain._step({})
                 return {t: _mon.raw_value(brain, now, Monitor(t), s) for t, s in sources.items()}
 
-            raws = cache[key] = jax.eval_shape(probe, state if stacker is None else stacker.pack(state))
+            raws = cache[key] = jax.eval_shape(probe, state)
         dt = self._schedule.dt
         bounds = []
         for m in monitors:

@@ -143,7 +143,8 @@ class Stacker:
     # ----- the packed state ---------------------------------------------------------------------------------------
 
     def pack(self, state: nnx.State) -> dict:
-        """The brain's state (``nnx.split(brain)[1]``) with each group's members stacked (on the host: exact)."""
+        """The brain's state (``nnx.split(brain)[1]``) with each group's members stacked (on the host: exact; or
+        traced, inside an abstract evaluation)."""
         nodes = state["nodes"]
         buffers = state["buffers"] if "buffers" in state else {}
         packed = {"rest": {k: state[k] for k in state.keys() if k not in ("nodes", "buffers")},
@@ -161,7 +162,7 @@ class Stacker:
             refs = [f"{m}.{port}" for m in self._unit(gkey).members]
             some = next(buffers[r] for r in refs if r in self.buffer_slot)
             packed["gbuffers"][pk] = jax.tree.map(
-                _stack, *[buffers[r] if r in self.buffer_slot else jax.tree.map(np.zeros_like, some) for r in refs])
+                _stack, *[buffers[r] if r in self.buffer_slot else jax.tree.map(_zeros_like, some) for r in refs])
             taken.update(r for r in refs if r in self.buffer_slot)
         packed["buffers"] = {r: buffers[r] for r in buffers.keys() if r not in taken}
         return packed
@@ -588,8 +589,15 @@ def _with(state, name, value):
     return state
 
 
+def _zeros_like(x):
+    return jnp.zeros_like(x) if isinstance(x, jax.core.Tracer) else np.zeros_like(x)
+
+
 def _stack(*xs):
-    """Stack arrays on a new first axis, on the host where they are plain numbers (exact, no compilation)."""
+    """Stack arrays on a new first axis, on the host where they are plain numbers (exact, no compilation); traced
+    (an abstract evaluation), with ``jnp.stack``."""
+    if any(isinstance(x, jax.core.Tracer) for x in xs):
+        return jnp.stack(xs)
     try:
         host = [np.asarray(x) for x in xs]
     except Exception:  # noqa: BLE001 - e.g. typed PRNG keys
