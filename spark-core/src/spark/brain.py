@@ -935,7 +935,7 @@ class Brain(nnx.Module):
                 if job.split is not None:
                     local_bounds, rec_specs = job.split.record_specs(self, job.bounds)
                     fn = job.split.compile(_compile_chunk(job.split.graphdef, n, local_bounds, mode, job.dt,
-                                                          job.frozen), state, xs, job.consts, local_bounds, rec_specs)
+                                                          job.frozen), xs, job.consts, rec_specs)
                 else:
                     fn = _compile_chunk(graphdef, n, job.bounds, mode, job.dt, job.frozen, job.mesh, stacker)
                 fn = cache[key] = fn.lower(state, xs, job.consts).compile()

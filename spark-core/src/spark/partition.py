@@ -147,15 +147,10 @@ class Layout:
         """The monitors bound at the blocks' shapes, and each record's PartitionSpec (time first)."""
         with _stepping(self, shapes_only=True):
             local_bounds = self.local._bind(tuple(b.monitor for b in bounds))
-        flat_specs = dict(_flat(self.state_specs))
         specs = {}
         for g, loc in zip(bounds, local_bounds):
             m = g.monitor
-            node, _, attr = m.target.partition(".")
-            raw_split = (m.target in self.split_ports if g.source == "port"
-                         else g.raw_shape != loc.raw_shape or any(
-                             AXIS in spec for path, spec in flat_specs.items()
-                             if path[:3] == ("nodes", node, attr)))
+            raw_split = m.target in self.split_ports if g.source == "port" else g.raw_shape != loc.raw_shape
             if raw_split and (m.neurons is not None or m.index is not None or m.reduce is not None):
                 raise GraphError(
                     f"cannot record {m.key!r} on a neuron mesh: {m.target} is split across "
@@ -164,8 +159,9 @@ class Layout:
             specs[g.key] = PartitionSpec(None, *_split_dims(g.shape, loc.shape, self.devices, m.target))
         return local_bounds, specs
 
-    def compile(self, chunk_fn: Any, state: Any, xs: dict, consts: dict, local_bounds: tuple, rec_specs: dict):
-        """``chunk_fn`` (the unsplit chunk program of the local brain) as one jitted program over the mesh."""
+    def compile(self, chunk_fn: Any, xs: dict, consts: dict, rec_specs: dict):
+        """``chunk_fn`` (the chunk program of the brain at its blocks' shapes, from ``brain._compile_chunk``) as one
+        jitted program over the mesh: ``(state, xs, consts) -> (state, records)``, with every array whole outside."""
         fn = getattr(chunk_fn, "__wrapped__", chunk_fn)
 
         def body(state, xs, consts):
@@ -179,9 +175,11 @@ class Layout:
                                      out_specs=(self.state_specs, rec_specs), check_vma=False))
 
     def put_state(self, state: Any) -> Any:
+        """The brain's state (``nnx.split(brain)[1]``) placed as the run holds it: blocks on their devices."""
         return jax.tree.map(lambda x, s: _put(x, NamedSharding(self.mesh, s)), state, self.state_specs)
 
     def put_inputs(self, series: dict, consts: dict) -> tuple[dict, dict]:
+        """A run's inputs placed as the run reads them: an input to a split port in blocks, others whole."""
         def one(x, spec):
             return _put(x, NamedSharding(self.mesh, spec))
         series = {k: one(v, PartitionSpec(None, AXIS) if self.input_split[k] else PartitionSpec())
@@ -196,9 +194,13 @@ def _put(x, sharding):
     return put(x, sharding)
 
 
+def _key(entry: Any) -> str:
+    return str(getattr(entry, "key", getattr(entry, "name", getattr(entry, "idx", entry))))
+
+
 def _flat(state) -> list:
-    return [(tuple(str(k) for k in path), v) for path, v in jax.tree_util.tree_flatten_with_path(state)[0]
-            for path in [[getattr(p, "key", getattr(p, "name", getattr(p, "idx", p))) for p in path]]]
+    """``(path, array)`` for every leaf of ``state``, in the order of ``jax.tree.leaves``."""
+    return [(tuple(_key(k) for k in path), v) for path, v in jax.tree_util.tree_flatten_with_path(state)[0]]
 
 
 def _split_dims(whole: tuple, block: tuple, devices: int, what: str) -> tuple:
