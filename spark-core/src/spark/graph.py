@@ -44,10 +44,28 @@ class NodePlan:
 
     @property
     def is_rule(self) -> bool:
-        return issubclass(self.cls, LearningRule)
+        cls = self.cls
+        rule = _IS_RULE.get(cls)
+        if rule is None:
+            rule = _IS_RULE[cls] = issubclass(cls, LearningRule)
+        return rule
 
     def port_shape(self, port: str) -> tuple[int, ...] | None:
-        return None if self.shape is None else self.cls.port_shapes(self.params, self.shape)[port]
+        if self.shape is None:
+            return None
+        # nodes of one component share a params instance (graph._cached_params) and a shape: their port shapes are
+        # worked out once (the entry keeps the params it was made for, so a reused id never matches)
+        key = (self.cls, id(self.params), self.shape)
+        hit = _PORT_SHAPES.get(key)
+        if hit is None or hit[0] is not self.params:
+            if len(_PORT_SHAPES) > 4096:
+                _PORT_SHAPES.clear()
+            hit = _PORT_SHAPES[key] = (self.params, self.cls.port_shapes(self.params, self.shape))
+        return hit[1][port]
+
+
+_IS_RULE: dict[type, bool] = {}
+_PORT_SHAPES: dict[tuple, tuple] = {}
 
 
 @attrs.frozen
@@ -145,7 +163,7 @@ def plan(doc: Any, registry=None) -> tuple[Plan | None, list[Problem]]:
     # nodes that failed to resolve must not cause follow-on problems in their neighbours
     failed = set(_all_ids(doc)) - set(nodes)
     raw_edges = [(_split_ref(e.get("from")), _split_ref(e.get("to"))) for e in doc.get("edges") or []
-                 if isinstance(e, dict)] if isinstance(doc.get("edges"), list) else []
+                 if isinstance(e, dict)] if failed and isinstance(doc.get("edges"), list) else []
     raw_edges = [(a, b) for a, b in raw_edges if a and b]
     near_failed = {b[0] for a, b in raw_edges if a[0] in failed} | {a[0] for a, b in raw_edges if b[0] in failed}
     _infer_shapes(nodes, edges, problems, near_failed)
@@ -228,8 +246,12 @@ _DIST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,198}[A-Za-z0-9])?")  # PE
 
 def _check_durations(nodes: dict[str, NodePlan], dt: float, problems: list[Problem]) -> None:
     """Every parameter in ms must be at most ``2**31 - 1`` steps of ``dt`` (components count steps in int32)."""
+    found: dict[int, list] = {}  # id(params) -> its problems: nodes with the same values share one params instance
     for n in list(nodes.values()):
-        for where, problem in _params.duration_problems(n.params, dt):
+        problems_of = found.get(id(n.params))
+        if problems_of is None:
+            problems_of = found[id(n.params)] = _params.duration_problems(n.params, dt)
+        for where, problem in problems_of:
             problems.append(Problem(json_path(["nodes", n.index, "params", *where]), f"node {n.id!r}: {problem}",
                                     node=n.id))
             nodes.pop(n.id, None)
@@ -240,6 +262,7 @@ def _plan_nodes(doc: dict, registry, problems: list[Problem]) -> dict[str, NodeP
     first_index: dict[str, int] = {}
     params_seen: dict = {}
     resolved: dict = {}  # component id -> registry entry, resolved once per model
+    shapes_seen: dict = {}  # (entry id, id(params), shape given) -> (shape, problem): checked once per kind of node
     raw = doc.get("nodes")
     for i, spec in enumerate(raw if isinstance(raw, list) else []):
         if not isinstance(spec, dict) or not isinstance(spec.get("id"), str) or not isinstance(spec.get("component"), str):
@@ -267,12 +290,21 @@ def _plan_nodes(doc: dict, registry, problems: list[Problem]) -> dict[str, NodeP
             continue
         shape = None
         if isinstance(spec.get("shape"), list):
-            try:
-                shape = normalize_shape(spec["shape"], per_axis=entry.cls.shape_per_axis)
-            except ValueError as exc:
-                problems.append(Problem(json_path(["nodes", i, "shape"]), f"node {nid!r}: {exc}", node=nid))
-                continue
-            problem = entry.cls.check_shape(p, shape)
+            given = spec["shape"]
+            key = ((entry.id, id(p), tuple((type(d), d) for d in given))
+                   if all(type(d) in (int, float, str, bool) for d in given) else None)
+            hit = shapes_seen.get(key) if key is not None else None
+            if hit is not None and hit[2] is p:
+                shape, problem, _ = hit
+            else:
+                try:
+                    shape = normalize_shape(given, per_axis=entry.cls.shape_per_axis)
+                except ValueError as exc:
+                    problems.append(Problem(json_path(["nodes", i, "shape"]), f"node {nid!r}: {exc}", node=nid))
+                    continue
+                problem = entry.cls.check_shape(p, shape)
+                if key is not None:
+                    shapes_seen[key] = (shape, problem, p)
             if problem:
                 problems.append(Problem(json_path(["nodes", i, "shape"]), f"node {nid!r} ({entry.id}): {problem}",
                                         node=nid))
@@ -286,10 +318,13 @@ def _plan_nodes(doc: dict, registry, problems: list[Problem]) -> dict[str, NodeP
 def _cached_params(entry, values: dict, seen: dict) -> Any:
     """``params.from_dict``, once per distinct (component, values): generated models repeat the same params over
     thousands of nodes, and params are frozen, so nodes may share one instance. Failures are not cached."""
-    try:
-        key = (entry.id, json.dumps(values, sort_keys=True, allow_nan=True))
-    except (TypeError, ValueError, RecursionError):
-        return _params.from_dict(entry.cls.Params, values)
+    if all(type(v) in (int, float, str, bool, type(None)) for v in values.values()):
+        key = (entry.id, tuple(sorted((k, type(v), v) for k, v in values.items())))  # 1, 1.0 and True differ
+    else:
+        try:
+            key = (entry.id, json.dumps(values, sort_keys=True, allow_nan=True))
+        except (TypeError, ValueError, RecursionError):
+            return _params.from_dict(entry.cls.Params, values)
     p = seen.get(key)
     if p is None:
         p = seen[key] = _params.from_dict(entry.cls.Params, values)
@@ -325,6 +360,8 @@ def _plan_edges(doc: dict, nodes: dict[str, NodePlan], dt: float, problems: list
     edges = []
     raw = doc.get("edges")
     ids = _all_ids(doc)
+    known = set(ids)
+    delays: dict[tuple, tuple] = {}  # (type, delay, payload delayed) -> (problem, steps): computed once per value
     for i, spec in enumerate(raw if isinstance(raw, list) else []):
         if not isinstance(spec, dict):
             continue
@@ -334,16 +371,15 @@ def _plan_edges(doc: dict, nodes: dict[str, NodePlan], dt: float, problems: list
             continue
         ok = True
         for key, (nid, port), direction in (("from", src, "out"), ("to", dst, "in")):
-            path = json_path(["edges", i, key])
             if nid not in nodes:
-                if nid not in ids:  # a node that exists but failed to resolve was reported already
-                    problems.append(Problem(path, f"edge {spec.get('from')} -> {spec.get('to')}: "
-                                                  + _missing_node(nid, nodes, ids), edge=i))
+                if nid not in known:  # a node that exists but failed to resolve was reported already
+                    problems.append(Problem(json_path(["edges", i, key]), f"edge {spec.get('from')} -> "
+                                            f"{spec.get('to')}: " + _missing_node(nid, nodes, ids), edge=i))
                 ok = False
                 continue
             err = _port_error(nodes[nid], port, direction)
             if err:
-                problems.append(Problem(path, err, node=nid, edge=i))
+                problems.append(Problem(json_path(["edges", i, key]), err, node=nid, edge=i))
                 ok = False
         if not ok:
             continue
@@ -357,16 +393,21 @@ def _plan_edges(doc: dict, nodes: dict[str, NodePlan], dt: float, problems: list
         delay = spec.get("delay", 0)
         if not isinstance(delay, (int, float)) or isinstance(delay, bool):
             continue  # schema reported it
-        problem = (limits.float32_problem(delay) if not (isinstance(delay, float) and math.isfinite(delay)) else None
-                   ) or limits.steps_problem(delay, dt, limits.DELAY_STEPS_MAX,
-                                             "a delay keeps one slot per step in its ring buffer")
+        memo = (type(delay), delay, pa.delayed)
+        hit = delays.get(memo)
+        if hit is None:
+            problem = (limits.float32_problem(delay) if not (isinstance(delay, float) and math.isfinite(delay))
+                       else None) or limits.steps_problem(delay, dt, limits.DELAY_STEPS_MAX,
+                                                          "a delay keeps one slot per step in its ring buffer")
+            d = 0.0 if problem or delay < 0 else delay  # kept, so that shape inference reports nothing more;
+            hit = (problem, delay_steps(float(d), dt, pa))  # a negative delay: the schema reported it
+            if delay == delay:  # NaN is never found again: not kept
+                delays[memo] = hit
+        problem, steps = hit
         if problem:
             problems.append(Problem(json_path(["edges", i, "delay"]), f"edge {spec['from']} -> {spec['to']}: delay "
                                                                        + problem, edge=i))
-            delay = 0.0  # kept, so that shape inference reports nothing that follows from this one problem
-        if delay < 0:
-            delay = 0.0  # the schema reported it
-        edges.append(EdgePlan(i, src[0], src[1], dst[0], dst[1], delay_steps(float(delay), dt, pa), pa))
+        edges.append(EdgePlan(i, src[0], src[1], dst[0], dst[1], steps, pa))
     return edges
 
 
@@ -543,15 +584,16 @@ def _check_edge_shapes(nodes: dict[str, NodePlan], edges: list[EdgePlan], proble
 
 
 def _check_fan_in(nodes, edges, inputs, problems, fed_by_failed: set[tuple[str, str]]) -> None:
-    sources: dict[tuple[str, str], list[str]] = {port: ["a node with problems"] for port in fed_by_failed}
-    for e in edges:
-        sources.setdefault((e.dst, e.dst_port), []).append(f"edges[{e.index}] from {e.src}.{e.src_port}")
+    sources: dict[tuple[str, str], list] = {port: ["a node with problems"] for port in fed_by_failed}
+    for e in edges:  # the edge itself: described only when a problem names it
+        sources.setdefault((e.dst, e.dst_port), []).append(e)
     for inp in inputs:
         sources.setdefault((inp.node, inp.port), []).append(f"input {inp.name!r}")
     for n in nodes.values():
         for port_name, port in n.cls.inputs.items():
             srcs = sources.get((n.id, port_name), [])
             if len(srcs) > 1 and not port.payload.summable:
+                srcs = [f"edges[{s.index}] from {s.src}.{s.src_port}" if isinstance(s, EdgePlan) else s for s in srcs]
                 problems.append(Problem(json_path(["nodes", n.index]),
                                         f"{n.id}.{port_name} ({port.payload.name}) has {len(srcs)} sources "
                                         f"({'; '.join(srcs)}); {port.payload.name} inputs take one source: "

@@ -74,6 +74,8 @@ def steps_problem(ms: float, dt: float, limit: int = STEPS_MAX, why: str = "step
 def depth_problem(doc: Any) -> tuple[list, int] | None:
     """``(path, depth)`` of the first value nested deeper than :data:`DEPTH_MAX`, or None (iterative: no
     recursion, whatever the depth)."""
+    if not _deeper_than_max(doc):  # the usual answer, found without building a path per value
+        return None
     stack = [(doc, [])]
     while stack:
         value, path = stack.pop()
@@ -86,6 +88,23 @@ def depth_problem(doc: Any) -> tuple[list, int] | None:
                 continue  # numbers or strings one level down: not too deep (a list of 10**6 weights, quickly)
             stack.extend((v, [*path, i]) for i, v in enumerate(value))
     return None
+
+
+def _deeper_than_max(doc: Any) -> bool:
+    """Whether some value lies deeper than :data:`DEPTH_MAX` (a container at that depth holds anything), level by
+    level over containers only: one look at each value, no paths (:func:`depth_problem` then finds the path)."""
+    level, depth = [doc], 0
+    while level:
+        deeper = []
+        for value in level:
+            children = value.values() if isinstance(value, dict) else value
+            if depth >= DEPTH_MAX:
+                if len(children):
+                    return True
+                continue
+            deeper += [c for c in children if isinstance(c, (dict, list))]
+        level, depth = deeper, depth + 1
+    return False
 
 
 def _short(value: Any) -> str:

@@ -152,8 +152,7 @@ def _surely_valid(sub: Any):
         elif key == "required" and isinstance(value, list):
             checks.append(lambda x, r=tuple(value): type(x) is dict and all(k in x for k in r))
         elif key == "properties" and isinstance(value, dict):
-            props = {k: _surely_valid(v) for k, v in value.items()}
-            checks.append(lambda x, ps=props: type(x) is dict and all(f(x[k]) for k, f in ps.items() if k in x))
+            checks.append(_properties_valid(tuple((k, _surely_valid(v)) for k, v in value.items())))
         elif key == "additionalProperties" and value is False and isinstance(sub.get("properties"), dict):
             checks.append(lambda x, known=frozenset(sub["properties"]): type(x) is dict and known.issuperset(x))
         elif key == "pattern" and isinstance(value, str):
@@ -174,7 +173,31 @@ def _surely_valid(sub: Any):
             checks.append(lambda x, bs=branches: any(f(x) for f in bs))
         else:  # a keyword this compiler does not know: let jsonschema decide
             return lambda x: False
-    return lambda x: all(check(x) for check in checks)
+    return _all_valid(tuple(checks))
+
+
+def _all_valid(checks: tuple):
+    """``instance -> all(check(instance) for check in checks)``, as a plain loop (no generator per item)."""
+    if len(checks) == 1:
+        return checks[0]
+
+    def valid(x):
+        for check in checks:
+            if not check(x):
+                return False
+        return True
+    return valid
+
+
+def _properties_valid(props: tuple):
+    def valid(x):
+        if type(x) is not dict:
+            return False
+        for k, f in props:
+            if k in x and not f(x[k]):
+                return False
+        return True
+    return valid
 
 
 def _items(validator, items, instance, sub):
