@@ -14,7 +14,11 @@ Two generated models, both valid:
 
 Validation is :func:`spark.sparkfile.validate` on the document (no JAX). Compilation is the first
 ``Brain.run(steps=10)`` of a freshly built brain, less the second (the same run, compiled): tracing, lowering and
-XLA together. JAX's persistent compilation cache is not enabled here, so every process compiles from nothing.
+XLA together; ``xla_s`` is what the run itself counted as compiling (``last_run_stats["compile_s"]``: lowering and
+XLA), and ``build + first run`` is what a user waits for. Nodes of one component, shape and params are stepped
+together (:mod:`spark.stacking`); ``--per-node`` switches that off, to compare with the step unrolled node by node.
+``groups`` is the number of stacked groups and the nodes they hold. JAX's persistent compilation cache is not
+enabled here, so every process compiles from nothing.
 Results go to ``<out>/latest.md`` and ``<out>/latest.json``. Timings only: correctness is in the tests
 (``spark-core/tests/test_graph_scale.py``).
 """
@@ -72,21 +76,28 @@ def time_validation(kind: str, n: int) -> dict:
             "validate_cpu_s": round(cpu, 3)}
 
 
-def time_compile(kind: str, n: int, steps: int = 10) -> dict:
+def time_compile(kind: str, n: int, steps: int = 10, per_node: bool = False) -> dict:
     import jax
 
     import spark
+    from spark import stacking
 
+    stacking.ENABLED = not per_node
     doc = MODELS[kind](n)
     t0 = time.perf_counter()
     brain = spark.Brain.from_dict(doc)
     t1, c1 = time.perf_counter(), time.process_time()
     jax.block_until_ready(dict(brain.run(steps=steps, progress=False)))
     t2, c2 = time.perf_counter(), time.process_time()
+    xla = brain.last_run_stats["compile_s"]
     jax.block_until_ready(dict(brain.run(steps=steps, progress=False)))
     t3, c3 = time.perf_counter(), time.process_time()
-    return {"model": kind, "nodes": len(doc["nodes"]), "build_s": round(t1 - t0, 3),
+    stacker = stacking.for_brain(brain)
+    groups = stacker.groups if stacker is not None else []
+    return {"model": kind, "nodes": len(doc["nodes"]), "stacked": not per_node, "groups": len(groups),
+            "grouped_nodes": sum(map(len, groups)), "build_s": round(t1 - t0, 3),
             "first_run_s": round(t2 - t1, 3), "second_run_s": round(t3 - t2, 3),
+            "build_and_first_run_s": round(t2 - t0, 3), "xla_s": round(xla, 3),
             "compile_s": round((t2 - t1) - (t3 - t2), 3), "compile_cpu_s": round((c2 - c1) - (c3 - c2), 3)}
 
 
@@ -95,6 +106,8 @@ def main(argv=None) -> int:
     ap.add_argument("--validate", type=int, nargs="*", default=[1000, 10_000, 100_000], metavar="N")
     ap.add_argument("--compile", type=int, nargs="*", default=[125, 250, 500, 1000], metavar="N")
     ap.add_argument("--models", nargs="*", default=list(MODELS), choices=list(MODELS))
+    ap.add_argument("--per-node", type=int, nargs="*", default=[], metavar="N",
+                    help="also compile these sizes stepped node by node (stacking off), to compare")
     ap.add_argument("--out", type=Path, default=BENCH / "results" / "graph_scale")
     args = ap.parse_args(argv)
 
@@ -103,9 +116,14 @@ def main(argv=None) -> int:
         for n in args.validate:
             rows_v.append(time_validation(kind, n))
             print(json.dumps(rows_v[-1]), flush=True)
+    if args.compile or args.per_node:
+        time_compile("populations", 2)  # JAX's start-up (backend, first compilations) is not counted in any row
     for kind in args.models:
         for n in args.compile:
             rows_c.append(time_compile(kind, n))
+            print(json.dumps(rows_c[-1]), flush=True)
+        for n in args.per_node:
+            rows_c.append(time_compile(kind, n, per_node=True))
             print(json.dumps(rows_c[-1]), flush=True)
 
     import jax
@@ -123,10 +141,13 @@ def main(argv=None) -> int:
     lines += [f"| {r['model']} | {r['nodes']:,} | {r['edges']:,} | {r['validate_s']:.2f} | {r['validate_cpu_s']:.2f} |"
               for r in rows_v]
     lines += ["", "## Compilation (first `run(steps=10)` less the second)", "",
-              "| model | nodes | build s | first run s | second run s | compile s | compile CPU s |",
-              "|---|---:|---:|---:|---:|---:|---:|"]
-    lines += [f"| {r['model']} | {r['nodes']:,} | {r['build_s']:.2f} | {r['first_run_s']:.2f} | "
-              f"{r['second_run_s']:.2f} | {r['compile_s']:.2f} | {r['compile_cpu_s']:.2f} |" for r in rows_c]
+              "| model | nodes | stepping | groups (nodes) | build s | first run s | build + first run s | second run s "
+              "| compile s | XLA s | compile CPU s |",
+              "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += [f"| {r['model']} | {r['nodes']:,} | {'stacked' if r['stacked'] else 'node by node'} | "
+              f"{r['groups']} ({r['grouped_nodes']:,}) | {r['build_s']:.2f} | {r['first_run_s']:.2f} | "
+              f"{r['build_and_first_run_s']:.2f} | {r['second_run_s']:.2f} | {r['compile_s']:.2f} | {r['xla_s']:.2f} | "
+              f"{r['compile_cpu_s']:.2f} |" for r in rows_c]
     lines += ["", "Seconds are wall-clock; CPU seconds are this process's CPU time (all threads), which a machine "
               "shared with other work inflates less. Compile CPU can exceed wall time: XLA compiles on several "
               "threads."]
