@@ -4,8 +4,12 @@ Runs in its own virtualenv (``benchmarks/.envs/brian2``, see ``requirements-bria
 
     python benchmarks/peers/brian2_models.py --kind coba --n 4000 --mode standalone --workdir /tmp/b2
 
-Identical to Spark's network (``benchmarks/models.py``; every number is read from that `.spark` document by
-``spec.py``), step by step:
+Two styles of the same networks:
+
+- ``--style idiomatic`` (the default, and the one the headline ratios use): CUBA and COBA as Brian2's own examples
+  write them, see :func:`build_idiomatic` for what they are and what differs from the upstream scripts;
+- ``--style same-arithmetic``: identical to Spark's network (``benchmarks/models.py``; every number is read from that
+  `.spark` document by ``spec.py``), step by step:
 
 - one step of ``dt``: the synaptic variables enter the membrane equation as constants over the step (Spark's somas
   integrate ``v`` exactly with their input held), so the membrane equation is linear in ``v`` and ``method='exact'``
@@ -117,9 +121,77 @@ def build(s: Spec, b2, net: dict | None = None, raster: bool = False):
     return objs, mon
 
 
+def build_idiomatic(s: Spec, b2, net: dict | None = None, raster: bool = False):
+    """The network as Brian2's own examples write it (``--style idiomatic``); only the size, the duration and the
+    connectivity realization (``net``) come from outside. Every number is the upstream script's, and equals the
+    `.spark` document's (checked against ``s``).
+
+    - CUBA: Brian2's ``examples/CUBA.py`` (Brette et al. 2007, benchmark 2): ``ge``, ``gi`` in volts inside the
+      ``NeuronGroup``, integrated with ``v`` by ``method='exact'`` (the example's ``'linear'``, an alias that Brian2
+      2.9 warns about), ``v > Vt``, ``refractory=5*ms``, ``on_pre='ge += we'`` (``we = 1.62 mV``, ``wi = -9 mV``),
+      ``P.v = 'Vr + rand() * (Vt - Vr)'``.
+    - COBA: the COBA benchmark in the form Brian2's benchmark scripts (and BrainPy's and brian2cuda's comparisons with
+      Brian2) use: dimensionless conductances relative to the leak, ``dv/dt = (ge*(Erev_exc-v) + gi*(Erev_inh-v)
+      - (v-El) + I) / taum``, ``method='euler'``, ``we = 0.6``, ``wi = 6.7``, ``I = 20 mV``, ``v > Vt``,
+      ``refractory=5*ms``, ``P.v = (randn() * 5 - 55) mV``.
+
+    What differs from the upstream scripts: the connection probability ``p = 80 / N`` (the examples' 0.02 at 4,000
+    neurons; the in-degree is kept as N grows) realised as the pairs Spark drew (``Synapses.connect(i=, j=)``, no
+    autapses), and the spike monitor counts without recording (``record=False``) unless ``raster``; the examples
+    record every spike to plot them.
+    """
+    import numpy as np
+
+    ms, mV = b2.ms, b2.mV
+    so = s.soma
+    assert so["v_thresh"] == -50.0 and so["v_reset"] == -60.0 and so["t_ref"] == 5.0 and so["tau_m"] == 20.0, so
+    n_e = s.n_e
+    if s.kind == "cuba":
+        assert (so["v_rest"], s.w_e, s.w_i, s.tau_e, s.tau_i) == (-49.0, 1.62, -9.0, 5.0, 10.0), (so, s)
+        ns = dict(taum=20 * ms, taue=5 * ms, taui=10 * ms, Vt=-50 * mV, Vr=-60 * mV, El=-49 * mV,
+                  we=(60 * 0.27 / 10) * mV, wi=(-20 * 4.5 / 10) * mV)
+        eqs = """
+        dv/dt  = (ge+gi-(v-El))/taum : volt (unless refractory)
+        dge/dt = -ge/taue : volt
+        dgi/dt = -gi/taui : volt
+        """
+        P = b2.NeuronGroup(s.n, eqs, threshold="v>Vt", reset="v = Vr", refractory=5 * ms, method="exact",
+                           namespace=ns, name="P")
+        P.v = "Vr + rand() * (Vt - Vr)"
+        P.ge = 0 * mV
+        P.gi = 0 * mV
+    else:
+        g_l = so["c_m"] / so["tau_m"]  # nS: Spark's conductances in units of the leak are the example's numbers
+        assert (so["v_rest"], so["e_exc"], so["e_inh"], so["i_bias"] / g_l, s.w_e / g_l, s.w_i / g_l) == (
+            -60.0, 0.0, -80.0, 20.0, 0.6, 6.7), (so, s)
+        ns = dict(taum=20 * ms, taue=5 * ms, taui=10 * ms, Vt=-50 * mV, Vr=-60 * mV, El=-60 * mV,
+                  Erev_exc=0. * mV, Erev_inh=-80. * mV, I=20. * mV, we=0.6, wi=6.7)
+        eqs = """
+        dv/dt  = (ge*(Erev_exc-v)+gi*(Erev_inh-v)-(v-El) + I)*(1./taum) : volt (unless refractory)
+        dge/dt = -ge/taue : 1
+        dgi/dt = -gi/taui : 1
+        """
+        P = b2.NeuronGroup(s.n, eqs, threshold="v>Vt", reset="v = Vr", refractory=5 * ms, method="euler",
+                           namespace=ns, name="P")
+        P.v = (np.random.randn(s.n) * 5. - 55.) * mV
+    Ce = b2.Synapses(P, P, on_pre="ge += we", namespace=ns, name="Ce")
+    Ci = b2.Synapses(P, P, on_pre="gi += wi", namespace=ns, name="Ci")
+    for syn, pids, first in ((Ce, ("exc_exc", "exc_inh"), 0), (Ci, ("inh_exc", "inh_inh"), n_e)):
+        if net is None:  # the example's draw, at p = 80 / N
+            syn.connect(f"i>={n_e}" if first else f"i<{n_e}", p=s.p)
+            continue
+        i = np.concatenate([net[f"{pid}_pre"] + first for pid in pids])
+        j = np.concatenate([net[f"{pid}_post"] + (n_e if pid.endswith("_inh") else 0) for pid in pids])
+        syn.connect(i=i, j=j)
+    mon = b2.SpikeMonitor(P, name="spikes", record=raster)
+    return [P, Ce, Ci, mon], mon
+
+
 def main(argv=None) -> None:
     ap = harness.parser(__doc__.splitlines()[0])
     ap.add_argument("--mode", choices=("standalone", "cython"), required=True)
+    ap.add_argument("--style", choices=("idiomatic", "same-arithmetic"), default="idiomatic",
+                    help="the model as Brian2's examples write it (default), or computed step by step as Spark does")
     args = ap.parse_args(argv)
     work = Path(args.workdir).resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -131,9 +203,12 @@ def main(argv=None) -> None:
     b2.prefs.codegen.cpp.extra_compile_args_gcc = ["-w", "-O3", "-ffast-math", "-fno-finite-math-only",
                                                    "-march=native"]
     t_import = time.perf_counter() - t0
+    if args.style == "idiomatic" and s.stdp:
+        ap.error("the idiomatic models have no STDP (Brian2's CUBA and COBA examples have none); "
+                 "use --style same-arithmetic")
     result = {"framework": f"brian2_{args.mode}", "version": b2.__version__, "numpy": np.__version__,
               "case": s.name, "kind": s.kind, "n": s.n, "steps": args.steps, "stdp": bool(s.stdp),
-              "import_s": round(t_import, 3)}
+              "import_s": round(t_import, 3), "style": args.style}
     duration = args.steps * s.dt * b2.ms
     cython_s = [0.0]
     if args.mode == "standalone":
@@ -161,10 +236,11 @@ def main(argv=None) -> None:
         ext.create_extension = timed_create
     b2.defaultclock.dt = s.dt * b2.ms
     b2.seed(s.seed)
+    np.random.seed(s.seed)  # the idiomatic COBA draws its initial potentials with NumPy, as its script does
     t0 = time.perf_counter()
     net = load_network(args.network, s) if args.network else None
     result["network"] = "spark's realization" if net else "own draw"
-    objs, mon = build(s, b2, net, raster=args.raster)
+    objs, mon = (build_idiomatic if args.style == "idiomatic" else build)(s, b2, net, raster=args.raster)
     net = b2.Network(*objs)
     setup_s = time.perf_counter() - t0
     cython_setup = cython_s[0]  # compiling the code that sets v and generates the synapses
