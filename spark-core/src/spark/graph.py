@@ -377,7 +377,10 @@ def _plan_edges(doc: dict, nodes: dict[str, NodePlan], dt: float, problems: list
                                             f"{spec.get('to')}: " + _missing_node(nid, nodes, ids), edge=i))
                 ok = False
                 continue
-            err = _port_error(nodes[nid], port, direction)
+            node = nodes[nid]
+            if port in (node.entry.cls.outputs if direction == "out" else node.entry.cls.inputs):
+                continue
+            err = _port_error(node, port, direction)
             if err:
                 problems.append(Problem(json_path(["edges", i, key]), err, node=nid, edge=i))
                 ok = False
@@ -575,7 +578,7 @@ def _check_edge_shapes(nodes: dict[str, NodePlan], edges: list[EdgePlan], proble
         if not a.shape or not b.shape:
             continue
         sa, sb = a.port_shape(e.src_port), b.port_shape(e.dst_port)
-        if size(sa) != size(sb):
+        if sa != sb and size(sa) != size(sb):
             problems.append(Problem(
                 json_path(["edges", e.index]),
                 f"shape mismatch: {e.src}.{e.src_port} ({e.payload.name}, shape {list(sa)}) cannot feed "
