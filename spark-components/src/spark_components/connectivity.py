@@ -161,11 +161,11 @@ def _bernoulli_pairs(n_pre: int, n_post: int, p: float, rng: np.random.Generator
         pos = int(flat[-1])
         chunks.append(flat if pos < total else flat[:np.searchsorted(flat, total)])
     flat = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
-    pre = flat // n_post
-    flat -= pre * n_post  # now the post index
-    if small:
-        return pre.astype(np.int32), flat.astype(np.int32)
-    return pre, flat
+    if not small:
+        return np.divmod(flat, n_post)
+    pre, post = np.empty(len(flat), np.int32), np.empty(len(flat), np.int32)
+    np.divmod(flat, n_post, out=(pre, post), casting="unsafe")  # one pass, straight into int32 (they fit)
+    return pre, post
 
 
 def _distinct_rows(n_rows: int, pool: int, k: int, rng: np.random.Generator) -> np.ndarray:
