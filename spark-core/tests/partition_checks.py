@@ -139,6 +139,22 @@ def main() -> dict:
     rw = ["post.spikes", "whole.y", "back.y"]
     out["equal_whole_population"] = same(whole_net().run({"p": x["p"][:, :8]}, record=rw, mesh=neuron_mesh()),
                                          whole_net().run({"p": x["p"][:, :8]}, record=rw))
+    # two populations of one component, shape and params (an unsplit run steps them stacked: spark.stacking)
+    def twins():
+        t = spark.Brain(dt=0.5, seed=4, registry=REG)
+        t.add("noise", "noise", shape=12)
+        for k in ("a", "b"):
+            t.add(f"s{k}", "linear", weight=0.2).add(k, "threshold", shape=16, v_thresh=0.3)
+            t.add(f"r{k}", "hebb", attach=f"s{k}", rate=0.01)
+            t.connect("noise.spikes", f"s{k}.pre").connect(f"s{k}.i", f"{k}.x")
+            t.connect("noise.spikes", f"r{k}.pre").connect(f"{k}.spikes", f"r{k}.post")
+        t.add("ab", "linear", weight=0.1).add("ba", "linear", weight=0.1)
+        t.connect("a.spikes", "ab.pre").connect("ab.i", "b.x").connect("b.spikes", "ba.pre").connect("ba.i", "a.x")
+        return t.input("p", "noise.data").output("a", "a.spikes").build()
+
+    rt = ["a.spikes", "b.spikes", "sa.weight", "sb.weight"]
+    out["equal_twins"] = same(twins().run({"p": x["p"]}, record=rt, mesh=neuron_mesh()),
+                              twins().run({"p": x["p"]}, record=rt))
     # refusals, before anything runs
     out["indivisible"] = error(lambda: net(post=12).run(inputs(post=12), mesh=neuron_mesh()))
     out["batched"] = error(lambda: net().run({k: v[None] for k, v in x.items()}, batched=True, mesh=neuron_mesh()))

@@ -68,6 +68,10 @@ def test_after_save_and_restore_on_another_number_of_devices_and_streamed(result
     assert results["equal_streamed"]
 
 
+def test_populations_an_unsplit_run_steps_stacked_split_node_by_node(results):
+    assert results["equal_twins"]
+
+
 def test_a_population_that_does_not_declare_it_splits_runs_whole(results):
     assert results["equal_whole_population"]
 

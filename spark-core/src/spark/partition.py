@@ -319,6 +319,7 @@ def _local_brain(brain: Any, plan: Any, split: dict, whole_buffers: frozenset) -
 
     local = _b.Brain(dt=brain.dt, registry=brain._registry)
     local._doc_json = brain._doc_json
+    local._by_node = True  # stepped node by node (the step's exchanges are per node port), never stacked
     base = jax.random.PRNGKey(plan.seed)
     nodes = {}
     for n in plan.nodes.values():

@@ -615,7 +615,7 @@ def _unstack(tree, k: int) -> list:
 
 def for_brain(brain) -> Stacker | None:
     """The brain's grouping, or None when no two nodes can be stepped together (the node-by-node step is used)."""
-    if not ENABLED:
+    if not ENABLED or getattr(brain, "_by_node", False):  # a neuron mesh's per-device brain (partition.py)
         return None
     s = Stacker(brain)
     return s if s.useful else None
