@@ -58,6 +58,8 @@ class Component(nnx.Module):
         Params: a class decorated with :func:`spark.params`.
         inputs / outputs: port name -> :class:`spark.Port`.
         stochastic: when True, ``__call__`` receives a fresh PRNG ``key`` every step.
+        partitionable: when True, a neuron mesh may split the node by neuron across devices (docs/scaling.md): its
+            step treats neurons (a synapse's or rule's postsynaptic neurons) independently.
 
     Args:
         shape: the neuron shape of the node (a synapse's is ``(n_pre, n_post)``).
