@@ -165,7 +165,8 @@ def _terminate_as_interrupt(signum, frame):  # SIGTERM / SIGHUP: unwind like Ctr
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def run_process(cmd: list[str], log_path: Path, timeout: float, mem_limit_mb: float, env: dict) -> dict:
+def run_process(cmd: list[str], log_path: Path, timeout: float, mem_limit_mb: float, env: dict,
+                result_line: bool = True) -> dict:
     """Run one case process; its ``BENCH-RESULT`` JSON, or ``{"status": "timeout" | "memory" | "error", ...}``.
 
     The case runs in a session of its own (so that its process group can be measured and stopped as a whole), which
@@ -210,6 +211,8 @@ def run_process(cmd: list[str], log_path: Path, timeout: float, mem_limit_mb: fl
     if status == "memory":
         return {"status": "memory", "note": f"stopped at {rss / 1024:.1f} GiB (limit {mem_limit_mb / 1024:.0f} GiB)",
                 "wall_s": wall}
+    if not result_line and proc.returncode == 0:  # a command that prints no BENCH-RESULT (`spark run`): its wall time
+        return {"status": "ok", "wall_s": round(wall, 3), "group_peak_rss_mb": round(peak_group, 1)}
     for line in stdout.splitlines():
         if line.startswith("BENCH-RESULT "):
             res = json.loads(line[len("BENCH-RESULT "):])
@@ -272,6 +275,39 @@ def predict_skip(case: dict, fw: str, done: list[dict], args) -> str | None:
 def case_args(case: dict, args) -> list[str]:
     return ["--kind", case["kind"], "--n", str(case["n"]), "--steps", str(args.steps), "--seed", str(args.seed)] + (
         ["--stdp"] if case["stdp"] else []) + (["--raster"] if args.raster else [])
+
+
+def spark_run_cli(case: dict, args, log) -> list[float] | str:
+    """Whole-process wall time of ``spark run`` on the case's model (the `.spark` document of ``models.py``), as a
+    user runs it: ``spark run MODEL --steps N --no-plot`` (it records every spike and writes its run folder), the
+    first process with JAX's and the native kernels' caches emptied, the others finding what it left. Seconds per
+    process, or why it failed."""
+    sys.path.insert(0, str(BENCH))
+    import models
+
+    work = CACHE / "spark_run" / f"{case['name']}_{args.steps}"
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    doc = models.network(case["kind"], case["n"], stdp=case["stdp"], seed=args.seed)
+    model = work / f"{doc['name']}.spark"
+    model.write_text(json.dumps(doc))
+    exe = Path(sys.executable).with_name("spark")
+    cli = [str(exe)] if exe.exists() else [sys.executable, "-c", "from spark.cli import main; main()"]
+    env = dict(os.environ, JAX_PLATFORMS="cpu", SPARK_CACHE_DIR=str(work / "jax"),
+               SPARK_NATIVE_CACHE=str(work / "native"))
+    walls = []
+    for rep in range(1, args.processes + 1):
+        res = run_process([*cli, "run", str(model), "--steps", str(args.steps), "--no-plot", "--no-progress",
+                           "--out", str(work / "out")], args.out / "logs" / f"{case['name']}_{args.steps}-spark_run-"
+                          f"{rep}.log", args.timeout, args.mem_limit_gb * 1024, env, result_line=False)
+        log(f"    {'spark run':18s} process {rep}: {res['status']:7s} " + (
+            f"whole process {res['wall_s']:6.1f} s" if res["status"] == "ok" else res.get("note", "")))
+        if res["status"] != "ok":
+            return res.get("note", res["status"])
+        walls.append(res["wall_s"])
+        shutil.rmtree(work / "out", ignore_errors=True)
+    return walls
 
 
 def export_network(case: dict, args, log) -> dict:
@@ -476,8 +512,10 @@ def markdown(results: dict) -> str:
              "process. **First step**: from the case's first import to its first simulated step (imports, building "
              "the network, compilation; Brian2 C++ also the part of `main` before its time loop). **Process**: the "
              "whole process as the runner saw it (interpreter start to exit: first step, simulation, counting, exit). "
-             "A `spark run` of the model is the same work as Spark's process.\n")
-    head = ["network", "N"] + [f"{lab[f]} first step" for f in fws] + [f"{lab[f]} process" for f in fws]
+             "**`spark run` process**: `spark run MODEL --steps N --no-plot` on the case's `.spark` document, as a "
+             "user runs it (it also records every spike and writes its run folder), caches emptied for the first.\n")
+    head = (["network", "N"] + [f"{lab[f]} first step" for f in fws] + [f"{lab[f]} process" for f in fws]
+            + ["`spark run` process"])
     L.append("| " + " | ".join(head) + " |")
     L.append("|" + "|".join(["---"] * 2 + ["--:"] * (len(head) - 2)) + "|")
     for c in cases:
@@ -487,6 +525,8 @@ def markdown(results: dict) -> str:
                 r = c["runs"].get(fw)
                 row.append("-" if r is None or r["status"] != "ok" or key not in r else
                            " / ".join(_fmt_s(x) for x in r[key]))
+        sr = c["runs"].get("spark", {}).get("spark_run_wall_s")
+        row.append("-" if sr is None else sr if isinstance(sr, str) else " / ".join(_fmt_s(x) for x in sr))
         L.append("| " + " | ".join(row) + " |")
     L.append("")
 
@@ -593,11 +633,14 @@ def targets(cases: list[dict]) -> list[str]:
             out.append(f"| COBA 4,000 compilation ≤ 0.5 s in a second process | {c[1]:.2f} s | "
                        f"{'yes' if c[1] <= 0.5 else 'no'} |")
         cy, _ = get("coba", 4000, "brian2_cython")
-        if cy and "wall_s" in sp and "wall_s" in cy:
-            for i, which in enumerate(("first", "second")[:min(len(sp["wall_s"]), len(cy["wall_s"]))]):
-                a, b = sp["wall_s"][i], cy["wall_s"][i]
-                out.append(f"| COBA 4,000 whole process ≤ Brian2 Cython's ({which} process) | {a:.1f} s against "
-                           f"{b:.1f} s | {'yes' if a <= b else 'no'} |")
+        walls = sp.get("spark_run_wall_s")
+        walls = walls if isinstance(walls, list) else sp.get("wall_s")  # `spark run`, else the case's process
+        what = "`spark run`" if isinstance(sp.get("spark_run_wall_s"), list) else "Spark's process"
+        if cy and walls and "wall_s" in cy:
+            for i, which in enumerate(("first", "second")[:min(len(walls), len(cy["wall_s"]))]):
+                a, b = walls[i], cy["wall_s"][i]
+                out.append(f"| COBA 4,000 {what}, whole process ≤ Brian2 Cython's ({which} process) | {a:.1f} s "
+                           f"against {b:.1f} s | {'yes' if a <= b else 'no'} |")
     for kind in ("cuba", "coba"):
         sp, _ = get(kind, 400_000, "spark")
         if sp and "setup_s" in sp:
@@ -655,6 +698,8 @@ def main(argv=None) -> int:
     ap.add_argument("--mem-limit-gb", type=float, default=10.0, help="stop a process past this resident memory and "
                     "skip larger sizes predicted past it (default 10)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--no-spark-run", action="store_true", help="do not time whole `spark run` processes of each "
+                    "case's model (the whole-job table's last column)")
     ap.add_argument("--raster", action="store_true", help="every framework records every spike (Spark and BrainPy "
                     "a boolean raster, Brian2 a SpikeMonitor) instead of counting spikes per step inside its loop")
     ap.add_argument("--own-networks", action="store_true", help="let every peer draw its own realization of each "
@@ -737,6 +782,8 @@ def main(argv=None) -> int:
                     entry["runs"][fw] = {"status": "skipped", "note": skip}
                     continue
                 entry["runs"][fw] = run_case(case, fw, pythons[fw], args, log, network)
+            if fw == "spark" and entry["runs"][fw]["status"] == "ok" and not args.no_spark_run:
+                entry["runs"][fw]["spark_run_wall_s"] = spark_run_cli(case, args, log)
             if network:
                 Path(network).unlink(missing_ok=True)
             syn = [r.get("n_synapses") for r in entry["runs"].values() if r.get("n_synapses")]
