@@ -160,6 +160,24 @@ def test_many_unconnected_nodes_make_one_group(reg):
     assert int(b.nodes["c299"].step[...]) == 12  # the brain's own modules hold the state after the run
 
 
+def test_the_brain_holds_each_chunks_state_when_someone_looks(reg):
+    b = spark.Brain(dt=0.1, registry=reg)
+    for i in range(4):
+        b.add(f"c{i}", "clock", shape=[2])
+    b.output("c", "c0.spikes")
+    b.build()
+    seen = []
+    b.run(steps=30, chunk=10, on_chunk=lambda rec: seen.append(int(b.nodes["c3"].step[...])))
+    assert seen == [10, 20, 30]
+    it = b.run_iter(steps=30, chunk=10)
+    next(it)
+    assert int(b.nodes["c2"].step[...]) == 40
+    it.close()
+    assert int(b.nodes["c1"].step[...]) == 40  # the chunk received, not the one computed ahead
+    b.run(steps=25, chunk=5)  # unpacked once, at the end
+    assert [int(b.nodes[f"c{i}"].step[...]) for i in range(4)] == [int(b.nodes["c0"].step[...])] * 4
+
+
 def test_errors_name_the_node(reg):
     b = spark.Brain(dt=0.1, registry=reg)
     for i in range(3):

@@ -577,7 +577,7 @@ class Brain(nnx.Module):
         elif len(job.chunks) > 1:
             arrays = {k: np.empty(shape, dtype) for k, (shape, dtype, _) in job.estimate.arrays.items()}
         try:
-            for start, n, rec in self._chunks(job):
+            for start, n, rec in self._chunks(job, update_each=on_chunk is not None):
                 if writer is not None:
                     writer.write(start, n, rec)
                 elif arrays is not None:
@@ -881,10 +881,12 @@ class Brain(nnx.Module):
             "or stream it to disk: brain.run(..., out=\"folder\")"
             + (" with smaller chunks (chunk=...)" if job.chunked else ""))
 
-    def _chunks(self, job: _Job) -> Iterator[tuple[int, int, dict]]:
+    def _chunks(self, job: _Job, update_each: bool = True) -> Iterator[tuple[int, int, dict]]:
         """Run the job's chunks in order, one chunk ahead of the caller; yield ``(start, n, numpy arrays)``.
 
-        The brain's state is updated (unbatched runs) to the end of each chunk before it is yielded.
+        The brain's state is updated (unbatched runs) to the end of each chunk before it is yielded; with
+        ``update_each=False`` (nobody looks at the brain between chunks) a stacked run's packed state is unpacked
+        into the brain once, when the chunks end or stop (stacking.py: unpacking costs per node), to the same state.
         """
         graphdef, state = nnx.split(self)
         cache = _run_cache.setdefault(self, {})
@@ -907,6 +909,7 @@ class Brain(nnx.Module):
         bar = job.progress
         t_begin = time.perf_counter()
         pending = None
+        finished = [None]  # a stacked run's packed state after the last finished chunk, not yet in the brain
 
         def finish(p):
             start, n, rec, new_state = p
@@ -914,40 +917,50 @@ class Brain(nnx.Module):
             if not out:
                 jax.block_until_ready(new_state)
             if not job.batched:
-                nnx.update(self, new_state if stacker is None else stacker.unpack(new_state))
+                if stacker is None:
+                    nnx.update(self, new_state)
+                elif update_each:
+                    nnx.update(self, stacker.unpack(new_state))
+                else:
+                    finished[0] = new_state
             stats["steps"] = start + n
             stats["run_s"] = time.perf_counter() - t_begin - stats["compile_s"]
             bar.update(start + n)
             return start, n, out
 
-        for start, n in job.chunks:
-            if start == 0 and n == job.steps:
-                xs = job.series
-            else:
-                xs = {k: (v[:, start:start + n] if job.batched else v[start:start + n]) for k, v in job.series.items()}
-            key = (graphdef, n, job.bounds, mode, job.frozen, _signature(xs), _signature(job.consts), job.mesh,
-                   stacker is not None)
-            fn = cache.get(key)
-            if fn is None:
-                if start == 0:
-                    bar.compiling()
-                t0 = time.perf_counter()
-                if job.split is not None:
-                    local_bounds, rec_specs = job.split.record_specs(self, job.bounds)
-                    fn = job.split.compile(_compile_chunk(job.split.graphdef, n, local_bounds, mode, job.dt,
-                                                          job.frozen), xs, job.consts, rec_specs)
+        try:
+            for start, n in job.chunks:
+                if start == 0 and n == job.steps:
+                    xs = job.series
                 else:
-                    fn = _compile_chunk(graphdef, n, job.bounds, mode, job.dt, job.frozen, job.mesh, stacker)
-                fn = cache[key] = fn.lower(state, xs, job.consts).compile()
-                stats["compile_s"] += time.perf_counter() - t0
-            bar.running()
-            new_state, rec = fn(state, xs, job.consts)  # dispatched; runs while the previous chunk is handed out
+                    xs = {k: (v[:, start:start + n] if job.batched else v[start:start + n])
+                          for k, v in job.series.items()}
+                key = (graphdef, n, job.bounds, mode, job.frozen, _signature(xs), _signature(job.consts), job.mesh,
+                       stacker is not None)
+                fn = cache.get(key)
+                if fn is None:
+                    if start == 0:
+                        bar.compiling()
+                    t0 = time.perf_counter()
+                    if job.split is not None:
+                        local_bounds, rec_specs = job.split.record_specs(self, job.bounds)
+                        fn = job.split.compile(_compile_chunk(job.split.graphdef, n, local_bounds, mode, job.dt,
+                                                              job.frozen), xs, job.consts, rec_specs)
+                    else:
+                        fn = _compile_chunk(graphdef, n, job.bounds, mode, job.dt, job.frozen, job.mesh, stacker)
+                    fn = cache[key] = fn.lower(state, xs, job.consts).compile()
+                    stats["compile_s"] += time.perf_counter() - t0
+                bar.running()
+                new_state, rec = fn(state, xs, job.consts)  # dispatched; runs while the previous chunk is handed out
+                if pending is not None:
+                    yield finish(pending)
+                pending = (start, n, rec, new_state)
+                state = new_state
             if pending is not None:
                 yield finish(pending)
-            pending = (start, n, rec, new_state)
-            state = new_state
-        if pending is not None:
-            yield finish(pending)
+        finally:
+            if finished[0] is not None:
+                nnx.update(self, stacker.unpack(finished[0]))
 
     # ----- saving state -------------------------------------------------------------------------------------------
 
