@@ -90,8 +90,9 @@ class RewardSTDP(spark.LearningRule):
         post = post.astype(jnp.float32)
         x_pre = self.x_pre[...] * math.exp(-dt / p.tau_plus) + pre
         x_post_old = self.x_post[...] * math.exp(-dt / p.tau_minus)
-        e = (self.eligibility[...] * math.exp(-dt / p.tau_e)
-             + p.a_plus * synapse.outer(x_pre, post) - p.a_minus * synapse.outer(pre, x_post_old))
+        e = self.eligibility[...] * math.exp(-dt / p.tau_e) + p.a_plus * synapse.outer(x_pre, post)
+        if p.a_minus:  # a static parameter: LTP-only eligibility (a_minus = 0) skips the second outer product
+            e = e - p.a_minus * synapse.outer(pre, x_post_old)
         self.x_pre[...] = x_pre
         self.x_post[...] = x_post_old + post
         self.eligibility[...] = e
