@@ -189,3 +189,51 @@ def test_errors_name_the_node(reg):
         b.run(steps=2, record=["r9.y"])
     with pytest.raises(spark.GraphError, match="unknown input"):
         b.run({"nope": 1.0}, steps=2)
+
+
+@spark.params
+class _EchoParams:
+    gain: float = spark.param(2.0, doc="output = gain * input")
+
+
+class _Echo(spark.Soma):
+    """A step ``vmap`` cannot batch (an ordered host callback): its group is stepped node by node."""
+
+    name = "echo"
+    Params = _EchoParams
+    inputs = {"x": spark.Port(spark.Current)}
+    outputs = {"y": spark.Port(spark.Current)}
+
+    def __init__(self, shape, *, params=None, rngs=None, **values):
+        super().__init__(shape, params=params, rngs=rngs, **values)
+        self.total = spark.State(np.zeros(self.shape, np.float32))
+
+    def __call__(self, *, dt, x):
+        import jax
+        from jax.experimental import io_callback
+
+        gain = self.params.gain
+        y = io_callback(lambda a: (np.asarray(a) * gain).astype(np.float32),
+                        jax.ShapeDtypeStruct(x.shape, np.float32), x, ordered=True)
+        self.total[...] = self.total[...] + y
+        return {"y": y}
+
+
+def test_a_step_vmap_cannot_batch_is_stepped_node_by_node(per_node):
+    reg = isolated_registry(*ALL, _Echo)
+
+    def go():
+        b = spark.Brain(dt=0.1, registry=reg)
+        for i in range(3):
+            b.add(f"e{i}", "echo", shape=[2])
+            b.input(f"x{i}", f"e{i}.x")
+        b.output("y", "e1.y")
+        b.build()
+        assert [sorted(g) for g in stacking.Stacker(b).groups] == [["e0", "e1", "e2"]]
+        xs = {f"x{i}": np.arange(10 * 2, dtype=np.float32).reshape(10, 2) + i for i in range(3)}
+        return dict(b.run(xs, record=["e1.y", "e2.total"])), _state(b)
+
+    off, on = per_node(go)
+    _same(off[0], on[0])
+    _same(off[1], on[1])
+    assert on[0]["e1.y"][3].tolist() == [2 * 7.0, 2 * 8.0]
