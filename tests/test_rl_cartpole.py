@@ -49,13 +49,28 @@ def test_training_changes_only_the_plastic_weights():
     np.testing.assert_allclose(np.array(brain.nodes["in_act"].weight[...]).sum(0), 2400.0, rtol=1e-4)
 
 
+def test_evaluation_uses_the_frozen_policy():
+    """evaluate (learn=False): no rule runs, so the weights (and every other learned value) stay as training left
+    them, and the policy tested is the one they hold."""
+    brain = agent.brains([0])[0]
+    before = {name: np.array(v[...]) for name, v in
+              (("in_act", brain.nodes["in_act"].weight), ("lateral", brain.nodes["lateral"].weight))}
+    (out,) = agent.evaluate([brain], 2)
+    assert out.lengths.shape == (2,) and (out.lengths >= 8).all()
+    for name, w in before.items():
+        np.testing.assert_array_equal(np.array(brain.nodes[name].weight[...]), w)
+    np.testing.assert_array_equal(np.array(brain.nodes["rstdp"].eligibility[...]), 0.0)  # the rule never ran
+
+
 def test_cli_trains_prints_and_writes_the_curve(tmp_path):
-    result = CliRunner().invoke(spark_main, ["rl", "cartpole", "--episodes", "3", "--seeds", "0,1",
+    result = CliRunner().invoke(spark_main, ["rl", "cartpole", "--episodes", "3", "--seeds", "0,1", "--eval", "2",
                                              "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "episode    3  seed 0: length" in result.output and "avg100" in result.output
+    assert "seed 1: learning off, 2 episodes: mean length" in result.output
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert set(summary["seeds"]) == {"0", "1"} and len(summary["seeds"]["1"]["lengths"]) == 3
+    assert len(summary["seeds"]["0"]["frozen_lengths"]) == 2
     assert (tmp_path / "learning_curve.png").stat().st_size > 10_000
 
 

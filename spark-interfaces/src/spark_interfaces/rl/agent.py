@@ -53,10 +53,12 @@ def brains(seeds, model: str | Path | None = None) -> list[spark.Brain]:
     return [spark.Brain.from_dict({**doc, "seed": int(s)}, source=str(model or MODEL)) for s in seeds]
 
 
-def train(seeds=(0,), episodes: int = 500, *, model=None, chunk: int = 10, on_chunk=None) -> list[spark.Episodes]:
+def train(seeds=(0,), episodes: int = 500, *, model=None, chunk: int = 10, on_chunk=None,
+          agents=None) -> list[spark.Episodes]:
     """Train one agent per seed on the JAX CartPole, side by side in one compiled program per ``chunk`` episodes.
-    The environment's episodes of agent ``i`` use the key ``fold_in(seed_of_agent_0, i)``."""
-    agents = brains(seeds, model)
+    The environment's episodes of agent ``i`` use the key ``fold_in(seed_of_agent_0, i)``. ``agents``: the brains
+    to train (default: :func:`brains` of ``seeds``), updated in place."""
+    agents = brains(seeds, model) if agents is None else list(agents)
     env = make_env()
     target = agents if len(agents) > 1 else agents[0]
     out = spark.loop.interact(target, env, make_loop(), episodes, seed=int(seeds[0]), chunk=chunk,
@@ -64,16 +66,27 @@ def train(seeds=(0,), episodes: int = 500, *, model=None, chunk: int = 10, on_ch
     return out if len(agents) > 1 else [out]
 
 
-def train_host(seed: int = 0, episodes: int = 10, *, model=None, on_episode=None) -> spark.Episodes:
-    """Train one agent on gymnasium's CartPole-v1 (host loop; needs ``pip install 'spark-interfaces[rl]'``), the
-    reward shaped as :class:`CartPole`'s."""
+def evaluate(agents, episodes: int = 100, *, seed: int = 1000, chunk: int | None = None) -> list[spark.Episodes]:
+    """Test trained agents with plasticity off (``learn=False``: every rule skipped, the weights as training left
+    them), side by side on the JAX CartPole; the environment's episodes use keys rooted at ``seed`` (not those of
+    training). The lengths say what the network learned, not what it steers online."""
+    target = list(agents) if len(agents) > 1 else agents[0]
+    out = spark.loop.interact(target, make_env(), make_loop(), episodes, learn=False, seed=seed,
+                              chunk=chunk or episodes)
+    return out if len(agents) > 1 else [out]
+
+
+def train_host(seed: int = 0, episodes: int = 10, *, model=None, on_episode=None, brain=None) -> spark.Episodes:
+    """Train one agent (``brain``, default: :func:`brains` of ``seed``) on gymnasium's CartPole-v1 (host loop; needs
+    ``pip install 'spark-interfaces[rl]'``), the reward shaped as :class:`CartPole`'s."""
     import gymnasium
 
     from .cartpole import shaped_gymnasium
 
     env = shaped_gymnasium(gymnasium.make("CartPole-v1"), shaping=SHAPING, scale=SCALE, failure=FAILURE,
                            binary=BINARY)
-    return spark.loop.interact(brains([seed], model)[0], env, make_loop(), episodes, seed=seed,
+    brain = brains([seed], model)[0] if brain is None else brain
+    return spark.loop.interact(brain, env, make_loop(), episodes, seed=seed,
                                on_episode=on_episode)
 
 
@@ -109,5 +122,5 @@ def first_reaching(ma: np.ndarray, level: float = 475.0, window: int = 100) -> i
     return int(hit[0]) + window if hit.size else None
 
 
-__all__ = ["MODEL", "brains", "first_reaching", "make_env", "make_loop", "plot_curve", "policy", "train",
+__all__ = ["MODEL", "brains", "evaluate", "first_reaching", "make_env", "make_loop", "plot_curve", "policy", "train",
            "train_host"]

@@ -29,14 +29,17 @@ def rl():
                    "pip install 'spark-interfaces[rl]') instead of the JAX CartPole compiled with the agent.")
 @click.option("--model", type=click.Path(exists=True, dir_okay=False), default=None,
               help="A .spark file of the agent  [default: the bundled cartpole.spark]")
+@click.option("--eval", "n_eval", type=click.IntRange(min=0), default=100, show_default=True,
+              help="Episodes of each trained agent with plasticity off (learn=False), after training (0: none).")
 @click.option("--out", type=click.Path(file_okay=False), default="spark-runs/cartpole", show_default=True,
               help="Folder for summary.json and learning_curve.png.")
-def cartpole(episodes, seeds, host, model, out):
+def cartpole(episodes, seeds, host, model, n_eval, out):
     """Train the spiking agent (reward-modulated STDP) on CartPole-v1.
 
     Prints, every 10 episodes, each seed's last episode length and 100-episode moving average; at the end the
-    episode at which the moving average first reached 475 (the target) and writes OUT/learning_curve.png and
-    OUT/summary.json.
+    episode at which the moving average first reached 475 (the target), then tests each trained agent with
+    plasticity off (--eval episodes, learn=False: the policy the weights hold), and writes OUT/learning_curve.png
+    and OUT/summary.json.
     """
     import json
     import time
@@ -61,14 +64,16 @@ def cartpole(episodes, seeds, host, model, out):
             parts.append(f"seed {s}: length {int(ln[-1]):3d}  avg100 {ma:6.1f}")
         click.echo(f"episode {done:4d}  " + "  |  ".join(parts) + f"  ({time.perf_counter() - t0:.0f} s)")
 
+    agents = agent.brains(seeds, model)
     if host:
         def every(done, lengths):
             if done % 10 == 0 or done == episodes:
                 line(done, lengths)
 
-        results = [agent.train_host(seeds[0], episodes, model=model, on_episode=every)]
+        results = [agent.train_host(seeds[0], episodes, model=model, on_episode=every, brain=agents[0])]
     else:
-        results = agent.train(seeds, episodes, model=model, chunk=10, on_chunk=line)
+        results = agent.train(seeds, episodes, chunk=10, on_chunk=line, agents=agents)
+    frozen = agent.evaluate(agents, n_eval) if n_eval else None
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     summary = {"episodes": episodes, "backend": "host (gymnasium)" if host else "jax", "seeds": {}}
@@ -80,6 +85,11 @@ def cartpole(episodes, seeds, host, model, out):
                                     "best_avg100": best, "reached_475_at": hit}
         click.echo(f"seed {s}: final avg100 {ma[-1]:.1f}, best {best:.1f}, "
                    + (f"avg100 reached 475 at episode {hit}" if hit else "avg100 did not reach 475"))
+    for s, f in zip(seeds, frozen or (), strict=False):
+        summary["seeds"][str(s)]["frozen_lengths"] = f.lengths.tolist()
+        summary["seeds"][str(s)]["frozen_mean"] = float(f.lengths.mean())
+        click.echo(f"seed {s}: learning off, {len(f.lengths)} episodes: mean length {f.lengths.mean():.1f} "
+                   f"(min {int(f.lengths.min())}, {int((f.lengths == 500).sum())} of {len(f.lengths)} at 500)")
     summary["seconds"] = results[0].seconds
     summary["compile_seconds"] = results[0].compile_seconds
     (folder / "summary.json").write_text(json.dumps(summary, indent=1))
