@@ -147,7 +147,8 @@ def main(argv=None) -> int:
               "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     lines += [f"| {r['model']} | {r['nodes']:,} | {'stacked' if r['stacked'] else 'node by node'} | "
               f"{r['groups']} ({r['grouped_nodes']:,}) | {r['build_s']:.2f} | {r['first_run_s']:.2f} | "
-              f"{r['build_and_first_run_s']:.2f} ({r['build_and_first_run_cpu_s']:.2f}) | {r['second_run_s']:.2f} | {r['compile_s']:.2f} | {r['xla_s']:.2f} | "
+              f"{r['build_and_first_run_s']:.2f} ({r['build_and_first_run_cpu_s']:.2f}) | {r['second_run_s']:.2f} | "
+              f"{r['compile_s']:.2f} | {r['xla_s']:.2f} | "
               f"{r['compile_cpu_s']:.2f} |" for r in rows_c]
     lines += ["", "Seconds are wall-clock; CPU seconds are this process's CPU time (all threads), which a machine "
               "shared with other work inflates less. Compile CPU can exceed wall time: XLA compiles on several "

@@ -96,7 +96,7 @@ def test_a_run_equals_the_node_by_node_run(reg, per_node):
         return dict(rec), dict(rec2), _state(b)
 
     off, on = per_node(go)
-    for a, c in zip(off, on):
+    for a, c in zip(off, on, strict=True):
         _same(a, c)
     assert off[0]["s1.weight"][0].tolist() != off[0]["s1.weight"][-1].tolist()  # learning happened
     assert off[0]["n4.u"].std() > 0  # random draws
@@ -126,7 +126,7 @@ def test_chunked_and_batched_runs_equal_the_node_by_node_runs(reg, per_node):
     off, on = per_node(go)
     _same(off[0], on[0])
     _same(off[1], on[1])
-    for a, c in zip(off[2], on[2]):
+    for a, c in zip(off[2], on[2], strict=True):
         _same(a, c)
     _same(off[3], on[3])
 
@@ -185,7 +185,7 @@ def test_errors_name_the_node(reg):
     b.input("x", "r1.x")
     b.output("y", "r1.y")
     b.build()
-    with pytest.raises(spark.GraphError, match="cannot record 'r9.y'"):
+    with pytest.raises(spark.GraphError, match=r"cannot record 'r9\.y'"):
         b.run(steps=2, record=["r9.y"])
     with pytest.raises(spark.GraphError, match="unknown input"):
         b.run({"nope": 1.0}, steps=2)

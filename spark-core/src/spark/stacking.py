@@ -85,7 +85,7 @@ class Stacker:
             buckets.setdefault((lv, sig, c.stochastic) if sig[2] else (lv, c.node), []).append(c)
         order = {c.node: i for i, c in enumerate(sched.calls)}
         units, self.unit_of = [], {}
-        for (lv, *_), calls in sorted(buckets.items(), key=lambda kv: (kv[0][0], order[kv[1][0].node])):
+        for _key, calls in sorted(buckets.items(), key=lambda kv: (kv[0][0], order[kv[1][0].node])):
             units += self._units(calls, lambda c: issubclass(type(brain.nodes[c.node]), Synapse))
         self.units = tuple(units)
         for u in self.units:
@@ -102,7 +102,7 @@ class Stacker:
             key = (r, host.key, sig, c.stochastic) if host is not None and host.stacked and sig[2] else (r, c.node)
             rbuckets.setdefault(key, []).append(c)
         rule_units = []
-        for (r, *_), calls in sorted(rbuckets.items(), key=lambda kv: (kv[0][0], rorder[kv[1][0].node])):
+        for _key, calls in sorted(rbuckets.items(), key=lambda kv: (kv[0][0], rorder[kv[1][0].node])):
             rule_units += self._units(calls, lambda c: False)
         self.rule_units = tuple(rule_units)
         for u in self.rule_units:
@@ -186,7 +186,7 @@ class Stacker:
         return nnx.State(out)
 
     def batch(self, packed: dict, n_trials: int, mesh=None, spec=None) -> dict:
-        """``n_trials`` copies of ``packed``, trial ``k`` with ``trial`` advanced by ``k`` (as ``brain._batch_state``)."""
+        """``n_trials`` copies of ``packed``, trial ``k`` with ``trial`` advanced by ``k`` (as ``_batch_state``)."""
         make = jax.vmap(self.with_trial, in_axes=(None, 0))
         if mesh is not None:
             make = jax.jit(make, out_shardings=jax.sharding.NamedSharding(mesh, spec))
@@ -201,7 +201,7 @@ class Stacker:
     def _unit(self, key: str) -> _Unit:
         return next(u for u in (*self.units, *self.rule_units) if u.key == key)
 
-    def view(self, packed: dict) -> "_View":
+    def view(self, packed: dict) -> _View:
         """What monitors read after a step: ``view.nodes[node]`` (a member of a group: merged from its slot)."""
         return _View(self, packed, {})
 
@@ -313,12 +313,14 @@ class _Step:
         if unknown:
             from .errors import GraphError
 
-            raise GraphError(f"unknown input(s) {sorted(unknown)}; this brain's inputs are: {sorted(s.known) or 'none'}")
+            raise GraphError(f"unknown input(s) {sorted(unknown)}; this brain's inputs are: "
+                             f"{sorted(s.known) or 'none'}")
         t = self.rest["t"].get_value()
-        step_key = jax.random.fold_in(jax.random.fold_in(self.rest["key"].get_value(), self.rest["trial"].get_value()), t)
+        trial_key = jax.random.fold_in(self.rest["key"].get_value(), self.rest["trial"].get_value())
+        step_key = jax.random.fold_in(trial_key, t)
         self.t = t
         ext_values = {}
-        for name, ref, shape, dtype, default in sched.inputs:
+        for name, ref, shape, _dtype, default in sched.inputs:
             if name in ext:
                 x = jnp.asarray(ext[name])
                 if x.size != int(np.prod(shape)) and x.size != 1:
@@ -501,7 +503,7 @@ class _Step:
 
         try:
             state, outs = jax.vmap(one)(self.groups[u.key], kwargs)
-        except Exception:  # noqa: BLE001 - not batchable: node by node, each failure naming its node
+        except Exception:  # not batchable: node by node, each failure naming its node
             state, outs = self._one_by_one(u, kwargs, lambda m, kw: m(dt=dt, **kw))
         self.groups[u.key] = state
         return outs
@@ -509,9 +511,9 @@ class _Step:
     def _one_by_one(self, u: _Unit, kwargs: dict, fn):
         states, outs = [], []
         for j, nid in enumerate(u.members):
-            m = nnx.merge(u.gdef, jax.tree.map(lambda x: x[j], self.groups[u.key]))
+            m = nnx.merge(u.gdef, jax.tree.map(lambda x, j=j: x[j], self.groups[u.key]))
             with self._errors(nid):
-                outs.append(fn(m, jax.tree.map(lambda x: x[j], kwargs)))
+                outs.append(fn(m, jax.tree.map(lambda x, j=j: x[j], kwargs)))
             states.append(nnx.split(m)[1])
         return jax.tree.map(lambda *xs: jnp.stack(xs), *states), jax.tree.map(lambda *xs: jnp.stack(xs), *outs)
 
@@ -549,13 +551,13 @@ class _Step:
 
         try:
             rstate, sstate = jax.vmap(one)(rstate, sstate, kwargs)
-        except Exception:  # noqa: BLE001 - not batchable: rule by rule
+        except Exception:  # not batchable: rule by rule
             rs, ss = [], []
             for j in range(len(hidx)):
-                rule = nnx.merge(u.gdef, jax.tree.map(lambda x: x[j], rstate))
-                syn = nnx.merge(hu.gdef, jax.tree.map(lambda x: x[j], sstate))
+                rule = nnx.merge(u.gdef, jax.tree.map(lambda x, j=j: x[j], rstate))
+                syn = nnx.merge(hu.gdef, jax.tree.map(lambda x, j=j: x[j], sstate))
                 with self._errors(u.members[active[j]]):
-                    syn.weight[...] = rule(syn, dt=dt, **jax.tree.map(lambda x: x[j], kwargs))
+                    syn.weight[...] = rule(syn, dt=dt, **jax.tree.map(lambda x, j=j: x[j], kwargs))
                 rs.append(nnx.split(rule)[1])
                 ss.append(nnx.split(syn)[1])
             rstate = jax.tree.map(lambda *xs: jnp.stack(xs), *rs)
@@ -600,7 +602,7 @@ def _stack(*xs):
         return jnp.stack(xs)
     try:
         host = [np.asarray(x) for x in xs]
-    except Exception:  # noqa: BLE001 - e.g. typed PRNG keys
+    except Exception:  # e.g. typed PRNG keys
         return jnp.stack(xs)
     if any(h.dtype == object for h in host):
         return jnp.stack(xs)
