@@ -24,7 +24,7 @@ RECORD = ["exc.spikes", "exc.v", "inh.spikes", "ee.weight", "stdp.x_pre", "stdp.
 COLLECTIVES = ("all-reduce", "all-to-all", "collective-permute", "reduce-scatter")
 
 
-def net(storage: str = "dense") -> spark.Brain:
+def net(storage: str = "dense", *, surrogate: bool = False) -> spark.Brain:
     b = spark.Brain(dt=0.5, seed=1)
     b.add("exc", "lif", shape=64, v_init_jitter=10.0).add("inh", "lif", shape=16)
     b.add("ee", "exp_synapse", p_connect=0.3, weight=150.0, storage=storage)
@@ -37,7 +37,8 @@ def net(storage: str = "dense") -> spark.Brain:
     b.connect("inh.spikes", "ie.pre").connect("ie.i", "exc.i_syn")
     b.connect("exc.spikes", "stdp.pre").connect("exc.spikes", "stdp.post")
     b.connect("inh.spikes", "istdp.pre").connect("exc.spikes", "istdp.post")
-    return b.input("drive", "exc.i_syn").output("spikes", "exc.spikes").build()
+    b.input("drive", "exc.i_syn").output("spikes", "exc.spikes")
+    return (b.use_surrogate() if surrogate else b).build()
 
 
 def programs(brain) -> list[str]:
@@ -74,6 +75,12 @@ def main() -> dict:
             plain.run({"drive": x})
             out[path]["equal_after_restore"] = same(on4, on1) and same(on1, plain.run({"drive": x}, record=RECORD))
     projection.USE_NATIVE = True
+    # a surrogate gradient's float32 0/1 spikes cross devices as bits too
+    ref = net(surrogate=True).run({"drive": x}, record=RECORD)
+    b = net(surrogate=True)
+    got = b.run({"drive": x}, record=RECORD, mesh=neuron_mesh())
+    out["surrogate"] = {"equal": same(got, ref), "float_spikes": str(ref["exc.spikes"].dtype),
+                        "gathers": [g for t in programs(b) for g in re.findall(r"= (\S+) all-gather(?:-start)?\(", t)]}
     try:
         net("sparse").run({"drive": x}, mesh=neuron_mesh())
         out["sparse"] = "no error"

@@ -53,6 +53,12 @@ def test_only_bit_packed_spikes_cross_devices(results, path):
         assert r["kernels"] == []
 
 
+def test_a_surrogate_somas_float_spikes_cross_devices_as_bits(results):
+    r = results["surrogate"]
+    assert r["equal"] and r["float_spikes"] == "float32"
+    assert r["gathers"] == ["u8[8,1]{1,0}", "u8[8,1]{1,0}"], r["gathers"]
+
+
 def test_sparse_storage_is_refused_naming_the_node_and_the_fix(results):
     msg = results["sparse"]
     assert "'ee'" in msg and "sparse" in msg and "storage='dense'" in msg and "'exc'" in msg, msg

@@ -72,13 +72,14 @@ def _stepping(layout: "Layout", *, shapes_only: bool = False):
         _shapes_only.reset(token2)
 
 
-def gather_spikes(x: jax.Array, axis: str = AXIS) -> jax.Array:
-    """Every device's block of ``x`` joined in device order, flat: booleans travel bit-packed (uint8, 8 a byte)."""
+def gather_spikes(x: jax.Array, axis: str = AXIS, *, bits: bool = False) -> jax.Array:
+    """Every device's block of ``x`` joined in device order, flat. Booleans, and with ``bits`` any 0/1 values (a
+    surrogate soma's float32 spikes), travel bit-packed (uint8, 8 a byte); other values as they are."""
     flat = x.reshape(-1)
-    if flat.dtype == jnp.bool_:
-        packed = jnp.packbits(flat)
+    if flat.dtype == jnp.bool_ or bits:
+        packed = jnp.packbits(flat != 0)
         whole = jax.lax.all_gather(packed, axis)  # (devices, bytes)
-        return jnp.unpackbits(whole, axis=1, count=flat.shape[0]).astype(jnp.bool_).reshape(-1)
+        return jnp.unpackbits(whole, axis=1, count=flat.shape[0]).reshape(-1).astype(flat.dtype)
     return jax.lax.all_gather(flat, axis, tiled=True)
 
 
@@ -118,6 +119,7 @@ class Layout:
     split_nodes: tuple
     input_split: dict  # input name -> whether its port's value is a block
     whole_buffers: frozenset  # delay buffers of split values that hold them whole (gathered as they are written)
+    spike_ports: frozenset = frozenset()  # "node.port" of every output carrying Spikes (0/1: sent as bits)
 
     def fit(self, x: jax.Array, source: Any, dst: str, cache: dict) -> jax.Array:
         """``x`` from ``source`` (a schedule source) as the port ``dst`` ("node.port") holds it: gathered (once per
@@ -131,7 +133,8 @@ class Layout:
                 flat = x.reshape(-1)
                 cache[key] = jnp.tile(flat, self.devices) if src_split else flat[: flat.shape[0] // self.devices]
             else:
-                cache[key] = gather_spikes(x) if src_split else cut(x, self.devices)
+                cache[key] = (gather_spikes(x, bits=source.ref in self.spike_ports) if src_split
+                              else cut(x, self.devices))
         return cache[key]
 
     def widen(self, ref: str, x: jax.Array, cache: dict) -> jax.Array:
@@ -306,7 +309,10 @@ def layout(brain: Any, mesh: Mesh) -> Layout:
     input_split = {name: ref in split_ports for name, ref, *_ in sched.inputs}
     out = cache[key] = Layout(mesh=mesh, devices=devices, graphdef=graphdef, local=local, state_specs=state_specs,
                               split_ports=frozenset(split_ports), split_nodes=tuple(k for k, v in split.items() if v),
-                              input_split=input_split, whole_buffers=whole_buffers)
+                              input_split=input_split, whole_buffers=whole_buffers,
+                              spike_ports=frozenset(f"{n.id}.{p}" for n in plan.nodes.values()
+                                                    for p, port in n.cls.outputs.items()
+                                                    if port.payload.name == "Spikes"))
     return out
 
 
