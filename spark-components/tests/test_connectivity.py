@@ -175,3 +175,29 @@ def test_a_projection_of_more_pairs_than_int32_builds():
     assert 3_000 < syn.n_synapses < 9_000
     idx, mask = np.asarray(syn.post_index[...]), np.asarray(syn.mask[...])
     assert idx[mask].max() < 60_000 and mask.shape[0] == 50_000
+
+
+@pytest.mark.parametrize("kw", [
+    {"connectivity": "fixed_probability", "p_connect": 0.05, "weight": -9.0},  # one weight: filled by comparison
+    {"connectivity": "fixed_indegree", "degree": 9, "weight_init": "normal", "weight": 2.0, "weight_std": 1.0},
+    {"connectivity": "fixed_outdegree", "degree": 7, "weight": 0.5, "delay": 0.2, "delay_jitter": 1.0},
+])
+def test_sparse_rows_hold_the_pairs_in_order_as_dense_storage_scatters_them(kw):
+    """Sparse storage is filled in its layout (row i: pre i's synapses in its first slots, posts ascending); the
+    dense storage of the same draws scatters ``W[pre, post] = w``: the two hold the same synapses, bit for bit."""
+    from flax import nnx
+
+    from spark_components import ExpSynapse
+
+    sp = ExpSynapse((300, 250), storage="sparse", rngs=nnx.Rngs(3), dt=0.1, **kw)
+    idx, w, mask = (np.asarray(getattr(sp, a)[...]) for a in ("post_index", "weight", "mask"))
+    counts = mask.sum(axis=1)
+    np.testing.assert_array_equal(mask, np.arange(mask.shape[1])[None, :] < counts[:, None])
+    rows = np.repeat(np.arange(300), counts)
+    assert np.all(np.diff(rows.astype(np.int64) * 250 + idx[mask]) > 0), "each row's posts in ascending order"
+    assert not np.any(w[~mask].view(np.uint32)), "padding holds +0.0"
+    if "delay" not in kw:
+        de = ExpSynapse((300, 250), storage="dense", rngs=nnx.Rngs(3), dt=0.1, **kw)
+        dm, dw = np.asarray(de.mask[...]), np.asarray(de.weight[...])
+        np.testing.assert_array_equal(np.argwhere(dm), np.stack([rows, idx[mask]], axis=1))
+        assert dw[dm].tobytes() == w[mask].tobytes()

@@ -142,8 +142,13 @@ class Projection(spark.Synapse):
             k = max(int(counts.max()) if len(pre) else 0, 1)
             M = np.arange(k, dtype=np.int32)[None, :] < counts[:, None].astype(np.int32)
             idx = np.zeros((n_pre, k), np.int32)
-            W = np.zeros((n_pre, k), np.float32)
-            idx[M], W[M] = post, w
+            idx[M] = post
+            bits = w.view(np.uint32)
+            if len(w) and bits[0] == bits[-1] and np.all(bits == bits[0]):  # one weight (constant init): no fill
+                W = np.where(M, w[0], np.float32(0.0))
+            else:
+                W = np.zeros((n_pre, k), np.float32)
+                W[M] = w
             self.post_index = spark.Const(_put(idx))
             self.weight = spark.Weight(_put(W))
             self.mask = spark.Const(_put(M))
