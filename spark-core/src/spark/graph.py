@@ -609,28 +609,35 @@ def _check_fan_in(nodes, edges, inputs, problems, fed_by_failed: set[tuple[str, 
 
 def _order(nodes: dict[str, NodePlan], edges: list[EdgePlan], problems: list[Problem]) -> list[str]:
     """Step order: Kahn's algorithm over zero-delay edges, ties broken by file order (a heap of file indices:
-    ``O((n + e) log n)``)."""
+    ``O((n + e) log n)``), over ranks in lists (no set per node; the dependencies are kept only for a cycle)."""
     steppers = [n.id for n in sorted(nodes.values(), key=lambda n: n.index) if not n.is_rule]
     rank = {nid: k for k, nid in enumerate(steppers)}
-    deps: dict[str, set[str]] = {nid: set() for nid in steppers}
-    users: dict[str, list[str]] = {nid: [] for nid in steppers}
+    waiting = [0] * len(steppers)
+    users: dict[int, list[int]] = {}
+    pairs: set[tuple[int, int]] = set()
     for e in edges:
-        if e.delay_steps == 0 and e.dst in deps and e.src in deps and e.src not in deps[e.dst]:
-            deps[e.dst].add(e.src)
-            users[e.src].append(e.dst)
-    waiting = {nid: len(d) for nid, d in deps.items()}
-    ready = [rank[nid] for nid in steppers if not waiting[nid]]  # already in increasing order: a heap
+        if e.delay_steps == 0:
+            a, b = rank.get(e.src), rank.get(e.dst)
+            if a is not None and b is not None and (a, b) not in pairs:
+                pairs.add((a, b))
+                waiting[b] += 1
+                users.setdefault(a, []).append(b)
+    ready = [k for k, w in enumerate(waiting) if not w]  # already in increasing order: a heap
     order: list[str] = []
     while ready:
-        nid = steppers[heapq.heappop(ready)]
-        order.append(nid)
-        for user in users[nid]:
+        k = heapq.heappop(ready)
+        order.append(steppers[k])
+        for user in users.get(k, ()):
             waiting[user] -= 1
             if not waiting[user]:
-                heapq.heappush(ready, rank[user])
+                heapq.heappush(ready, user)
     if len(order) < len(steppers):
         done = set(order)
-        cycle = _find_cycle({k: v - done for k, v in deps.items() if k not in done})
+        deps: dict[str, set[str]] = {nid: set() for nid in steppers if nid not in done}
+        for a, b in pairs:
+            if steppers[b] in deps and steppers[a] not in done:
+                deps[steppers[b]].add(steppers[a])
+        cycle = _find_cycle(deps)
         problems.append(Problem("$.edges", "zero-delay cycle: " + " -> ".join(cycle) +
                                 "; every cycle needs a delayed edge (a Spikes edge, or one with \"delay\" >= dt)"))
     return order
