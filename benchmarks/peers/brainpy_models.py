@@ -173,12 +173,12 @@ def build_idiomatic(s: Spec, bp, bm, jnp, np, net: dict | None = None, raster: b
             self.E = bp.dyn.LifRefLTC(n_e, **neu_pars)
             self.I = bp.dyn.LifRefLTC(n_i, **neu_pars)
             pops = {"exc": self.E, "inh": self.I}
-            self.n_synapses = sum(len(net[f"{a}_{b}_pre"]) for a in pops for b in pops) if net is not None else 0
             for a, w, tau, out in (("exc", w_e, 5., out_e), ("inh", w_i, 10., out_i)):
                 for b in ("exc", "inh"):
                     setattr(self, f"{a}_{b}", bp.dyn.ProjAlignPostMg2(
                         pre=pops[a], delay=None, comm=comm(f"{a}_{b}", w),
                         syn=bp.dyn.Expon.desc(pops[b].varshape, tau=tau), out=out(), post=pops[b]))
+            self.n_synapses = sum(int(getattr(self, f"{a}_{b}").comm.indices.size) for a in pops for b in pops)
 
         def update(self):
             self.exc_inh()
