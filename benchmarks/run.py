@@ -6,10 +6,15 @@
     tox run -e bench [-- ARGS]                     # the same, in a fresh environment with Spark installed
 
 Each peer gets its own virtualenv under ``benchmarks/.envs/`` (made on first use from ``peers/requirements-*.txt``,
-remade when that file changes). For each case Spark first draws the network (``spark_case.py --export``) and every
-peer simulates that very realization (``--network``), so spike counts can be compared closely (``--own-networks``
-lets each draw its own instead). Every case runs in its own process with a time limit and a memory watchdog, twice:
-the first process compiles from nothing (each framework's compilation cache for the case is emptied first), the
+remade when that file changes). Each peer runs its model in two styles (``--peer-style``): as its own examples write
+it (the headline ratios) and computed step by step as Spark computes it (``*_same``). For each case Spark first draws
+the network (``spark_case.py --export``) and every peer simulates that very connectivity (``--network``; the
+same-arithmetic models also its initial potentials), so spike counts can be compared closely (``--own-networks``
+lets each draw its own instead). Beside simulation time it reports the whole job: time to the first step (imports,
+build, compilation) and the whole process, and times ``spark run`` of each case's model as a user runs it. Ctrl-C,
+SIGTERM or SIGHUP stop the running case's whole process group. Every case runs in its own process with a time limit
+and a memory watchdog, twice: the first process compiles from nothing (each framework's compilation cache for the
+case is emptied first, Spark's native kernels included), the
 second finds what the first left (JAX's persistent compilation cache for Spark, the kept build folder for Brian2 C++,
 the Cython cache for Brian2 Cython; BrainPy keeps none). Results go to ``<out>/latest.md`` and ``<out>/latest.json``;
 each process's output to ``<out>/logs/``. Standard library only: runs under any Python 3.11 that has Spark installed.
