@@ -571,10 +571,10 @@ def markdown(results: dict) -> str:
                  "initial potentials from the same distributions (`--own-networks`), so counts agree only "
                  "statistically: at 4,000 neurons two realizations differ by up to ~10% in rate.\n")
     else:
-        L.append("Total spikes and mean rate (Hz) over all neurons. Every framework simulates the same realization "
-                 "of the network (connectivity and initial potentials drawn by Spark and handed to the peers), so "
-                 "counts differ only where rounding differs (Brian2 computes in float64, the others in float32) "
-                 "and the network's chaos amplifies it.\n")
+        L.append("Total spikes and mean rate (Hz) over all neurons. Every framework simulates the connectivity Spark "
+                 "drew; the same-arithmetic models also its initial potentials, so their counts differ from Spark's "
+                 "only where rounding differs (Brian2 computes in float64, the others in float32) and the network's "
+                 "chaos amplifies it. The idiomatic models draw their initial potentials as their examples do.\n")
     L.append(f"Same arithmetic: the peer's count within {SPIKE_TOLERANCE:.0%} of Spark's (they differ by rounding "
              f"only). Idiomatic models: the rate within {RATE_TOLERANCE:.0%} of Spark's, a statistical check (other "
              "integrators, threshold `v > Vt`, their own initial potentials: the same regime, not the same spikes).\n")
@@ -603,7 +603,7 @@ def markdown(results: dict) -> str:
         L += notes
         L.append("")
 
-    L.append("## Targets (issue 7)\n")
+    L.append("## Targets (issues 7 and 21; ratios against the idiomatic peers)\n")
     tg = targets(cases)
     L += tg if len(tg) > 2 else ["No case of this run is one the targets speak of (4,000 / 40,000 / 400,000 neurons)."]
     L.append("")
