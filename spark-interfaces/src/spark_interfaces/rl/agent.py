@@ -90,8 +90,9 @@ def train_host(seed: int = 0, episodes: int = 10, *, model=None, on_episode=None
                                on_episode=on_episode)
 
 
-def plot_curve(lengths: dict, path: str | Path, window: int = 100) -> None:
-    """A learning curve: each seed's episode lengths (faint) and 100-episode moving average."""
+def plot_curve(lengths: dict, path: str | Path, window: int = 100, frozen: dict | None = None) -> None:
+    """A learning curve: each seed's episode lengths (faint) and 100-episode moving average; ``frozen`` (seed ->
+    lengths with learning off, after training): each seed's mean as a marker right of the curve."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -103,12 +104,16 @@ def plot_curve(lengths: dict, path: str | Path, window: int = 100) -> None:
         color = f"C{i}"
         ax.plot(np.arange(1, len(ln) + 1), ln, color=color, alpha=0.15, lw=0.8)
         ax.plot(np.arange(1, len(ln) + 1), ep.moving_average(window), color=color, lw=2, label=f"seed {seed}")
+        if frozen and seed in frozen:
+            x = len(ln) + 15 + 6 * i
+            ax.plot([x], [float(np.mean(frozen[seed]))], "o", color=color, ms=6, zorder=5,
+                    label="learning off (mean)" if i == 0 else None)
     ax.axhline(475, color="k", ls="--", lw=1, label="475")
     ax.set_xlabel("episode")
     ax.set_ylabel("episode length (steps)")
     ax.set_ylim(0, 520)
-    ax.set_title(f"CartPole-v1, reward-modulated STDP: lengths and {window}-episode moving average")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(f"CartPole-v1, reward-modulated STDP: {window}-episode moving average", fontsize=10)
+    ax.legend(loc="center right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

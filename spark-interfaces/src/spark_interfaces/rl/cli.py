@@ -94,7 +94,8 @@ def cartpole(episodes, seeds, host, model, n_eval, out):
     summary["compile_seconds"] = results[0].compile_seconds
     (folder / "summary.json").write_text(json.dumps(summary, indent=1))
     try:
-        agent.plot_curve({s: r.lengths for s, r in zip(seeds, results, strict=True)}, folder / "learning_curve.png")
+        agent.plot_curve({s: r.lengths for s, r in zip(seeds, results, strict=True)}, folder / "learning_curve.png",
+                         frozen={s: f.lengths for s, f in zip(seeds, frozen, strict=True)} if frozen else None)
         click.echo(f"wrote {folder / 'learning_curve.png'} and {folder / 'summary.json'}")
     except ImportError:
         click.echo(f"wrote {folder / 'summary.json'} (no plot: pip install 'spark-core[plot]')")
