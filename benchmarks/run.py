@@ -787,8 +787,8 @@ def main(argv=None) -> int:
                     entry["runs"][fw] = {"status": "skipped", "note": skip}
                     continue
                 entry["runs"][fw] = run_case(case, fw, pythons[fw], args, log, network)
-            if fw == "spark" and entry["runs"][fw]["status"] == "ok" and not args.no_spark_run:
-                entry["runs"][fw]["spark_run_wall_s"] = spark_run_cli(case, args, log)
+                if fw == "spark" and entry["runs"][fw]["status"] == "ok" and not args.no_spark_run:
+                    entry["runs"][fw]["spark_run_wall_s"] = spark_run_cli(case, args, log)
             if network:
                 Path(network).unlink(missing_ok=True)
             syn = [r.get("n_synapses") for r in entry["runs"].values() if r.get("n_synapses")]
