@@ -237,3 +237,16 @@ def test_a_step_vmap_cannot_batch_is_stepped_node_by_node(per_node):
     _same(off[0], on[0])
     _same(off[1], on[1])
     assert on[0]["e1.y"][3].tolist() == [2 * 7.0, 2 * 8.0]
+
+
+def test_large_members_are_stacked_and_cut_where_they_are(reg, per_node, monkeypatch):
+    monkeypatch.setattr(stacking, "DEVICE_BYTES", 0)  # every member counts as large: jnp.stack and a compiled cut
+
+    def go():
+        b = mixed(reg)
+        rec = dict(b.run(steps=12, record=RECORD[:6]))
+        return rec, _state(b)
+
+    off, on = per_node(go)
+    _same(off[0], on[0])
+    _same(off[1], on[1])

@@ -19,6 +19,7 @@ raises) falls back to node-by-node stepping of that group; ``stackable = False``
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Mapping
 from typing import Any
@@ -64,7 +65,7 @@ class Stacker:
         for nid, node in brain.nodes.items():
             gdef, state = nnx.split(node)
             gdefs[nid] = gdef
-            leaves = tuple((tuple(map(str, p)), tuple(np.shape(v.get_value())), str(np.asarray(v.get_value()).dtype))
+            leaves = tuple((tuple(map(str, p)), tuple(np.shape(v.get_value())), str(_dtype_of(v.get_value())))
                            for p, v in nnx.to_flat_state(state))
             sigs[nid] = (gdef, leaves, getattr(type(node), "stackable", True))
         self.gdefs = gdefs
@@ -595,10 +596,22 @@ def _zeros_like(x):
     return jnp.zeros_like(x) if isinstance(x, jax.core.Tracer) else np.zeros_like(x)
 
 
+DEVICE_BYTES = 1 << 20  # members at least this large are stacked and cut where they are, not on the host
+
+
+def _dtype_of(x):
+    return x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype
+
+
+def _nbytes(x) -> int:
+    return int(np.prod(np.shape(x))) * np.dtype(_dtype_of(x)).itemsize if hasattr(x, "dtype") else 0
+
+
 def _stack(*xs):
-    """Stack arrays on a new first axis, on the host where they are plain numbers (exact, no compilation); traced
-    (an abstract evaluation), with ``jnp.stack``."""
-    if any(isinstance(x, jax.core.Tracer) for x in xs):
+    """Stack arrays on a new first axis: small ones on the host (exact, no compilation: many tiny arrays are what a
+    compiled stack or cut is slow for), large ones (a few big members) with ``jnp.stack`` where they are; traced (an
+    abstract evaluation), with ``jnp.stack``."""
+    if any(isinstance(x, jax.core.Tracer) for x in xs) or _nbytes(xs[0]) >= DEVICE_BYTES:
         return jnp.stack(xs)
     try:
         host = [np.asarray(x) for x in xs]
@@ -610,9 +623,21 @@ def _stack(*xs):
 
 
 def _unstack(tree, k: int) -> list:
+    """The members of a stacked tree: small leaves cut on the host, large ones (see :func:`_stack`) where they are."""
     leaves, treedef = jax.tree.flatten(tree)
-    host = [np.asarray(x) for x in leaves]
-    return [jax.tree.unflatten(treedef, [jnp.asarray(h[j]) for h in host]) for j in range(k)]
+    cut = []
+    for x in leaves:
+        if _nbytes(x) >= DEVICE_BYTES * k:
+            cut.append(_cut(x, k))
+        else:
+            h = np.asarray(x)
+            cut.append([jnp.asarray(h[j]) for j in range(k)])
+    return [jax.tree.unflatten(treedef, [c[j] for c in cut]) for j in range(k)]
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _cut(x, k: int):
+    return tuple(x[j] for j in range(k))
 
 
 def for_brain(brain) -> Stacker | None:
