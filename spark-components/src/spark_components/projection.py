@@ -381,7 +381,6 @@ class Projection(spark.Synapse):
         bounds = dict(w_min=np.float32(w_min), w_max=np.float32(w_max))
         out_type = jax.ShapeDtypeStruct(self.weight.shape, f32)
         if not self.sparse:
-            n_pre, n_post = self.shape
             # one element: every synapse exists (all-to-all), so the kernel need not read the mask
             mask = jnp.ones((1,), bool) if self.all_to_all else self.mask[...]
             return _native_spike_update("spark_spike_update_dense", out_type, bounds)(*spikes, mask, self.weight[...])

@@ -787,7 +787,7 @@ class Brain(nnx.Module):
             split = _partition.layout(self, mesh)
             split.record_specs(self, bounds)  # refuses what cannot be recorded split, before anything runs
             series, consts = split.put_inputs(series, consts)
-        elif mesh is not None:  # the trials split over the mesh's devices; this process records its own (docs/scaling.md)
+        elif mesh is not None:  # the trials split over the mesh's devices; this process records its own (scaling.md)
             _sharding.check_mesh(mesh, n_batch)
             n_local = len(_sharding.process_trials(mesh, n_batch))
             cut = jax.sharding.NamedSharding(mesh, _sharding.trial_spec(mesh))

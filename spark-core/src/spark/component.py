@@ -134,7 +134,7 @@ class Component(nnx.Module):
                 "(its class sets partitionable = True when its step treats neurons, or postsynaptic neurons, "
                 "independently)")
 
-    def split_from(self, whole: "Component") -> None:
+    def split_from(self, whole: Component) -> None:
         """Called on a node built at its block's shape (a neuron mesh splits it; docs/scaling.md) with the whole
         node: take over what the block's own construction cannot know, i.e. any plain (non-state) attribute that
         depends on the whole's random draws. Its state variables need nothing: they are cut from the whole's. The

@@ -45,9 +45,9 @@ from .errors import GraphError
 
 AXIS = "neurons"  # the axis name of spark.sharding.neuron_mesh()
 
-_active: contextvars.ContextVar["Layout | None"] = contextvars.ContextVar("spark_partition", default=None)
+_active: contextvars.ContextVar[Layout | None] = contextvars.ContextVar("spark_partition", default=None)
 _shapes_only: contextvars.ContextVar[bool] = contextvars.ContextVar("spark_partition_shapes", default=False)
-_layouts: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
+_layouts: weakref.WeakKeyDictionary[Any, dict] = weakref.WeakKeyDictionary()
 
 
 def is_neuron_mesh(mesh: Any) -> bool:
@@ -55,14 +55,14 @@ def is_neuron_mesh(mesh: Any) -> bool:
     return isinstance(mesh, Mesh) and tuple(mesh.axis_names) == (AXIS,)
 
 
-def active() -> "Layout | None":
+def active() -> Layout | None:
     """The layout of the split step being traced, or None (the Brain's step asks it where a value must be
     gathered or cut)."""
     return _active.get()
 
 
 @contextlib.contextmanager
-def _stepping(layout: "Layout", *, shapes_only: bool = False):
+def _stepping(layout: Layout, *, shapes_only: bool = False):
     """Steps traced inside are one device's (``shapes_only``: outside ``shard_map``, for their shapes alone)."""
     token, token2 = _active.set(layout), _shapes_only.set(shapes_only)
     try:
@@ -124,7 +124,8 @@ class Layout:
     def fit(self, x: jax.Array, source: Any, dst: str, cache: dict) -> jax.Array:
         """``x`` from ``source`` (a schedule source) as the port ``dst`` ("node.port") holds it: gathered (once per
         step and source) where the source is split and the port is whole, cut where it is the other way round."""
-        src_split = source.ref in self.split_ports and not (source.kind == "buffer" and source.ref in self.whole_buffers)
+        held_whole = source.kind == "buffer" and source.ref in self.whole_buffers
+        src_split = source.ref in self.split_ports and not held_whole
         if src_split == (dst in self.split_ports):
             return x
         key = (source.kind, source.ref, source.delay, src_split)
@@ -151,7 +152,7 @@ class Layout:
         with _stepping(self, shapes_only=True):
             local_bounds = self.local._bind(tuple(b.monitor for b in bounds))
         specs = {}
-        for g, loc in zip(bounds, local_bounds):
+        for g, loc in zip(bounds, local_bounds, strict=True):
             m = g.monitor
             raw_split = m.target in self.split_ports if g.source == "port" else g.raw_shape != loc.raw_shape
             if raw_split and (m.neurons is not None or m.index is not None or m.reduce is not None):
@@ -211,7 +212,8 @@ def _split_dims(whole: tuple, block: tuple, devices: int, what: str) -> tuple:
     whole, block = tuple(whole), tuple(block)
     if whole == block:
         return (None,) * len(whole)
-    changed = [i for i, (a, b) in enumerate(zip(whole, block)) if a != b] if len(whole) == len(block) else None
+    changed = ([i for i, (a, b) in enumerate(zip(whole, block, strict=True)) if a != b]
+               if len(whole) == len(block) else None)
     if not changed or len(changed) != 1 or block[changed[0]] * devices != whole[changed[0]]:
         raise GraphError(f"{what}: shape {list(whole)} would be held as {list(block)} on each of {devices} devices, "
                          "which is not one axis split evenly; this node cannot be split by neuron (give the "
@@ -233,7 +235,7 @@ def layout(brain: Any, mesh: Mesh) -> Layout:
     if len({d.process_index for d in mesh.devices.flat}) > 1:
         raise GraphError("a neuron mesh over the devices of several processes is not supported yet: split the "
                          "neurons over the devices of one process (spark.sharding.neuron_mesh(jax.local_devices()))")
-    plan, problems = _graph.plan(brain.to_dict(), brain._registry_or_default())
+    plan, _ = _graph.plan(brain.to_dict(), brain._registry_or_default())  # built, so valid
     nodes = brain.nodes
     split: dict[str, bool] = {}
     for n in plan.nodes.values():  # populations (and any node that is not a projection)

@@ -713,7 +713,7 @@ class _Run:
         outs, final = _jit_run(whole, self.dt, self.steps,
                                lambda t: {p: jnp.asarray(x[t]) for p, x in series.items()})
         runs = [_jit_run(h, self.dt, self.steps, lambda t, s=s: {p: jnp.asarray(x[t]) for p, x in s.items()})
-                for h, s in zip(blocks, block_series)]
+                for h, s in zip(blocks, block_series, strict=True)]
         for t, out in enumerate(outs):
             for port, x in out.items():
                 parts = [r[0][t][port] for r in runs]
@@ -883,7 +883,7 @@ def _half_axis(whole: tuple, block: tuple, what: str) -> int | None:
     whole, block = tuple(whole), tuple(block)
     if whole == block:
         return None
-    diff = [i for i, (a, b) in enumerate(zip(whole, block)) if a != b] if len(whole) == len(block) else []
+    diff = [i for i, (a, b) in enumerate(zip(whole, block, strict=True)) if a != b] if len(whole) == len(block) else []
     if len(diff) != 1 or block[diff[0]] * 2 != whole[diff[0]]:
         raise _Fail(f"{what}: shape {list(block)} in a block, {list(whole)} in the whole: not one axis halved",
                     _FIXES["partition"], prop="partition")
