@@ -99,7 +99,7 @@ def main(argv=None):
               f"(+{compile_s:.1f} s compile)  {steps / seconds:9.0f} env steps/s", flush=True)
         return rows[-1]
 
-    for rep in range(args.repeat):
+    for _ in range(args.repeat):
         host = [agent.train_host(s, args.episodes) for s in range(args.host_agents)]
         row(f"host loop, {args.host_agents} agents one after another", args.host_agents, host,
             sum(r.seconds for r in host), sum(r.compile_seconds for r in host))
