@@ -440,15 +440,7 @@ class Brain(nnx.Module):
             raise GraphError(f"unknown input(s) {sorted(unknown)}; this brain's inputs are: {sorted(known) or 'none'}")
         t = self.t[...]
         step_key = jax.random.fold_in(jax.random.fold_in(self.key[...], self.trial[...]), t)
-        ext_values = {}
-        for name, ref, shape, dtype, default in sched.inputs:
-            if name in ext:
-                x = jnp.asarray(ext[name])
-                if x.size != int(np.prod(shape)) and x.size != 1:
-                    raise GraphError(f"input {name!r} has shape {list(x.shape)} but {ref} expects {list(shape)}")
-                ext_values[name] = jnp.broadcast_to(x.reshape(shape) if x.size != 1 else x.reshape(()), shape)
-            elif default is not None:
-                ext_values[name] = jnp.full(shape, default)
+        ext_values = _inputs.step_values(sched.inputs, ext)
         now: dict[str, jax.Array] = {}
         split = _partition.active()  # a step of one device's neurons: whole vectors gathered once (docs/scaling.md)
         exchanged: dict = {}

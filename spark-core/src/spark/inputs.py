@@ -65,3 +65,28 @@ def is_concrete(value: Any) -> bool:
     import jax
 
     return not isinstance(value, jax.core.Tracer)
+
+
+def step_values(inputs, ext) -> dict:
+    """The external inputs of one step, each broadcast to its port's shape: ``ext[name]`` where given, else the
+    input's default (a `.spark` file's ``value``), else nothing.
+
+    Args:
+        inputs: the schedule's ``(name, ref, shape, dtype, default)`` per external input.
+        ext: name -> a value of the port's shape or one scalar (already checked by :func:`check_values`).
+
+    Raises:
+        GraphError: a value whose size is neither the port's nor 1, naming the input and both shapes.
+    """
+    import jax.numpy as jnp
+
+    values = {}
+    for name, ref, shape, _dtype, default in inputs:
+        if name in ext:
+            x = jnp.asarray(ext[name])
+            if x.size != int(np.prod(shape)) and x.size != 1:
+                raise GraphError(f"input {name!r} has shape {list(x.shape)} but {ref} expects {list(shape)}")
+            values[name] = jnp.broadcast_to(x.reshape(shape) if x.size != 1 else x.reshape(()), shape)
+        elif default is not None:
+            values[name] = jnp.full(shape, default)
+    return values

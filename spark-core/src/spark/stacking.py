@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from . import inputs as _inputs
 from .component import Synapse
 from .variables import Learned, Weight, _fixing_weights
 
@@ -320,18 +321,7 @@ class _Step:
         trial_key = jax.random.fold_in(self.rest["key"].get_value(), self.rest["trial"].get_value())
         step_key = jax.random.fold_in(trial_key, t)
         self.t = t
-        ext_values = {}
-        for name, ref, shape, _dtype, default in sched.inputs:
-            if name in ext:
-                x = jnp.asarray(ext[name])
-                if x.size != int(np.prod(shape)) and x.size != 1:
-                    from .errors import GraphError
-
-                    raise GraphError(f"input {name!r} has shape {list(x.shape)} but {ref} expects {list(shape)}")
-                ext_values[name] = jnp.broadcast_to(x.reshape(shape) if x.size != 1 else x.reshape(()), shape)
-            elif default is not None:
-                ext_values[name] = jnp.full(shape, default)
-        self.ext_values = ext_values
+        self.ext_values = _inputs.step_values(sched.inputs, ext)
 
         for u in s.units:
             kwargs = self._gather(u, u.synapse)
