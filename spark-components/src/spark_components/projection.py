@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import math
+import weakref
 
 import jax
 import jax.numpy as jnp
@@ -51,6 +52,7 @@ def _put(x: np.ndarray) -> jax.Array:
     return jax.device_put(np.ascontiguousarray(x))
 
 
+_RELAYOUTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # node -> {devices: PostBlocks}
 DENSE_MAX_PAIRS = 65_536
 USE_NATIVE = True  # use the C++ kernels when they are available (tests switch them off to compare)
 DENSE_MIN_DENSITY = 0.25
@@ -201,18 +203,52 @@ class Projection(spark.Synapse):
         return pairs > DENSE_MAX_PAIRS and nnz <= DENSE_MIN_DENSITY * pairs
 
     def partition_problem(self) -> str | None:
-        """Dense storage splits by postsynaptic column; sparse storage (rows of postsynaptic indices) does not yet."""
-        if self.sparse:
-            why = "per-synapse delays need it" if self.params.delay > 0 or self.params.delay_jitter > 0 \
-                else f"storage={self.params.storage!r} chose it"
-            return (f"its storage is sparse ({why}): rows of postsynaptic indices, which a block of postsynaptic "
-                    "neurons cannot hold yet. Fix: storage='dense' (and no per-synapse delay; an edge's delay is fine)")
+        """Both storages split by postsynaptic neuron: dense by column, sparse by :meth:`partition_relayout`."""
         return None
 
+    def partition_relayout(self, devices: int):
+        """Sparse storage on a neuron mesh: each device's synapses packed out of the rows
+        (:class:`~spark_components.sparse_split.PostBlocks`, cached per node and mesh size); dense storage: None
+        (its columns are cut)."""
+        if not self.sparse:
+            return None
+        from .sparse_split import PostBlocks  # needs a spark-core with spark.partition.Relayout
+
+        cache = _RELAYOUTS.setdefault(self, {})
+        if devices not in cache:
+            cache[devices] = PostBlocks(self.post_index[...], self.mask[...], self.shape[1], devices,
+                                        col_index=hasattr(self, "col_ptr"))
+        return cache[devices]
+
     def split_from(self, whole):
-        """A block of postsynaptic columns built on its own draws its own connectivity: it is all-to-all only when
-        the whole is (its mask comes from the whole)."""
+        """A block of postsynaptic columns built on its own draws its own connectivity: it takes the whole's storage
+        layout (a block of a dense projection is dense, of a sparse one sparse, whatever its own size would choose),
+        and for sparse storage the shapes of the packed blocks (:meth:`partition_relayout`); the values come from
+        the whole's state. It is all-to-all only when the whole is."""
         self.all_to_all = whole.all_to_all
+        n_pre, n_post = self.shape
+        if not whole.sparse:
+            if self.sparse:  # the block's size chose sparse storage: hold dense columns, as the whole does
+                for name in ("post_index", "delay_steps", "pending", "clock"):
+                    if hasattr(self, name):
+                        delattr(self, name)
+                self.sparse, self.depth = False, 0
+                self.weight = spark.Weight(jnp.zeros((n_pre, n_post), jnp.float32))
+                self.mask = spark.Const(jnp.zeros((n_pre, n_post), bool))
+            return
+        blocks = whole.partition_relayout(whole.shape[1] // n_post)
+        shape = blocks.block_shape
+        self.sparse, self.capacities, self.depth = True, whole.capacities, whole.depth
+        self.post_index = spark.Const(jnp.zeros(shape, jnp.int32))
+        self.weight = spark.Weight(jnp.zeros(shape, jnp.float32))
+        self.mask = spark.Const(jnp.zeros(shape, bool))
+        if whole.depth > 0:
+            self.delay_steps = spark.Const(jnp.zeros(shape, jnp.int32))
+            self.pending = spark.State(jnp.zeros((whole.depth, n_post), jnp.float32))
+            self.clock = spark.State(jnp.zeros((), jnp.int32))
+        if hasattr(whole, "col_ptr"):
+            self.col_ptr = spark.Const(jnp.zeros((n_post + 1,), jnp.int32))
+            self.col_syn = spark.Const(jnp.zeros((blocks.col_syn_size,), jnp.int32))
 
     # ----- delivery -----------------------------------------------------------------------------------------------
 

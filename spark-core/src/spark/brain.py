@@ -908,6 +908,9 @@ class Brain(nnx.Module):
             out = {k: _sharding.local(v) for k, v in rec.items()}  # waits for the chunk; this process's trials
             if not out:
                 jax.block_until_ready(new_state)
+            if job.split is not None:  # rearranged storage (e.g. sparse rows) back in its whole layout
+                out = job.split.unpack_records(self, job.bounds, out)
+                new_state = job.split.unpack_state(nnx.state(self), new_state)
             if not job.batched:
                 if stacker is None:
                     nnx.update(self, new_state)

@@ -134,6 +134,14 @@ class Component(nnx.Module):
                 "(its class sets partitionable = True when its step treats neurons, or postsynaptic neurons, "
                 "independently)")
 
+    def partition_relayout(self, devices: int) -> Any:
+        """How this node's state is rearranged for a neuron mesh of ``devices`` devices when cutting one axis of each
+        array cannot give every device its block (e.g. sparse storage: rows of postsynaptic indices, in which one
+        device's synapses are scattered): a :class:`spark.partition.Relayout`, or ``None`` (the default: every state
+        variable is cut along the axis that shrinks, or held whole). A node that returns one must make its block
+        (:meth:`split_from`) hold the shapes of the rearranged arrays' blocks."""
+        return None
+
     def split_from(self, whole: Component) -> None:
         """Called on a node built at its block's shape (a neuron mesh splits it; docs/scaling.md) with the whole
         node: take over what the block's own construction cannot know, i.e. any plain (non-state) attribute that

@@ -18,8 +18,10 @@ ports. A component takes part only if it says it may (:attr:`spark.Component.par
 - A population that does not say so, or that draws random numbers each step (``stochastic``), runs whole on every
   device (the same key gives the same numbers), and the blocks it feeds are cut from its output: correct, with the
   compute of the unsplit population on each device.
-- A synapse or rule onto a split population that cannot split (it does not say so, it draws random numbers, or its
-  storage is not by column, e.g. sparse storage that indexes postsynaptic neurons) is refused, naming the node.
+- A synapse or rule onto a split population that cannot split (it does not say so, or it draws random numbers) is
+  refused, naming the node. Storage in which no axis can be cut into the devices' blocks (sparse rows of
+  postsynaptic indices) is rearranged by the node's :class:`Relayout`: packed when a split run starts, unpacked after
+  each chunk, so the brain's state and its recordings keep the whole layout.
 - A population whose leading size is not a multiple of the mesh's size is refused, naming both sizes.
 
 The state stays whole outside a run (a split run leaves each array sharded over the mesh; :meth:`Brain.save_state`
@@ -106,6 +108,36 @@ def cut(x: jax.Array, devices: int, axis: str = AXIS) -> jax.Array:
     return jax.lax.dynamic_slice_in_dim(flat, jax.lax.axis_index(axis) * m, m)
 
 
+class Relayout:
+    """How a node's state is held on a neuron mesh when cutting one axis cannot give each device its block (returned
+    by :meth:`spark.Component.partition_relayout`). Sparse storage is the example: rows of postsynaptic indices, in
+    which the synapses onto one device's neurons are scattered over every row.
+
+    The node's rearranged variables (:attr:`names`) are **packed**: :meth:`pack` turns the whole array into one
+    whose blocks along one axis are the devices' (device ``d``'s block is what the node built at its block's shape
+    holds, with its own indices), and :meth:`unpack` writes a packed array back into the whole one. The brain's
+    state stays whole outside a run: it is packed when a split run starts and unpacked after each chunk, and a
+    recorded rearranged variable comes back whole. A learning rule attached to the node follows it: each of the
+    rule's state variables of shape :attr:`slot_shape` (one value per synapse, e.g. an eligibility trace) is packed
+    with ``name=None``.
+    """
+
+    #: the node's variables that are rearranged (the others are cut along the axis that shrinks, or held whole)
+    names: frozenset = frozenset()
+    #: the shape of the node's per-synapse arrays (its weights)
+    slot_shape: tuple = ()
+
+    def pack(self, name: str | None, x: jax.Array) -> jax.Array:
+        """The whole ``x`` (variable ``name`` of the node; ``None``: an attached rule's per-synapse array) packed:
+        its blocks along one axis are the devices' blocks."""
+        raise NotImplementedError
+
+    def unpack(self, name: str | None, old: jax.Array, packed: jax.Array) -> jax.Array:
+        """The whole array with the values of ``packed`` written into ``old`` (what the packing left out, e.g.
+        the padding of a row, keeps ``old``'s values; a variable that a run cannot change may return ``old``)."""
+        raise NotImplementedError
+
+
 @attrs.frozen(eq=False)
 class Layout:
     """How one built brain splits over one neuron mesh (made by :func:`layout`)."""
@@ -120,6 +152,62 @@ class Layout:
     input_split: dict  # input name -> whether its port's value is a block
     whole_buffers: frozenset  # delay buffers of split values that hold them whole (gathered as they are written)
     spike_ports: frozenset = frozenset()  # "node.port" of every output carrying Spikes (0/1: sent as bits)
+    relayouts: dict = attrs.field(factory=dict)  # node id -> (Relayout, whether the node owns it or is its rule)
+
+    def _relaid(self, node: str, name: str, shape: tuple) -> Relayout | None:
+        """The Relayout that rearranges variable ``name`` (shape ``shape``) of ``node``, or None."""
+        entry = self.relayouts.get(node)
+        if entry is None:
+            return None
+        rl, own = entry
+        if own:
+            return rl if name in rl.names else None
+        return rl if tuple(shape) == tuple(rl.slot_shape) else None
+
+    def _map(self, whole: Any, fn: Any, other: Any = None) -> Any:
+        """``fn(relayout, name, x[, other_leaf])`` on every rearranged leaf of the whole state ``whole`` (the
+        leaves of ``other``, of the same structure, beside them); returns ``whole``'s leaves, or ``other``'s where
+        ``other`` is given, with those results in place."""
+        rest = None if other is None else jax.tree.leaves(other)
+        out = []
+        for i, (path, x) in enumerate(_flat(whole)):
+            rl = (self._relaid(path[1], path[2], _shape(x)) if len(path) >= 3 and path[0] == "nodes"
+                  else None)
+            name = path[2] if rl is not None and self.relayouts[path[1]][1] else None
+            if rl is None:
+                out.append(x if rest is None else rest[i])
+            else:
+                out.append(fn(rl, name, x) if rest is None else fn(rl, name, x, rest[i]))
+        return jax.tree.unflatten(jax.tree.structure(whole if other is None else other), out)
+
+    def pack_state(self, state: Any) -> Any:
+        """The brain's whole state with every rearranged variable packed (:class:`Relayout`)."""
+        if not self.relayouts:
+            return state
+        return self._map(state, lambda rl, name, x: rl.pack(name, x))
+
+    def unpack_state(self, old: Any, new: Any) -> Any:
+        """``new`` (a split run's state, packed) as the brain holds it: every rearranged variable written back into
+        its whole array in ``old`` (the brain's state before the run)."""
+        if not self.relayouts:
+            return new
+        return self._map(old, lambda rl, name, o, packed: rl.unpack(name, o, packed), new)
+
+    def unpack_records(self, brain: Any, bounds: tuple, records: dict) -> dict:
+        """A chunk's records (time first) with every recorded rearranged variable back in its whole layout."""
+        out = dict(records)
+        for g in bounds:
+            rl = self._record_relayout(g)
+            if rl is None or g.key not in out:
+                continue
+            name = g.monitor.attr if self.relayouts[g.monitor.node][1] else None
+            fill = jnp.zeros(g.raw_shape, jnp.dtype(g.dtype))
+            out[g.key] = np.asarray(jax.vmap(lambda p, rl=rl, name=name: rl.unpack(name, fill, p))(out[g.key]))
+        return out
+
+    def _record_relayout(self, g: Any) -> Relayout | None:
+        m = g.monitor
+        return self._relaid(m.node, m.attr, g.raw_shape) if g.source == "variable" else None
 
     def fit(self, x: jax.Array, source: Any, dst: str, cache: dict) -> jax.Array:
         """``x`` from ``source`` (a schedule source) as the port ``dst`` ("node.port") holds it: gathered (once per
@@ -154,6 +242,18 @@ class Layout:
         specs = {}
         for g, loc in zip(bounds, local_bounds, strict=True):
             m = g.monitor
+            rl = self._record_relayout(g)
+            if rl is not None:  # recorded packed (each device's block), unpacked when the chunk ends
+                if m.neurons is not None or m.index is not None or m.reduce is not None:
+                    raise GraphError(
+                        f"cannot record {m.key!r} on a neuron mesh: {m.target} is rearranged across {self.devices} "
+                        f"devices (its storage holds each device's synapses apart), and a selection or reduction of "
+                        f"it is not supported; record {m.target!r} whole and select or reduce it afterwards")
+                name = m.attr if self.relayouts[m.node][1] else None
+                packed = jax.eval_shape(lambda x, rl=rl, name=name: rl.pack(name, x),
+                                        jax.ShapeDtypeStruct(g.raw_shape, jnp.dtype(g.dtype)))
+                specs[g.key] = PartitionSpec(None, *_split_dims(packed.shape, loc.shape, self.devices, m.target))
+                continue
             raw_split = m.target in self.split_ports if g.source == "port" else g.raw_shape != loc.raw_shape
             if raw_split and (m.neurons is not None or m.index is not None or m.reduce is not None):
                 raise GraphError(
@@ -179,8 +279,10 @@ class Layout:
                                      out_specs=(self.state_specs, rec_specs), check_vma=False))
 
     def put_state(self, state: Any) -> Any:
-        """The brain's state (``nnx.split(brain)[1]``) placed as the run holds it: blocks on their devices."""
-        return jax.tree.map(lambda x, s: _put(x, NamedSharding(self.mesh, s)), state, self.state_specs)
+        """The brain's state (``nnx.split(brain)[1]``) placed as the run holds it: blocks on their devices (the
+        rearranged variables packed first)."""
+        return jax.tree.map(lambda x, s: _put(x, NamedSharding(self.mesh, s)), self.pack_state(state),
+                            self.state_specs)
 
     def put_inputs(self, series: dict, consts: dict) -> tuple[dict, dict]:
         """A run's inputs placed as the run reads them: an input to a split port in blocks, others whole."""
@@ -205,6 +307,10 @@ def _key(entry: Any) -> str:
 def _flat(state) -> list:
     """``(path, array)`` for every leaf of ``state``, in the order of ``jax.tree.leaves``."""
     return [(tuple(_key(k) for k in path), v) for path, v in jax.tree_util.tree_flatten_with_path(state)[0]]
+
+
+def _shape(x: Any) -> tuple:
+    return tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
 
 
 def _split_dims(whole: tuple, block: tuple, devices: int, what: str) -> tuple:
@@ -293,9 +399,22 @@ def layout(brain: Any, mesh: Mesh) -> Layout:
     whole_buffers = frozenset(
         s.ref for c in (*sched.calls, *sched.rules) for port, _, _, sources in c.inputs for s in sources
         if s.kind == "buffer" and s.ref in split_ports and f"{c.node}.{port}" not in split_ports)
+    relayouts = {}
+    for n in plan.nodes.values():  # storage that cutting one axis cannot split (e.g. sparse rows), and its rules
+        if split[n.id] and issubclass(n.cls, _Projection) and not n.is_rule:
+            rl = nodes[n.id].partition_relayout(devices)
+            if rl is not None:
+                relayouts[n.id] = (rl, True)
+    for n in plan.nodes.values():
+        if split[n.id] and n.is_rule and n.attach in relayouts:
+            relayouts[n.id] = (relayouts[n.attach][0], False)
     local = _local_brain(brain, plan, split, whole_buffers)
     graphdef, local_state = nnx.split(local)
     _, state = nnx.split(brain)
+    if relayouts:  # the rearranged arrays' shapes, packed (no values computed)
+        probe = Layout(mesh=mesh, devices=devices, graphdef=None, local=None, state_specs=None, split_ports=frozenset(),
+                       split_nodes=(), input_split={}, whole_buffers=frozenset(), relayouts=relayouts)
+        state = jax.eval_shape(probe.pack_state, state)
     whole_leaves = _flat(state)
     block_leaves = dict(_flat(local_state))
     specs = []
@@ -304,7 +423,7 @@ def layout(brain: Any, mesh: Mesh) -> Layout:
         if path not in block_leaves:
             raise GraphError(f"{what}: built at its block's shape, node {path[1] if len(path) > 1 else '?'!r} holds "
                              "different state (e.g. another storage); it cannot be split by neuron")
-        specs.append(PartitionSpec(*_split_dims(np.shape(x), np.shape(block_leaves[path]), devices, what)))
+        specs.append(PartitionSpec(*_split_dims(_shape(x), _shape(block_leaves[path]), devices, what)))
     if len(block_leaves) != len(whole_leaves):
         raise GraphError("built at its blocks' shapes, the brain holds other state variables; it cannot be split")
     state_specs = jax.tree.unflatten(jax.tree.structure(state), specs)
@@ -314,7 +433,8 @@ def layout(brain: Any, mesh: Mesh) -> Layout:
                               input_split=input_split, whole_buffers=whole_buffers,
                               spike_ports=frozenset(f"{n.id}.{p}" for n in plan.nodes.values()
                                                     for p, port in n.cls.outputs.items()
-                                                    if port.payload.name == "Spikes"))
+                                                    if port.payload.name == "Spikes"),
+                              relayouts=relayouts)
     return out
 
 
@@ -363,4 +483,4 @@ def check_run(mesh: Mesh, batched: bool) -> None:
                          "run (batched=False); to split trials, use spark.sharding.trial_mesh()")
 
 
-__all__ = ["AXIS", "Layout", "active", "column_sum", "cut", "gather_spikes", "is_neuron_mesh", "layout"]
+__all__ = ["AXIS", "Layout", "Relayout", "active", "column_sum", "cut", "gather_spikes", "is_neuron_mesh", "layout"]
