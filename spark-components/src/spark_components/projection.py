@@ -203,7 +203,11 @@ class Projection(spark.Synapse):
         return pairs > DENSE_MAX_PAIRS and nnz <= DENSE_MIN_DENSITY * pairs
 
     def partition_problem(self) -> str | None:
-        """Both storages split by postsynaptic neuron: dense by column, sparse by :meth:`partition_relayout`."""
+        """Both storages split by postsynaptic neuron: dense by column, sparse by :meth:`partition_relayout` (with a
+        spark-core that has :class:`spark.partition.Relayout`)."""
+        if self.sparse and not hasattr(getattr(spark, "partition", None), "Relayout"):
+            return ("its storage is sparse (rows of postsynaptic indices), which this spark-core cannot split. Fix: "
+                    "upgrade spark-core, or give storage='dense' (and no per-synapse delay)")
         return None
 
     def partition_relayout(self, devices: int):
