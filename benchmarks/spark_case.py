@@ -107,6 +107,12 @@ def main(argv=None) -> None:
         pass
     doc = models.network(args.kind, args.n, stdp=args.stdp, seed=args.seed)
     n_e, n_i = (nd["shape"][0] for nd in doc["nodes"][:2])
+    try:  # XLA's CPU threads as `spark run` chooses them for this network (spark.threads), before JAX starts
+        from spark.threads import choose_for_model
+    except ImportError:  # a Spark from before the choice: XLA's default
+        threads = None
+    else:
+        threads = choose_for_model(doc)
     if args.export:
         t0 = time.perf_counter()
         result = export(doc, args.export)
@@ -142,6 +148,7 @@ def main(argv=None) -> None:
               "steps": args.steps, "stdp": args.stdp, "import_s": round(t_import, 3), "setup_s": round(setup_s, 3),
               "sim_s": sim_s, "compile_s": round(compile_s, 3), "chunk_steps": chunk, "n_synapses": n_syn,
               "native_build_s": round(native_s[0], 3),  # included in compile_s
+              "xla_cpu_threads": threads or "default",
               "run_overhead_s": round(overhead, 3),
               "jax_cache": str(cache)}
     result.update(harness.spikes_summary(s_e, s_i, n_e, n_i, args.steps, doc["dt"]))

@@ -43,6 +43,18 @@ def test_spark_run_with_no_arguments_runs_the_bundled_example(tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+def test_spark_run_gives_xla_one_thread_for_a_small_network_and_keeps_the_users_choice(tmp_path):
+    """docs/performance.md "Threads": below spark.threads.ONE_THREAD_BELOW neurons, one intra-op thread."""
+    spark_cli("run", str(MODEL), "--steps", "20", "--no-plot", "--out", str(tmp_path / "a"), cwd=tmp_path)
+    assert json.loads((tmp_path / "a" / "summary.json").read_text())["xla_cpu_threads"] == 1
+    os.environ["PJRT_NPROC"] = "2"
+    try:
+        spark_cli("run", str(MODEL), "--steps", "20", "--no-plot", "--out", str(tmp_path / "b"), cwd=tmp_path)
+    finally:
+        del os.environ["PJRT_NPROC"]
+    assert json.loads((tmp_path / "b" / "summary.json").read_text())["xla_cpu_threads"] == 2
+
+
 def test_spark_run_a_file_with_extra_records(tmp_path):
     spark_cli("run", str(MODEL), "--steps", "300", "--record", "neurons.v", "--record", "syn_a.weight",
               "--out", "out", "--no-plot", cwd=tmp_path)

@@ -8,14 +8,11 @@ The multi-device checks run in a fresh process with 8 host devices (this process
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from spark.testing import run_on_host_devices
 from spark_components import native
 
 HERE = Path(__file__).parent
@@ -24,11 +21,7 @@ pytestmark = pytest.mark.skipif(not native.kernels(), reason="native kernels una
 
 @pytest.fixture(scope="module")
 def results() -> dict:
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-    proc = subprocess.run([sys.executable, str(HERE / "partition_native_checks.py")], capture_output=True, text=True,
-                          timeout=900, env=env)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = run_on_host_devices(HERE / "partition_native_checks.py", 8, timeout=900)
     assert out["devices"] == 8 and out["native_usable"]
     return out
 

@@ -6,10 +6,6 @@ The multi-device checks run in a fresh process with 8 host devices (this process
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import jax
@@ -19,6 +15,7 @@ import pytest
 from flax import nnx
 
 import spark
+from spark.testing import run_on_host_devices
 from spark_components import ExpSynapse, native, projection
 
 HERE = Path(__file__).parent
@@ -28,11 +25,7 @@ CASES = ["dense", "sparse-delays"]
 
 @pytest.fixture(scope="module")
 def results() -> dict:
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-    proc = subprocess.run([sys.executable, str(HERE / "sharded_native_checks.py")], capture_output=True, text=True,
-                          timeout=900, env=env)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = run_on_host_devices(HERE / "sharded_native_checks.py", 8, timeout=900)
     assert out["devices"] == 8 and out["native"]
     return out
 

@@ -7,10 +7,6 @@ The multi-device checks run in a fresh process with 8 host devices (this process
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import jax
@@ -22,18 +18,14 @@ from brain_parts import ALL
 import spark
 from spark.partition import column_sum, is_neuron_mesh
 from spark.sharding import neuron_mesh, trial_mesh
-from spark.testing import isolated_registry
+from spark.testing import isolated_registry, run_on_host_devices
 
 HERE = Path(__file__).parent
 
 
 @pytest.fixture(scope="module")
 def results() -> dict:
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-    proc = subprocess.run([sys.executable, str(HERE / "partition_checks.py")], capture_output=True, text=True,
-                          timeout=900, env=env)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_on_host_devices(HERE / "partition_checks.py", 8, timeout=900)
 
 
 def test_the_checks_see_eight_devices_and_a_network_worth_checking(results):

@@ -909,7 +909,7 @@ class Brain(nnx.Module):
             if not out:
                 jax.block_until_ready(new_state)
             if job.split is not None:  # rearranged storage (e.g. sparse rows) back in its whole layout
-                out = job.split.unpack_records(self, job.bounds, out)
+                out = job.split.unpack_records(job.bounds, out)
                 new_state = job.split.unpack_state(nnx.state(self), new_state)
             if not job.batched:
                 if stacker is None:

@@ -193,7 +193,7 @@ class Layout:
             return new
         return self._map(old, lambda rl, name, o, packed: rl.unpack(name, o, packed), new)
 
-    def unpack_records(self, brain: Any, bounds: tuple, records: dict) -> dict:
+    def unpack_records(self, bounds: tuple, records: dict) -> dict:
         """A chunk's records (time first) with every recorded rearranged variable back in its whole layout."""
         out = dict(records)
         for g in bounds:
@@ -202,7 +202,8 @@ class Layout:
                 continue
             name = g.monitor.attr if self.relayouts[g.monitor.node][1] else None
             fill = jnp.zeros(g.raw_shape, jnp.dtype(g.dtype))
-            out[g.key] = np.asarray(jax.vmap(lambda p, rl=rl, name=name: rl.unpack(name, fill, p))(out[g.key]))
+            out[g.key] = np.asarray(jax.vmap(lambda p, rl=rl, name=name, fill=fill: rl.unpack(name, fill, p))(
+                out[g.key]))
         return out
 
     def _record_relayout(self, g: Any) -> Relayout | None:

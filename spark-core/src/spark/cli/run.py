@@ -32,6 +32,28 @@ def _resolve_model(model: str | None) -> Path:
     return resolve_model(model or "balanced")
 
 
+def choose_threads(path: Path) -> None:
+    """XLA's CPU threads for the model at ``path``, before JAX starts (:mod:`spark.threads`); a file that cannot be
+    read is left to the loading that follows, which reports it."""
+    from ..threads import choose_for_model
+
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return
+    choose_for_model(doc)
+
+
+def cpu_threads() -> int | str:
+    """XLA's CPU intra-op threads in this process: ``PJRT_NPROC`` if set, else "default" (one per core)."""
+    import os
+
+    from ..threads import ENV
+
+    value = os.environ.get(ENV)
+    return int(value) if value and value.isdigit() else "default"
+
+
 def plot_kinds(plots, default=("raster",)) -> tuple[list[str], set[str]]:
     """``--plot`` values -> (every kind to draw, the kinds named explicitly); checks the names."""
     from ..viz import PLOTS
@@ -112,6 +134,7 @@ def run(model, steps, duration, records, out, plots, no_plot, fmt, image_shape, 
     kinds, explicit = plot_kinds(plots) if not no_plot else ([], set())
     shape_opt = parse_image_shape(image_shape)
     path = _resolve_model(model)
+    choose_threads(path)
     enable_compilation_cache()
     t_load = time.perf_counter()
     try:
@@ -207,6 +230,7 @@ def run(model, steps, duration, records, out, plots, no_plot, fmt, image_shape, 
         "simulated_ms": simulated_ms, "populations": pops,
         "load_s": round(load_s, 4), "compile_s": round(stats.get("compile_s", 0.0), 4),
         "run_s": round(stats.get("run_s", 0.0), 4), "wall_s": round(wall_s, 4), "chunks": stats.get("chunks", 1),
+        "xla_cpu_threads": cpu_threads(),
         "recorded": sorted(rec), "recording": rec.info, **layout,
         "image_shape": list(shape_opt) if shape_opt else None, "plots": kinds, "files": files,
     }

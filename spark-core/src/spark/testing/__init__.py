@@ -3,6 +3,8 @@
 ``isolated_registry(*components)`` gives a registry that sees nothing installed unless asked; the pytest plugin
 (loaded automatically when spark-core is installed) offers it as the ``spark_registry`` fixture.
 ``check_component(cls)`` runs the contract every component must keep (see :mod:`spark.testing.checks`).
+``run_on_host_devices(script, 8)`` runs a multi-device check script in a fresh process with 8 CPU devices
+(:mod:`spark.testing.devices`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from .checks import ComponentCheckError as ComponentCheckError
 from .checks import Failure as Failure
 from .checks import HostSynapse as HostSynapse
 from .checks import check_component as check_component
+from .devices import run_on_host_devices as run_on_host_devices
 
 
 def isolated_registry(*components: type, distribution: str = "test", version: str = "0",

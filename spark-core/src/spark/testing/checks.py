@@ -687,6 +687,8 @@ class _Run:
         whole = _Harness(*big.build())
         if whole.component.partition_problem() is not None:
             return  # it refuses to split as built here (a Brain refuses it too)
+        if whole.component.partition_relayout(2) is not None:
+            return  # rearranged storage (spark.partition.Relayout): checked on a Brain split across devices
         try:
             series = big.make_series()
         except _Fail:
