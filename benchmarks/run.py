@@ -629,6 +629,16 @@ def targets(cases: list[dict]) -> list[str]:
                        "yes" if ratio <= factor else "no")
                 out.append(f"| {kind.upper()} 4,000: Spark ≤ {factor:g} x {FRAMEWORKS[peer][3]} | "
                            f"{ratio:.2f} x | {met} |")
+    for n in (4000, 40_000):  # issue 21: half of Brian2 C++ standalone's time (its idiomatic examples)
+        for kind in ("cuba", "coba"):
+            sp, ag = get(kind, n, "spark")
+            pr, _ = get(kind, n, "brian2_standalone")
+            if sp and pr:
+                ratio = sp["sim_s"] / pr["sim_s"]
+                met = ("void" if ag.get("peers", {}).get("brian2_standalone", {}).get("ok") is False else
+                       "yes" if ratio <= 0.5 else "no")
+                out.append(f"| {kind.upper()} {n:,}: Spark ≤ 0.5 x {FRAMEWORKS['brian2_standalone'][3]} (issue 21) | "
+                           f"{ratio:.2f} x | {met} |")
     sp, _ = get("coba", 4000, "spark")
     if sp:
         c = sp["compile_s"]
@@ -669,6 +679,12 @@ def targets(cases: list[dict]) -> list[str]:
                                + ", ".join(f"{FRAMEWORKS[p][3]} {sp['sim_s'] / get(kind, n, p)[0]['sim_s']:.2f} x"
                                            for p in peers_ok)
                                + f" | {'void' if void else 'yes' if ahead else 'no'} |")
+                peers_mem = [p for p in peers_ok if get(kind, n, p)[0].get("peak_rss_mb")]
+                if n == 400_000 and peers_mem and sp.get("peak_rss_mb"):
+                    least = min(get(kind, n, p)[0]["peak_rss_mb"] for p in peers_mem)
+                    out.append(f"| {kind.upper()} {n:,}: peak memory ≤ every peer's (issue 21) | "
+                               f"{sp['peak_rss_mb']:,.0f} MiB, peers from {least:,.0f} MiB | "
+                               f"{'yes' if sp['peak_rss_mb'] <= least else 'no'} |")
     return out
 
 
