@@ -4,8 +4,9 @@ A simulation step is a few dozen small operations. XLA's CPU client splits each 
 intra-op thread pool (one thread per core by default), and on small and mid-sized networks waking the other threads
 every operation costs more than the split gains: on the 2-core development machine, CUBA with 40,000 to 120,000
 neurons ran 1.08-1.59x faster with one thread than with two in every run (``benchmarks/threads.py``), 200,000 as
-fast or faster, while at 4,000 and at 400,000 neurons the runs disagreed in sign, within the machine's noise. So ``spark run`` gives XLA one thread for a network of fewer than :data:`ONE_THREAD_BELOW`
-neurons and leaves the default above (:func:`choose_for_model`). What counts is the elements of one operation, so
+fast or faster, while at 4,000 and at 400,000 neurons the runs disagreed in sign, within the machine's noise. So
+``spark run`` gives XLA one thread for a network of fewer than :data:`ONE_THREAD_BELOW` neurons and leaves the
+default above (:func:`choose_for_model`). What counts is the elements of one operation, so
 a batched run is a larger network: ``spark digits``' inference of 500 images side by side ran slower with one
 thread (256 against 357 images/s), and the batched commands keep XLA's default.
 
