@@ -94,6 +94,14 @@ def stable_order(keys: np.ndarray, n_keys: int) -> np.ndarray:
     return order[np.argsort((keys[order] >> 16).astype(np.uint16), kind="stable")]
 
 
+def column_index(slots: np.ndarray, posts: np.ndarray, n_post: int) -> tuple[np.ndarray, np.ndarray]:
+    """The column index of event-driven learning: ``(col_ptr, col_syn)`` (int32), where ``col_syn[col_ptr[j] ..
+    col_ptr[j + 1])`` are the flat slots (ascending in ``slots``' order) of the synapses onto postsynaptic ``j``."""
+    col_syn = np.asarray(slots)[stable_order(posts, n_post)].astype(np.int32)
+    col_ptr = np.concatenate([[0], np.cumsum(np.bincount(posts, minlength=n_post))]).astype(np.int32)
+    return col_ptr, col_syn
+
+
 def expected_synapses(rule: str, n_pre: int, n_post: int, *, p: float = 1.0, degree: int = 1, autapses: bool = True,
                       pre: tuple = ()) -> tuple[int, int]:
     """``(synapses, largest out-degree)`` that :func:`connect` is expected to make, from the parameters alone (no

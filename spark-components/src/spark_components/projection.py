@@ -394,10 +394,9 @@ class Projection(spark.Synapse):
         idx, mask = np.asarray(self.post_index[...]), np.asarray(self.mask[...])
         slots = np.flatnonzero(mask.ravel())
         posts = idx.ravel()[slots]
-        order = conn.stable_order(posts, self.shape[1])  # counting sort: synapses by post, slot order kept
-        col_ptr = np.concatenate([[0], np.cumsum(np.bincount(posts, minlength=self.shape[1]))])
-        self.col_ptr = spark.Const(jnp.asarray(col_ptr, jnp.int32))
-        self.col_syn = spark.Const(jnp.asarray(slots[order], jnp.int32))
+        col_ptr, col_syn = conn.column_index(slots, posts, self.shape[1])  # counting sort: by post, slot order kept
+        self.col_ptr = spark.Const(jnp.asarray(col_ptr))
+        self.col_syn = spark.Const(jnp.asarray(col_syn))
 
     def spike_update(self, pre, post, on_pre, on_post, w_min=-math.inf, w_max=math.inf, *, pre_gain=None,
                      post_gain=None):

@@ -69,9 +69,9 @@ class PostBlocks(Relayout):
             for d in range(devices):
                 on = dev == d
                 flat = rows[on].astype(np.int64) * k + local[on]  # ascending: by row, then local slot
-                lp = posts[on] - d * per
-                syns.append(flat[conn.stable_order(lp, per)].astype(np.int32))
-                ptrs.append(np.concatenate([[0], np.cumsum(np.bincount(lp, minlength=per))]).astype(np.int32))
+                ptr, syn = conn.column_index(flat, posts[on] - d * per, per)
+                ptrs.append(ptr)
+                syns.append(syn)
             self.col_syn_size = max(1, max(len(s) for s in syns))
             self._const["col_ptr"] = np.concatenate(ptrs)
             self._const["col_syn"] = np.concatenate([np.pad(s, (0, self.col_syn_size - len(s))) for s in syns])

@@ -62,6 +62,12 @@ def set_cpu_threads(threads: int | None) -> bool:
     return True
 
 
+def current() -> int | str:
+    """XLA's CPU intra-op threads in this process as set: ``PJRT_NPROC`` if set, else "default" (one per core)."""
+    value = os.environ.get(ENV)
+    return int(value) if value and value.isdigit() else "default"
+
+
 def threads_for(neurons: int) -> int | None:
     """The intra-op thread count Spark's commands choose for a network of ``neurons`` neurons: 1 below
     :data:`ONE_THREAD_BELOW`, else None (XLA's default)."""
@@ -93,5 +99,5 @@ def choose_for_model(doc: Any) -> int | None:
     return choice
 
 
-__all__ = ["ENV", "ONE_THREAD_BELOW", "backend_started", "choose_for_model", "model_neurons", "set_cpu_threads",
-           "threads_for"]
+__all__ = ["ENV", "ONE_THREAD_BELOW", "backend_started", "choose_for_model", "current", "model_neurons",
+           "set_cpu_threads", "threads_for"]

@@ -18,6 +18,7 @@ from typing import Any
 import click
 import numpy as np
 
+from .. import threads
 from ..runfolder import final_weights, model_layout, populations, spike_ports
 from ..timing import to_ms, to_steps
 from . import main
@@ -42,16 +43,6 @@ def choose_threads(path: Path) -> None:
     except (OSError, ValueError, RecursionError):
         return
     choose_for_model(doc)
-
-
-def cpu_threads() -> int | str:
-    """XLA's CPU intra-op threads in this process: ``PJRT_NPROC`` if set, else "default" (one per core)."""
-    import os
-
-    from ..threads import ENV
-
-    value = os.environ.get(ENV)
-    return int(value) if value and value.isdigit() else "default"
 
 
 def plot_kinds(plots, default=("raster",)) -> tuple[list[str], set[str]]:
@@ -230,7 +221,7 @@ def run(model, steps, duration, records, out, plots, no_plot, fmt, image_shape, 
         "simulated_ms": simulated_ms, "populations": pops,
         "load_s": round(load_s, 4), "compile_s": round(stats.get("compile_s", 0.0), 4),
         "run_s": round(stats.get("run_s", 0.0), 4), "wall_s": round(wall_s, 4), "chunks": stats.get("chunks", 1),
-        "xla_cpu_threads": cpu_threads(),
+        "xla_cpu_threads": threads.current(),
         "recorded": sorted(rec), "recording": rec.info, **layout,
         "image_shape": list(shape_opt) if shape_opt else None, "plots": kinds, "files": files,
     }
