@@ -17,6 +17,7 @@ potentials) for the peers (``--network FILE``), so every framework simulates the
 
 from __future__ import annotations
 
+import inspect
 import sys
 import time
 from pathlib import Path
@@ -127,9 +128,12 @@ def main(argv=None) -> None:
     sim_s = compile_s = 0.0
     s_e = s_i = 0
     t_calls = 0.0
+    # as `spark run` does: the state's buffers are given to the run, which writes its new state into them instead of
+    # beside it (one copy of the state less; Brain.run(donate=True), docs/performance.md "Memory")
+    donate = {"donate": True} if "donate" in inspect.signature(brain.run).parameters else {}
     for _ in range(args.steps // chunk):
         t = time.perf_counter()
-        rec = brain.run(steps=chunk, record=record)
+        rec = brain.run(steps=chunk, record=record, **donate)
         t_calls += time.perf_counter() - t
         st = brain.last_run_stats
         sim_s += st["run_s"]
@@ -149,7 +153,7 @@ def main(argv=None) -> None:
               "sim_s": sim_s, "compile_s": round(compile_s, 3), "chunk_steps": chunk, "n_synapses": n_syn,
               "native_build_s": round(native_s[0], 3),  # included in compile_s
               "xla_cpu_threads": threads or "default",
-              "run_overhead_s": round(overhead, 3),
+              "run_overhead_s": round(overhead, 3), "donate": bool(donate),
               "jax_cache": str(cache)}
     result.update(harness.spikes_summary(s_e, s_i, n_e, n_i, args.steps, doc["dt"]))
     harness.emit(result)

@@ -502,7 +502,7 @@ class Brain(nnx.Module):
             record: Iterable[Any] | None = None, *, duration: float | None = None, batched: bool = False,
             progress: bool | None = None, chunk: int | None = None, out: str | os.PathLike | None = None,
             on_chunk: Callable[[Recording], Any] | None = None,
-            learn: bool | Mapping[str, bool] = True, mesh: Any = None) -> Recording:
+            learn: bool | Mapping[str, bool] = True, mesh: Any = None, donate: bool = False) -> Recording:
         """Run many steps as compiled ``lax.scan`` programs and return what was recorded.
 
         Args:
@@ -541,6 +541,14 @@ class Brain(nnx.Module):
                 (:func:`spark.sharding.neuron_mesh`) splits the network by neuron instead: each device steps a block
                 of every population and the synapses onto it, spikes are exchanged bit-packed once per step, and
                 the recording and the state come back whole, bit for bit as unsplit (:mod:`spark.partition`).
+            donate: give the brain's state arrays to the compiled run, which then writes its new state into their
+                memory instead of beside it (XLA buffer donation). A run otherwise holds the state twice (in and
+                out); donating saves one copy of every state array: at 400,000 neurons 1,359 -> 1,063 MiB peak
+                (docs/performance.md). The results are the same. The cost: an array read from the brain before the
+                run (``w = brain.syn.weight[...]`` is the brain's own array, not a copy) is deleted by it; take a
+                copy (``np.asarray(...)``) first. A donating run stopped after some chunks (Ctrl-C, an error in
+                ``on_chunk``) leaves the brain at the end of the chunk that was computing, one chunk further than
+                the recording. Unbatched runs on one device only (``spark run`` donates).
 
         Returns:
             a :class:`spark.Recording`: a dict of record key -> numpy array that also knows ``dt``, ``t0`` and
@@ -551,10 +559,12 @@ class Brain(nnx.Module):
         Raises:
             spark.RecordingMemoryError: when the recording would not fit in the available memory (or, with
                 ``out``, on the disk); the message has the estimate. Nothing has run then.
+            spark.GraphError: bad inputs, records or options (``donate=True`` with ``batched`` or a ``mesh``),
+                before any step.
         """
         job = self._job(inputs, steps, record, batched, chunk, progress,
                         chunked=chunk is not None or out is not None or on_chunk is not None, learn=learn,
-                        duration=duration, mesh=mesh)
+                        duration=duration, mesh=mesh, donate=donate)
         chunk_bytes = job.chunk_bytes
         if out is None:
             self._check_memory(job, job.estimate.bytes + (2 * chunk_bytes if len(job.chunks) > 1 else 0))
@@ -568,8 +578,9 @@ class Brain(nnx.Module):
                                            t0=t_start)
         elif len(job.chunks) > 1:
             arrays = {k: np.empty(shape, dtype) for k, (shape, dtype, _) in job.estimate.arrays.items()}
+        chunks = self._chunks(job, update_each=on_chunk is not None)
         try:
-            for start, n, rec in self._chunks(job, update_each=on_chunk is not None):
+            for start, n, rec in chunks:
                 if writer is not None:
                     writer.write(start, n, rec)
                 elif arrays is not None:
@@ -585,6 +596,7 @@ class Brain(nnx.Module):
                     on_chunk(Recording(_ordered(rec, job), dt=job.dt, t0=t_start, start=start, steps=n, info=info,
                                        batched=job.batched))
         finally:
+            chunks.close()  # a stopped run's brain is settled here, not whenever the generator is collected
             job.progress.close()
         if writer is not None:
             result = writer.close()
@@ -755,10 +767,16 @@ class Brain(nnx.Module):
         return tuple(bounds)
 
     def _job(self, inputs, steps, record, batched, chunk, progress, *, chunked: bool, learn=True,
-             duration=None, mesh=None) -> _Job:
+             duration=None, mesh=None, donate=False) -> _Job:
         """Check everything a run needs (before any step) and plan its chunks."""
         sched = self._built()
         frozen = self.frozen(learn)
+        if not isinstance(donate, bool):
+            raise GraphError(f"donate={donate!r} must be True or False")
+        if donate and (batched or mesh is not None):
+            raise GraphError("donate=True gives the brain's state to an unbatched run on one device; a batched run "
+                             "leaves the brain's state unchanged (nothing to donate) and a mesh run lays the state "
+                             "out anew: drop donate=True")
         if duration is not None:
             if steps is not None:
                 raise GraphError(f"give steps={steps!r} or duration={duration!r} (ms), not both")
@@ -815,7 +833,7 @@ class Brain(nnx.Module):
         return _Job(bounds=bounds, series=series, consts=consts, steps=steps, n_batch=n_batch, batched=batched,
                     chunks=chunks, chunked=chunked or len(chunks) > 1, estimate=est, progress=bar, dt=sched.dt,
                     every={b.key: b.every for b in bounds}, frozen=frozen, mesh=mesh, n_local=n_local, split=split,
-                    chunk_bytes=int(per_step * max(n for _, n in chunks)))
+                    donate=donate, chunk_bytes=int(per_step * max(n for _, n in chunks)))
 
     def _prepare_inputs(self, inputs, steps, batched):
         sched = self._schedule
@@ -900,7 +918,7 @@ class Brain(nnx.Module):
         _run_stats[self] = stats
         bar = job.progress
         t_begin = time.perf_counter()
-        pending = None
+        pending = done = None
         finished = [None]  # a stacked run's packed state after the last finished chunk, not yet in the brain
 
         def finish(p):
@@ -931,7 +949,7 @@ class Brain(nnx.Module):
                     xs = {k: (v[:, start:start + n] if job.batched else v[start:start + n])
                           for k, v in job.series.items()}
                 key = (graphdef, n, job.bounds, mode, job.frozen, _signature(xs), _signature(job.consts), job.mesh,
-                       stacker is not None)
+                       stacker is not None, job.donate)
                 fn = cache.get(key)
                 if fn is None:
                     if start == 0:
@@ -942,17 +960,29 @@ class Brain(nnx.Module):
                         fn = job.split.compile(_compile_chunk(job.split.graphdef, n, local_bounds, mode, job.dt,
                                                               job.frozen), xs, job.consts, rec_specs)
                     else:
-                        fn = _compile_chunk(graphdef, n, job.bounds, mode, job.dt, job.frozen, job.mesh, stacker)
+                        fn = _compile_chunk(graphdef, n, job.bounds, mode, job.dt, job.frozen, job.mesh, stacker,
+                                            donate=job.donate)
                     fn = cache[key] = fn.lower(state, xs, job.consts).compile()
                     stats["compile_s"] += time.perf_counter() - t0
                 bar.running()
-                new_state, rec = fn(state, xs, job.consts)  # dispatched; runs while the previous chunk is handed out
-                if pending is not None:
-                    yield finish(pending)
-                pending = (start, n, rec, new_state)
-                state = new_state
+                state, rec = fn(state, xs, job.consts)  # dispatched; runs while the previous chunk is handed out
+                done, pending = pending, (start, n, rec, state)
+                if done is not None:
+                    yield finish(done)
             if pending is not None:
-                yield finish(pending)
+                done, pending = pending, None
+                yield finish(done)
+        except BaseException as exc:
+            if job.donate and (pending or done) is not None:  # the brain's arrays went to the chunk in flight
+                finished[0] = None
+                try:
+                    jax.block_until_ready(state)
+                except Exception as lost:
+                    raise SparkError(f"the run stopped ({type(exc).__name__}: {exc}) and the state it was given with "
+                                     f"donate=True is lost ({lost}); load a saved state (load_state) or rebuild the "
+                                     "brain") from exc
+                nnx.update(self, state if stacker is None else stacker.unpack(state))
+            raise
         finally:
             if finished[0] is not None:
                 nnx.update(self, stacker.unpack(finished[0]))
@@ -1229,6 +1259,7 @@ class _Job:
     mesh: Any = None  # a jax.sharding.Mesh splitting the trials (docs/scaling.md)
     n_local: int | None = None  # the trials this process records (n_batch with one process)
     split: Any = None  # a partition.Layout: the neurons split over the mesh (docs/scaling.md)
+    donate: bool = False  # the state's buffers given to the chunk programs (Brain.run(donate=True))
 
 
 def _ordered(arrays: Mapping[str, Any], job: _Job) -> dict:
@@ -1278,7 +1309,7 @@ def _batch_state(graphdef, state, n_trials: int, mesh=None):
 
 
 def _compile_chunk(graphdef, n: int, bounds: tuple, mode: str, dt: float, frozen: frozenset = frozenset(),
-                   mesh=None, stacker=None):
+                   mesh=None, stacker=None, donate: bool = False):
     """The jitted program of one chunk of ``n`` steps: ``(state, series, consts) -> (state, records)``.
 
     With a ``mesh`` (batched modes), the batched program runs under ``shard_map`` over the trial axis: each device
@@ -1290,6 +1321,7 @@ def _compile_chunk(graphdef, n: int, bounds: tuple, mode: str, dt: float, frozen
     due into a buffer of ``n // k`` samples, so memory holds only the samples kept. Values of output ports (which
     exist only inside a step) are carried out of the inner scan; state variables are read after the block.
     Chunks start at multiples of every ``k``, so the samples of a chunked run are those of an unchunked one.
+    ``donate`` (single mode): the state's buffers are given to the program, which writes the new state into them.
     """
     per_step = tuple(b for b in bounds if b.every == 1)
     sampled = tuple(b for b in bounds if b.every > 1)
@@ -1354,7 +1386,7 @@ def _compile_chunk(graphdef, n: int, bounds: tuple, mode: str, dt: float, frozen
         return state, {**rec, **bufs}
 
     if mode == "single":
-        return jax.jit(chunk_run)
+        return jax.jit(chunk_run, donate_argnums=(0,) if donate else ())
     spec = _sharding.trial_spec(mesh) if mesh is not None else None
     if mode == "carried":  # every trial's state was made by _batch_state and is carried from chunk to chunk
         if mesh is None:

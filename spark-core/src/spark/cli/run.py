@@ -170,8 +170,8 @@ def run(model, steps, duration, records, out, plots, no_plot, fmt, image_shape, 
         stream = avail is not None and est.bytes > avail / 2
     t0 = time.perf_counter()
     try:
-        rec = brain.run(steps=steps, record=monitors, progress=progress,
-                        out=out_dir / "recording" if stream else None)
+        rec = brain.run(steps=steps, record=monitors, progress=progress,  # nothing else holds the state: donate it
+                        out=out_dir / "recording" if stream else None, donate=True)
     except RecordingMemoryError as exc:
         raise click.ClickException(f"{exc}; with spark run: fewer --record, or --stream") from None
     except SparkError as exc:
