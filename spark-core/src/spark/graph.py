@@ -21,6 +21,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from . import composite as _composite
 from . import limits
 from . import parameters as _params
+from .cancel import checkpoint
 from .component import LearningRule, Synapse, normalize_shape, size
 from .errors import GraphError, ParamError, RegistryError
 from .inputs import check_values
@@ -153,6 +154,7 @@ def _plan(doc: Any, registry=None) -> tuple[Plan | None, list[Problem]]:
         return None, [Problem(json_path(deep[0]), f"the document is nested more than {limits.DEPTH_MAX} levels deep "
                                                   "here (a model needs 5); remove the nesting")]
     problems = check_schema(doc)
+    checkpoint()  # a caller that has gone (spark.cancel) stops the check here and at every node and edge
     bad_paths = {p.path for p in problems}
     dt = doc.get("dt")
     dt_ok = (isinstance(dt, (int, float)) and not isinstance(dt, bool) and math.isfinite(dt)
@@ -169,9 +171,11 @@ def _plan(doc: Any, registry=None) -> tuple[Plan | None, list[Problem]]:
     mapped = len(problems)  # problems from here on are found in the flat document: mapped back at the end
 
     nodes = _plan_nodes(doc, registry, problems)
+    checkpoint()
     if dt_ok:
         _check_durations(nodes, float(dt), problems)
     edges = _plan_edges(doc, nodes, float(dt) if dt_ok else 1.0, problems)
+    checkpoint()
     inputs, outputs = _plan_io(doc, nodes, problems)
     _check_attach(doc, nodes, problems)
     # nodes that failed to resolve must not cause follow-on problems in their neighbours
@@ -183,6 +187,7 @@ def _plan(doc: Any, registry=None) -> tuple[Plan | None, list[Problem]]:
     _infer_shapes(nodes, edges, problems, near_failed)
     _check_edge_shapes(nodes, edges, problems)
     _check_fan_in(nodes, edges, inputs, problems, {(b[0], b[1]) for a, b in raw_edges if a[0] in failed})
+    checkpoint()
     order = _order(nodes, edges, problems)
     if problems:
         if expansion is not None:
@@ -279,6 +284,7 @@ def _plan_nodes(doc: dict, registry, problems: list[Problem]) -> dict[str, NodeP
     shapes_seen: dict = {}  # (entry id, id(params), shape given) -> (shape, problem): checked once per kind of node
     raw = doc.get("nodes")
     for i, spec in enumerate(raw if isinstance(raw, list) else []):
+        checkpoint()
         if not isinstance(spec, dict) or not isinstance(spec.get("id"), str) or not isinstance(spec.get("component"), str):
             continue  # the schema check reported it
         nid = spec["id"]
@@ -377,6 +383,7 @@ def _plan_edges(doc: dict, nodes: dict[str, NodePlan], dt: float, problems: list
     known = set(ids)
     delays: dict[tuple, tuple] = {}  # (type, delay, payload delayed) -> (problem, steps): computed once per value
     for i, spec in enumerate(raw if isinstance(raw, list) else []):
+        checkpoint()
         if not isinstance(spec, dict):
             continue
         src, dst = _split_ref(spec.get("from")), _split_ref(spec.get("to"))

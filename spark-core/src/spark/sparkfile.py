@@ -22,6 +22,7 @@ from typing import Any
 import attrs
 import jsonschema
 
+from .cancel import checkpoint
 from .errors import SparkFileError
 
 FORMAT = "spark"
@@ -207,6 +208,7 @@ def _items(validator, items, instance, sub):
         return
     ok = _compiled(json.dumps(items, sort_keys=True))
     for index, item in enumerate(instance):
+        checkpoint()  # a large model's nodes and edges: a caller that has gone stops the check (spark.cancel)
         if not ok(item):
             yield from validator.descend(instance=item, schema=items, path=index)
 

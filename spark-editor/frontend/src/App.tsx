@@ -264,9 +264,10 @@ function Editor() {
     if (!ready) return;
     const seq = ++validation.current;
     setChecking(true);
+    const abort = new AbortController(); // a newer model makes this validation moot: stop it on the server too
     const t = setTimeout(async () => {
       try {
-        const r = await api.validate(doc);
+        const r = await api.validate(doc, abort.signal);
         if (seq === validation.current) {
           setProblems(r.problems);
           setWarnings(r.warnings ?? []);
@@ -277,7 +278,10 @@ function Editor() {
         if (seq === validation.current) setChecking(false);
       }
     }, 400);
-    return () => clearTimeout(t);
+    return () => {
+      clearTimeout(t);
+      abort.abort();
+    };
   }, [docJson, ready]);
 
   const problemNodes = useMemo(() => {

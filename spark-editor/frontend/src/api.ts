@@ -13,11 +13,12 @@ export class ApiError extends Error {
   }
 }
 
-async function request<T>(method: "GET" | "POST", url: string, body?: unknown): Promise<T> {
+async function request<T>(method: "GET" | "POST", url: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const res = await fetch(url, {
     method,
     headers: { ...authHeaders(), ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
     body: body === undefined ? undefined : JSON.stringify(body),
+    signal,
   });
   let data: any = null;
   try {
@@ -103,7 +104,9 @@ export const api = {
   refreshCatalogue: () => request<Catalogue>("POST", "/api/catalogue/refresh", {}),
   checkParams: (component: string, params: Record<string, unknown>) =>
     request<ParamCheck>("POST", "/api/params/check", { component, params }),
-  validate: (doc: SparkDoc) => request<{ problems: Problem[]; warnings?: Problem[] }>("POST", "/api/validate", { doc }),
+  // an aborted validation closes its connection: the server stops checking it (spark.cancel) and frees its slot
+  validate: (doc: SparkDoc, signal?: AbortSignal) =>
+    request<{ problems: Problem[]; warnings?: Problem[] }>("POST", "/api/validate", { doc }, signal),
   files: () => request<{ root: string; files: string[] }>("GET", "/api/files"),
   open: (path: string) =>
     request<{ path: string; doc: SparkDoc; problems: Problem[]; warnings?: Problem[] }>("GET", `/api/open?path=${encodeURIComponent(path)}`),

@@ -53,6 +53,7 @@ import hmac
 import json
 import math
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -70,6 +71,7 @@ MAX_FILE = 64 * 1024 * 1024
 MAX_PARAMS_BODY = 256 * 1024  # bytes; a component's params are a few numbers and short lists
 MAX_VALIDATIONS = 2  # validations running at once (each in a worker thread)
 MAX_QUEUED = 8  # validations waiting for a slot; beyond that the request gets 429
+GONE_POLL_S = 0.1  # how often a waiting or running validation looks whether its client is still there
 MAX_RUNS = 2  # runs at once per server (each builds and steps a brain in a worker thread)
 BODY_TIMEOUT = 60.0  # seconds a request body may take to arrive (the header timeout is the runner's, cli.py)
 WORKERS = MAX_VALIDATIONS + MAX_RUNS + 4  # spare workers keep open / save / params checks responsive
@@ -330,8 +332,14 @@ def _decode_json(raw: bytes) -> Any:
     return parse_json(raw.decode("utf-8"))
 
 
+class _ClientClosedRequest(web.HTTPClientError):
+    """499 (nginx's "client closed request"): the answer to a request whose client has gone; nobody reads it."""
+
+    status_code = 499
+
+
 def _bad(message: str, status: int = 400, **extra) -> web.HTTPException:
-    cls = {400: web.HTTPBadRequest, 403: web.HTTPForbidden, 404: web.HTTPNotFound, 409: web.HTTPConflict,
+    cls = {499: _ClientClosedRequest, 400: web.HTTPBadRequest, 403: web.HTTPForbidden, 404: web.HTTPNotFound, 409: web.HTTPConflict,
            408: web.HTTPRequestTimeout, 413: web.HTTPRequestEntityTooLarge, 422: web.HTTPUnprocessableEntity,
            429: web.HTTPTooManyRequests,
            500: web.HTTPInternalServerError, 507: web.HTTPInsufficientStorage}[status]
@@ -517,20 +525,71 @@ async def check_params(request: web.Request) -> web.Response:
                                body.get("params", {})))
 
 
+def _gone(request: web.Request) -> bool:
+    """Whether the client that sent ``request`` has closed its connection (a page that moved on, a closed tab)."""
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
+async def _unless_gone(request: web.Request, work: Any, undo: Callable[[], Any] | None = None) -> Any:
+    """Await ``work`` (an awaitable), looking every :data:`GONE_POLL_S` seconds whether the client is still there;
+    if it has gone, cancel ``work`` and answer 499 (nobody reads it). The same if this handler is cancelled (a
+    server that cancels handlers on disconnect); ``undo()`` is called if ``work`` had finished all the same."""
+    work = asyncio.ensure_future(work)
+    try:
+        while True:
+            done, _ = await asyncio.wait({work}, timeout=GONE_POLL_S)
+            if done:
+                return work.result()
+            if _gone(request):
+                raise _bad("the client closed the connection before the answer", status=499)
+    except BaseException:
+        if not work.done():
+            work.cancel()
+        elif undo is not None and not work.cancelled() and work.exception() is None:
+            undo()
+        raise
+
+
+def _check_cancellable(doc: Any, registry: Any, event: threading.Event) -> tuple[list[dict], list[dict]] | None:
+    """``check_doc`` that stops at the validator's next node or edge once ``event`` is set (``spark.cancel``;
+    a spark-core without it checks to the end); None when it stopped."""
+    try:
+        from spark.cancel import Cancelled, cancellable
+    except ImportError:
+        return check_doc(doc, registry)
+    try:
+        with cancellable(event):
+            return check_doc(doc, registry)
+    except Cancelled:
+        return None
+
+
 async def checked(request: web.Request, doc: Any) -> tuple[list[dict], list[dict]]:
     """``check_doc(doc)`` in the worker pool, at most :data:`MAX_VALIDATIONS` at once and :data:`MAX_QUEUED`
-    waiting; raises 429 beyond that."""
+    waiting; raises 429 beyond that. A validation whose client has gone (the page aborted it for a newer one, or
+    closed) leaves the queue, or, running, stops at the validator's next node (``spark.cancel``): it frees its slot
+    within moments instead of checking a large model to the end for nobody."""
     limits = request.app[LIMITS]
     if limits.validations.locked() and limits.waiting >= MAX_QUEUED:
         raise _bad(f"the editor is busy: {MAX_VALIDATIONS} validations are running and {MAX_QUEUED} are waiting; "
                    "try again when they finish", status=429)
     limits.waiting += 1
     try:
-        await limits.validations.acquire()
+        await _unless_gone(request, limits.validations.acquire(), undo=limits.validations.release)
     finally:
         limits.waiting -= 1
+    stop = threading.Event()
     try:
-        return await offload(request, check_doc, doc, _registry(request))
+        work = offload(request, _check_cancellable, doc, _registry(request), stop)
+        try:
+            result = await _unless_gone(request, work)
+        except BaseException:
+            stop.set()  # the worker stops at its next checkpoint
+            raise
+        if result is None:
+            raise _bad("the validation was cancelled", status=499)
+        return result
     finally:
         limits.validations.release()
 
