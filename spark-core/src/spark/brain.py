@@ -41,6 +41,7 @@ from . import statefile as _statefile
 from .component import Component, Synapse
 from .composite import is_composite
 from .errors import ComponentStepError, ComponentValueError, GraphError, ModelWarning, SparkError, SparkFileError
+from .fastrng import unrolled_threefry
 from .monitors import Monitor, as_monitors
 from .progress import Progress
 from .timing import to_steps
@@ -962,7 +963,8 @@ class Brain(nnx.Module):
                     else:
                         fn = _compile_chunk(graphdef, n, job.bounds, mode, job.dt, job.frozen, job.mesh, stacker,
                                             donate=job.donate)
-                    fn = cache[key] = fn.lower(state, xs, job.consts).compile()
+                    with unrolled_threefry():  # one fused loop per random draw on CPU (spark.fastrng)
+                        fn = cache[key] = fn.lower(state, xs, job.consts).compile()
                     stats["compile_s"] += time.perf_counter() - t0
                 bar.running()
                 state, rec = fn(state, xs, job.consts)  # dispatched; runs while the previous chunk is handed out

@@ -42,6 +42,7 @@ import numpy as np
 from flax import nnx
 
 from .errors import GraphError
+from .fastrng import unrolled_threefry
 
 
 class JaxEnvironment(abc.ABC):
@@ -242,8 +243,9 @@ def _host(brain, env, loop: Loop, spec, episodes: int, frozen, consts, seed: int
     oshape = spec[0][1]
     t0 = time.perf_counter()
     obs0 = np.zeros(oshape, np.float32)
-    fn = jax.jit(call).lower(state, obs0, np.float32(0)).compile()
-    rfn = jax.jit(reset).lower(state).compile()
+    with unrolled_threefry():  # one fused loop per random draw on CPU (spark.fastrng)
+        fn = jax.jit(call).lower(state, obs0, np.float32(0)).compile()
+        rfn = jax.jit(reset).lower(state).compile()
     compile_s = time.perf_counter() - t0
     lengths, returns = np.zeros(episodes, np.int32), np.zeros(episodes, np.float32)
     t0 = time.perf_counter()
@@ -370,9 +372,10 @@ def _jax(brains, env, loop, spec, episodes, frozen, consts, seed, chunk, on_epis
             fn = cache.get(len(ids))
             if fn is None:
                 t0 = time.perf_counter()
-                fn = cache[len(ids)] = _compile_jax(gd, env, loop, spec, frozen, tuple(consts),
-                                                    len(brains) if together else 0).lower(
-                    state, init, keys, ids, consts).compile()
+                with unrolled_threefry():
+                    fn = cache[len(ids)] = _compile_jax(gd, env, loop, spec, frozen, tuple(consts),
+                                                        len(brains) if together else 0).lower(
+                        state, init, keys, ids, consts).compile()
                 compile_s += time.perf_counter() - t0
             t0 = time.perf_counter()
             state, ln, rt = fn(state, init, keys, ids, consts)

@@ -37,6 +37,7 @@ from flax import nnx
 
 from . import monitors as _mon
 from .errors import GraphError, SparkError
+from .fastrng import unrolled_threefry
 from .inputs import check_values
 from .monitors import as_monitors
 from .variables import State
@@ -473,8 +474,9 @@ def present(brain, samples: Mapping[str, Any], presentation: Presentation, *, in
                 if fn is None:
                     bar.compiling()
                     t0 = time.perf_counter()
-                    fn = cache[key] = _compile(graphdef, plan, together, init_axes).lower(
-                        state, init, chunk_x, ks, jnp.asarray(valid), consts).compile()
+                    with unrolled_threefry():  # one fused loop per random draw on CPU (spark.fastrng)
+                        fn = cache[key] = _compile(graphdef, plan, together, init_axes).lower(
+                            state, init, chunk_x, ks, jnp.asarray(valid), consts).compile()
                     compile_s += time.perf_counter() - t0
                 bar.running()
                 t0 = time.perf_counter()
@@ -588,8 +590,9 @@ def _present_lanes(cache, key, graphdef, plan: _Plan, state, init, xs: dict, idx
         if fn is None:
             bar.compiling()
             t0 = time.perf_counter()
-            fn = cache[(key, "lanes", width)] = _compile_lanes(graphdef, plan).lower(
-                state, init, *args, consts).compile()
+            with unrolled_threefry():
+                fn = cache[(key, "lanes", width)] = _compile_lanes(graphdef, plan).lower(
+                    state, init, *args, consts).compile()
             seconds[0] += time.perf_counter() - t0
             bar.running()
         t0 = time.perf_counter()

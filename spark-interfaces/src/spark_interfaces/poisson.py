@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 import spark
 
@@ -31,9 +29,9 @@ class PoissonEncoder(spark.Encoder):
     The data may be anything of the node's shape (a vector, an image) and may change every step (a time series);
     many trials at once are ``Brain.run(..., batched=True)``.
 
-    The uniform numbers are exactly those of ``jax.random.uniform(key, shape)`` (float32 with 23 random mantissa
-    bits, so ``p`` has a resolution of 2^-23), computed by :func:`threefry_uniform`: the same Threefry-2x32 hash,
-    unrolled into one fused loop instead of JAX's rolled CPU lowering (784 numbers: about 14 -> 4 us per step).
+    The uniform numbers are ``jax.random.uniform(key, shape)`` (float32 with 23 random mantissa bits, so ``p`` has a
+    resolution of 2^-23). Spark's workloads compile the Threefry hash behind them unrolled into one fused loop on CPU
+    (:mod:`spark.fastrng`; 784 numbers: about 14 -> 4 us per step).
 
     Declared range: ``[0, 1]``. Inside a step values below 0 or above 1 are clipped and NaN reads as 0;
     on the host, ``check_input`` (and :func:`spark_interfaces.check_inputs`) refuses them with the offending index,
@@ -65,7 +63,7 @@ class PoissonEncoder(spark.Encoder):
             _warn_rate_cap(self.params.max_rate, dt)
         x = jnp.nan_to_num(jnp.clip(data, 0.0, 1.0), nan=0.0)
         p = jnp.minimum(x * (self.params.max_rate * dt * 1e-3), 1.0)
-        return {"spikes": threefry_uniform(key, self.shape) < p}
+        return {"spikes": jax.random.uniform(key, self.shape) < p}
 
 
 def rate_cap_problem(max_rate: float, dt: float) -> str | None:
@@ -85,50 +83,3 @@ def _warn_rate_cap(max_rate: float, dt: float) -> None:
     problem = rate_cap_problem(max_rate, dt)
     if problem:
         warnings.warn(problem, spark.ModelWarning, stacklevel=3)
-
-
-_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
-
-
-def _rotl(x, d):
-    return (x << np.uint32(d)) | (x >> np.uint32(32 - d))
-
-
-def _threefry2x32(k1, k2, x1, x2):
-    """The Threefry-2x32 hash (20 rounds) as JAX computes it, unrolled: elementwise, so XLA fuses it into one loop."""
-    ks = (k1, k2, k1 ^ k2 ^ np.uint32(0x1BD11BDA))
-    x0, x1 = x1 + ks[0], x2 + ks[1]
-    for n in range(5):
-        for r in _ROTATIONS[n % 2]:
-            x0 = x0 + x1
-            x1 = x0 ^ _rotl(x1, r)
-        x0 = x0 + ks[(n + 1) % 3]
-        x1 = x1 + ks[(n + 2) % 3] + np.uint32(n + 1)
-    return x0, x1
-
-
-def threefry_uniform(key, shape) -> jax.Array:
-    """``jax.random.uniform(key, shape)``, bit for bit, for a Threefry key (typed, or raw ``uint32[2]`` under the
-    default Threefry implementation) with ``jax_threefry_partitionable`` on and ``jax_enable_x64`` off (the defaults);
-    any other key or setting is passed to ``jax.random.uniform``.
-
-    JAX's CPU lowering of the hash is a rolled loop of five iterations (a dozen small operations each, run one by one
-    by XLA:CPU's runtime); unrolled, the whole draw is one fused elementwise loop, about 3.5x faster for 784 numbers.
-    The bits are the same: ``threefry2x32(key, (0, k))`` for element ``k`` in row-major order, the two output words
-    XOR-ed, the top 23 bits as the mantissa of a float in ``[1, 2)``, minus 1.
-    """
-    shape = tuple(shape)
-    n = math.prod(shape)
-    typed = jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
-    if typed:
-        fast = key.shape == () and str(jax.random.key_impl(key)) == "threefry2x32"
-    else:
-        fast = (key.shape == (2,) and key.dtype == jnp.uint32
-                and jax.config.jax_default_prng_impl == "threefry2x32")
-    if not (fast and jax.config.jax_threefry_partitionable and not jax.config.jax_enable_x64 and 0 < n < 2**32):
-        return jax.random.uniform(key, shape)
-    k = jax.random.key_data(key) if typed else key
-    count = jax.lax.iota(jnp.uint32, n).reshape(shape)
-    b1, b2 = _threefry2x32(k[0], k[1], jnp.zeros(shape, jnp.uint32), count)
-    mantissa = ((b1 ^ b2) >> np.uint32(9)) | np.uint32(0x3F800000)
-    return jax.lax.bitcast_convert_type(mantissa, jnp.float32) - np.float32(1.0)
