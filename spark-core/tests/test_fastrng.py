@@ -27,7 +27,8 @@ def lowered(fn, *args):
 
 def threefry_loops(hlo: str) -> int:
     """While loops that JAX's rolled Threefry lowering made (their op_name names the random function)."""
-    return len([l for l in hlo.splitlines() if re.search(r"\bwhile\(", l) and re.search(r"threefry|_uniform|_bernoulli", l)])
+    return sum(1 for line in hlo.splitlines()
+               if re.search(r"\bwhile\(", line) and re.search(r"threefry|_uniform|_bernoulli", line))
 
 
 def test_inside_the_hash_is_unrolled_and_gives_the_same_numbers():
@@ -37,7 +38,7 @@ def test_inside_the_hash_is_unrolled_and_gives_the_same_numbers():
         unrolled = lowered(draw, key)
     assert threefry_loops(rolled.as_text()) > 0  # JAX's own CPU lowering: a loop per draw
     assert threefry_loops(unrolled.as_text()) == 0
-    for a, b in zip(rolled(key), unrolled(key)):
+    for a, b in zip(rolled(key), unrolled(key), strict=True):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     again = lowered(draw, key)  # after the block: JAX's lowering again
     assert threefry_loops(again.as_text()) > 0

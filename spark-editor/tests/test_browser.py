@@ -410,36 +410,16 @@ def test_open_save_round_trip_keeps_unknown_things(open_editor, tmp_path, make_m
 def test_a_newer_edit_stops_the_validation_in_flight(open_editor, monkeypatch):
     """The page aborts the validation of a model it has since changed; the server sees the connection close and
     stops that validation at its next checkpoint (spark.cancel) instead of checking a stale model to the end."""
-    import threading
+    from validation_helpers import StoppableCheck
 
-    from spark.cancel import Cancelled, checkpoint
     from spark_editor import server
 
-    real = server.check_doc
-    started, ended = threading.Event(), threading.Event()
-    outcome: list[str] = []
-
-    def check_doc(doc, registry):
-        if not (isinstance(doc, dict) and len(doc.get("nodes") or []) == 1):
-            return real(doc, registry)
-        started.set()  # the model with one node: a validation that would take 30 s
-        try:
-            for _ in range(3000):
-                checkpoint()
-                threading.Event().wait(0.01)
-            outcome.append("checked to the end")
-        except Cancelled:
-            outcome.append("cancelled")
-            raise
-        finally:
-            ended.set()
-        return real(doc, registry)
-
-    monkeypatch.setattr(server, "check_doc", check_doc)
+    # the model with one node: a validation that would take 30 s
+    check = StoppableCheck(server, monkeypatch, lambda doc: isinstance(doc, dict) and len(doc.get("nodes") or []) == 1)
     page = open_editor()
     drop(page, "editor-test-pack:neuron", 200, 150)
-    assert started.wait(20), "the one-node model was not validated"
+    assert check.started.wait(20), "the one-node model was not validated"
     drop(page, "editor-test-pack:neuron", 600, 150)  # a newer model: the page aborts the first validation
-    assert ended.wait(20), "the stale validation was not stopped"
-    assert outcome == ["cancelled"]
+    assert check.ended.wait(20), "the stale validation was not stopped"
+    assert check.outcome == ["cancelled"]
     sync_api.expect(page.get_by_test_id("validity")).to_have_text("valid")  # the newer model's answer

@@ -17,6 +17,7 @@ import time
 import aiohttp
 import pytest
 import pytest_asyncio
+from validation_helpers import StoppableCheck, until
 
 from spark_editor import cli, server
 from spark_editor.server import LIMITS, MAX_PARAMS_BODY, MAX_QUEUED, MAX_RUNS, MAX_VALIDATIONS, create_app
@@ -331,42 +332,17 @@ async def test_the_printed_url_sets_a_cookie_the_page_then_uses(guarded, model, 
 async def test_a_validation_whose_client_has_gone_stops_and_frees_its_slot(client, model, monkeypatch):
     """The page aborts a validation when the model changes again (or the tab closes): the worker stops at the
     validator's next checkpoint (spark.cancel) instead of checking to the end, and the slot is free again."""
-    from spark.cancel import Cancelled, checkpoint
-
-    started, ended = threading.Event(), threading.Event()
-    outcome: list[str] = []
-    real = server.check_doc
-
-    def check_doc(doc, registry):
-        if not (isinstance(doc, dict) and doc.get("slow")):
-            return real(doc, registry)
-        started.set()
-        try:
-            for _ in range(3000):  # 30 s if nobody stops it
-                checkpoint()
-                time.sleep(0.01)
-            outcome.append("checked to the end")
-        except Cancelled:
-            outcome.append("cancelled")
-            raise
-        finally:
-            ended.set()
-        return [], []
-
-    monkeypatch.setattr(server, "check_doc", check_doc)
+    check = StoppableCheck(server, monkeypatch, lambda doc: isinstance(doc, dict) and bool(doc.get("slow")))
     limits = client.app[LIMITS]
     request = asyncio.create_task(post(client, "/api/validate", {"doc": {**model, "slow": True}}))
-    assert await asyncio.to_thread(started.wait, 30)
+    assert await asyncio.to_thread(check.started.wait, 30)
     request.cancel()  # the client goes away: its connection closes
     with pytest.raises(asyncio.CancelledError):
         await request
-    assert await asyncio.to_thread(ended.wait, 20), "the worker did not stop"
-    assert outcome == ["cancelled"]
-    for _ in range(100):  # the handler gives its slot back right after the worker stops
-        if limits.validations._value == MAX_VALIDATIONS:
-            break
-        await asyncio.sleep(0.05)
-    assert limits.validations._value == MAX_VALIDATIONS
+    assert await asyncio.to_thread(check.ended.wait, 20), "the worker did not stop"
+    assert check.outcome == ["cancelled"]
+    # the handler gives its slot back right after the worker stops
+    assert await until(lambda: limits.validations._value == MAX_VALIDATIONS)
     resp = await post(client, "/api/validate", {"doc": model})
     assert resp.status == 200 and (await resp.json())["problems"] == []
 
@@ -386,22 +362,11 @@ async def test_a_waiting_validation_whose_client_has_gone_leaves_the_queue(clien
     limits = client.app[LIMITS]
     busy = [asyncio.create_task(post(client, "/api/validate", {"doc": {**model, "slow": True}}))
             for _ in range(MAX_VALIDATIONS)]
-    for _ in range(100):
-        if len(calls) == MAX_VALIDATIONS:
-            break
-        await asyncio.sleep(0.05)
+    assert await until(lambda: len(calls) == MAX_VALIDATIONS)
     waiting = asyncio.create_task(post(client, "/api/validate", {"doc": {**model, "queued": True}}))
-    for _ in range(100):
-        if limits.waiting == 1:
-            break
-        await asyncio.sleep(0.05)
-    assert limits.waiting == 1
+    assert await until(lambda: limits.waiting == 1)
     waiting.cancel()
-    for _ in range(100):
-        if limits.waiting == 0:
-            break
-        await asyncio.sleep(0.05)
-    assert limits.waiting == 0
+    assert await until(lambda: limits.waiting == 0)
     release.set()
     assert [(await t).status for t in busy] == [200] * MAX_VALIDATIONS
     assert len(calls) == MAX_VALIDATIONS  # the one that left the queue was never checked
