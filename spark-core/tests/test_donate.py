@@ -101,3 +101,19 @@ def test_donating_stacked_run_equals_keeping_run(reg):
     sa, sb = state_of(kept), state_of(given)
     for k in sa:
         np.testing.assert_array_equal(sb[k], sa[k], err_msg=k)
+
+
+def test_donating_runs_keep_the_state_reset_dynamic_returns_to(reg):
+    """The build's snapshot of the dynamic state has arrays of its own: donating runs, resets and donating runs
+    again equal the same sequence without donation."""
+    x = drive(20)
+    kept, given = noisy_net(reg), noisy_net(reg)
+    for brain, donate in ((kept, False), (given, True)):
+        brain.run({"p": x}, record=[], donate=donate)
+        brain.reset_dynamic()
+        brain.run({"p": x}, record=[], donate=donate)
+        brain.reset_dynamic()
+    a = kept.run({"p": x}, record=RECORD)
+    b = given.run({"p": x}, record=RECORD, donate=True)
+    for k in RECORD:
+        np.testing.assert_array_equal(b[k], a[k], err_msg=k)

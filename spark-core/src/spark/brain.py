@@ -305,7 +305,9 @@ class Brain(nnx.Module):
         self.buffers = nnx.Dict({
             ref: State(_zeros(plan, ref, depth)) for ref, depth in self._schedule.buffers
         })
-        _initial_dynamic[self] = jax.tree.map(lambda x: x, self.dynamic_state())  # new Variables: a snapshot
+        # a snapshot with arrays of its own: a run that donates the brain's buffers (run(donate=True)) must not
+        # delete the state reset_dynamic() returns to
+        _initial_dynamic[self] = jax.tree.map(_own_copy, self.dynamic_state())
         return self
 
     def summary(self, *, memory: bool = True) -> "Summary":
@@ -362,6 +364,7 @@ class Brain(nnx.Module):
         weights, adaptive thresholds and every other learned value, and the clock: what a long rest between two
         samples would do, in no steps."""
         state = self.initial_dynamic_state() if state is None else state
+        state = jax.tree.map(_own_copy, state)  # the brain gets arrays of its own, which a donating run may consume
         nnx.update(self.nodes, state["nodes"])
         nnx.update(self.buffers, state["buffers"])
         return self
@@ -1026,6 +1029,11 @@ class Brain(nnx.Module):
         new = [(p, v.replace(jnp.asarray(saved["/".join(map(str, p))], dtype=v.get_value().dtype))) for p, v in flat]
         nnx.update(self, nnx.from_flat_state(new))
         return self
+
+
+def _own_copy(x):
+    """``x`` in buffers of its own (a jax.Array copied on its device; anything else as it is)."""
+    return jnp.array(x, copy=True) if isinstance(x, jax.Array) else x
 
 
 @contextlib.contextmanager
