@@ -553,6 +553,24 @@ def markdown(results: dict) -> str:
         L.append("| " + " | ".join(row) + " |")
     L.append("")
 
+    # construction
+    L.append("## Network construction\n")
+    drawn = ("The peers drew their own realization (`--own-networks`)." if meta.get("own_networks") else
+             "The peers read the realization Spark drew from a file instead of drawing one, so theirs leaves the "
+             "drawing out.")
+    L.append("Seconds, the better of the processes: building the network before compilation. Spark: "
+             f"`Brain.from_dict` (drawing the connectivity, the storage, the initial state). {drawn} Brian2 (both "
+             "devices): creating the groups and `connect(i=, j=)` (the C++ device only records it: its synapses are "
+             "built inside `main`, counted in its first step above), Cython compilation excluded; BrainPy: the "
+             "model objects and their CSR matrices.\n")
+    L.append("| " + " | ".join(head) + " |")
+    L.append("|" + "|".join(["---"] * 2 + ["--:"] * len(fws)) + "|")
+    for c in cases:
+        L.append("| " + " | ".join([_label(c), f"{c['n']:,}"] + [
+            "-" if (r := c["runs"].get(fw)) is None else r["status"] if r["status"] != "ok" else
+            _fmt_s(r.get("setup_s", 0.0)) for fw in fws]) + " |")
+    L.append("")
+
     # memory
     L.append("## Peak memory\n")
     L.append("MiB, `ru_maxrss` of the case's process (Brian2 C++: of its `main` binary, the compiler left out).\n")

@@ -82,8 +82,8 @@ def test_the_report_puts_idiomatic_and_same_arithmetic_peers_side_by_side():
     fws = ["spark", "brian2_standalone", "brian2_standalone_same"]
     ok = {"status": "ok", "sim_s": 1.0, "compile_s": [0.5, 0.1], "first_step_s": [2.0, 1.0], "wall_s": [3.0, 2.0],
           "peak_rss_mb": 100.0, "spikes": 1000, "rate_hz": 10.0, "setup_s": 0.2}
-    runs = {"spark": dict(ok, spark_run_wall_s=[4.0, 2.5]), "brian2_standalone": dict(ok, sim_s=0.5, spikes=1300),
-            "brian2_standalone_same": dict(ok, sim_s=2.0)}
+    runs = {"spark": dict(ok, spark_run_wall_s=[4.0, 2.5], setup_s=1.25),
+            "brian2_standalone": dict(ok, sim_s=0.5, spikes=1300), "brian2_standalone_same": dict(ok, sim_s=2.0)}
     c = {"kind": "coba", "n": 4000, "stdp": False, "runs": runs, "n_synapses": 10}
     c["agreement"] = run.agreement(c)
     md = run.markdown({"meta": {"frameworks": fws, "started": "now", "machine": {}, "loadavg_start": [0, 0, 0],
@@ -92,4 +92,6 @@ def test_the_report_puts_idiomatic_and_same_arithmetic_peers_side_by_side():
     assert "void (2.00)" in row and "| 0.50 |" in row  # 30% off in rate: the idiomatic ratio is void
     assert "idiomatic **VOID** (30.0%)" in row and "same arith. agree (0.0%)" in row
     assert "## Whole job" in md and "4.000 / 2.500" in md
+    construction = md.split("## Network construction", 1)[1]  # simulation, construction and whole job (issue 21)
+    assert "| COBA | 4,000 | 1.250 | 0.200 | 0.200 |" in construction
     assert "COBA 4,000: Spark ≤ 1 x Brian2 C++ | 2.00 x | void |" in md
