@@ -41,7 +41,7 @@ from . import statefile as _statefile
 from .component import Component, Synapse
 from .composite import is_composite
 from .errors import ComponentStepError, ComponentValueError, GraphError, ModelWarning, SparkError, SparkFileError
-from .fastrng import unrolled_threefry
+from .fastrng import compile_unrolled
 from .monitors import Monitor, as_monitors
 from .progress import Progress
 from .timing import to_steps
@@ -922,7 +922,8 @@ class Brain(nnx.Module):
         _run_stats[self] = stats
         bar = job.progress
         t_begin = time.perf_counter()
-        pending = done = None
+        pending = None
+        dispatched = False
         finished = [None]  # a stacked run's packed state after the last finished chunk, not yet in the brain
 
         def finish(p):
@@ -966,19 +967,19 @@ class Brain(nnx.Module):
                     else:
                         fn = _compile_chunk(graphdef, n, job.bounds, mode, job.dt, job.frozen, job.mesh, stacker,
                                             donate=job.donate)
-                    with unrolled_threefry():  # one fused loop per random draw on CPU (spark.fastrng)
-                        fn = cache[key] = fn.lower(state, xs, job.consts).compile()
+                    fn = cache[key] = compile_unrolled(fn, state, xs, job.consts)
                     stats["compile_s"] += time.perf_counter() - t0
                 bar.running()
-                state, rec = fn(state, xs, job.consts)  # dispatched; runs while the previous chunk is handed out
-                done, pending = pending, (start, n, rec, state)
-                if done is not None:
-                    yield finish(done)
+                # dispatched; runs while the previous chunk is handed out. `state` is now the chunk in flight's
+                state, rec = fn(state, xs, job.consts)
+                dispatched = True
+                if pending is not None:
+                    yield finish(pending)
+                pending = (start, n, rec, state)
             if pending is not None:
-                done, pending = pending, None
-                yield finish(done)
+                yield finish(pending)
         except BaseException as exc:
-            if job.donate and (pending or done) is not None:  # the brain's arrays went to the chunk in flight
+            if job.donate and dispatched:  # the brain's arrays went to the chunk in flight: keep its result
                 finished[0] = None
                 try:
                     jax.block_until_ready(state)
@@ -1032,8 +1033,9 @@ class Brain(nnx.Module):
 
 
 def _own_copy(x):
-    """``x`` in buffers of its own (a jax.Array copied on its device; anything else as it is)."""
-    return jnp.array(x, copy=True) if isinstance(x, jax.Array) else x
+    """``x`` in buffers of its own: a concrete jax.Array copied on its device (what a donating run may consume);
+    a traced value (a reset inside a compiled workload) or anything else as it is."""
+    return jnp.array(x, copy=True) if isinstance(x, jax.Array) and not isinstance(x, jax.core.Tracer) else x
 
 
 @contextlib.contextmanager

@@ -6,7 +6,8 @@ one: about 80 dispatched operations for every random draw. In a small network th
 noise; many agents side by side), those dispatches cost more than the network. Unrolled, as JAX lowers it on GPU,
 the hash is elementwise arithmetic that XLA fuses into one loop.
 
-:func:`unrolled_threefry` lowers the programs compiled inside it with the unrolled hash. The numbers are the same
+:func:`unrolled_threefry` lowers the programs compiled inside it with the unrolled hash; :func:`compile_unrolled`
+lowers and compiles one jitted function so. The numbers are the same
 bit for bit (it is the same function); only the program differs. Spark compiles its workloads (``Brain.run``,
 ``present``, ``interact``) inside it; programs outside it (the user's own JAX code) keep JAX's lowering.
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 _lock = threading.RLock()
 _depth = 0
@@ -70,3 +72,10 @@ def unrolled_threefry() -> Iterator[None]:
                     table.pop(prim, None)
                 else:
                     table[prim] = old
+
+
+def compile_unrolled(jitted: Any, *args: Any) -> Any:
+    """``jitted.lower(*args).compile()`` with Threefry unrolled on CPU (:func:`unrolled_threefry`): how Spark compiles
+    its workloads."""
+    with unrolled_threefry():
+        return jitted.lower(*args).compile()

@@ -42,7 +42,7 @@ import numpy as np
 from flax import nnx
 
 from .errors import GraphError
-from .fastrng import unrolled_threefry
+from .fastrng import compile_unrolled
 
 
 class JaxEnvironment(abc.ABC):
@@ -243,9 +243,8 @@ def _host(brain, env, loop: Loop, spec, episodes: int, frozen, consts, seed: int
     oshape = spec[0][1]
     t0 = time.perf_counter()
     obs0 = np.zeros(oshape, np.float32)
-    with unrolled_threefry():  # one fused loop per random draw on CPU (spark.fastrng)
-        fn = jax.jit(call).lower(state, obs0, np.float32(0)).compile()
-        rfn = jax.jit(reset).lower(state).compile()
+    fn = compile_unrolled(jax.jit(call), state, obs0, np.float32(0))
+    rfn = compile_unrolled(jax.jit(reset), state)
     compile_s = time.perf_counter() - t0
     lengths, returns = np.zeros(episodes, np.int32), np.zeros(episodes, np.float32)
     t0 = time.perf_counter()
@@ -372,10 +371,9 @@ def _jax(brains, env, loop, spec, episodes, frozen, consts, seed, chunk, on_epis
             fn = cache.get(len(ids))
             if fn is None:
                 t0 = time.perf_counter()
-                with unrolled_threefry():
-                    fn = cache[len(ids)] = _compile_jax(gd, env, loop, spec, frozen, tuple(consts),
-                                                        len(brains) if together else 0).lower(
-                        state, init, keys, ids, consts).compile()
+                fn = cache[len(ids)] = compile_unrolled(
+                    _compile_jax(gd, env, loop, spec, frozen, tuple(consts), len(brains) if together else 0),
+                    state, init, keys, ids, consts)
                 compile_s += time.perf_counter() - t0
             t0 = time.perf_counter()
             state, ln, rt = fn(state, init, keys, ids, consts)

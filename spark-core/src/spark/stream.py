@@ -37,7 +37,7 @@ from flax import nnx
 
 from . import monitors as _mon
 from .errors import GraphError, SparkError
-from .fastrng import unrolled_threefry
+from .fastrng import compile_unrolled
 from .inputs import check_values
 from .monitors import as_monitors
 from .variables import State
@@ -474,9 +474,8 @@ def present(brain, samples: Mapping[str, Any], presentation: Presentation, *, in
                 if fn is None:
                     bar.compiling()
                     t0 = time.perf_counter()
-                    with unrolled_threefry():  # one fused loop per random draw on CPU (spark.fastrng)
-                        fn = cache[key] = _compile(graphdef, plan, together, init_axes).lower(
-                            state, init, chunk_x, ks, jnp.asarray(valid), consts).compile()
+                    fn = cache[key] = compile_unrolled(_compile(graphdef, plan, together, init_axes),
+                                                       state, init, chunk_x, ks, jnp.asarray(valid), consts)
                     compile_s += time.perf_counter() - t0
                 bar.running()
                 t0 = time.perf_counter()
@@ -590,9 +589,8 @@ def _present_lanes(cache, key, graphdef, plan: _Plan, state, init, xs: dict, idx
         if fn is None:
             bar.compiling()
             t0 = time.perf_counter()
-            with unrolled_threefry():
-                fn = cache[(key, "lanes", width)] = _compile_lanes(graphdef, plan).lower(
-                    state, init, *args, consts).compile()
+            fn = cache[(key, "lanes", width)] = compile_unrolled(_compile_lanes(graphdef, plan), state, init,
+                                                                *args, consts)
             seconds[0] += time.perf_counter() - t0
             bar.running()
         t0 = time.perf_counter()

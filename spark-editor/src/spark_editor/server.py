@@ -339,9 +339,9 @@ class _ClientClosedRequest(web.HTTPClientError):
 
 
 def _bad(message: str, status: int = 400, **extra) -> web.HTTPException:
-    cls = {499: _ClientClosedRequest, 400: web.HTTPBadRequest, 403: web.HTTPForbidden, 404: web.HTTPNotFound, 409: web.HTTPConflict,
+    cls = {400: web.HTTPBadRequest, 403: web.HTTPForbidden, 404: web.HTTPNotFound, 409: web.HTTPConflict,
            408: web.HTTPRequestTimeout, 413: web.HTTPRequestEntityTooLarge, 422: web.HTTPUnprocessableEntity,
-           429: web.HTTPTooManyRequests,
+           429: web.HTTPTooManyRequests, 499: _ClientClosedRequest,
            500: web.HTTPInternalServerError, 507: web.HTTPInsufficientStorage}[status]
     body = {"error": message, "problems": [{"path": "$", "message": message, "node": None, "edge": None}], **extra}
     kwargs = {"max_size": 0} if status == 413 else {}
