@@ -40,3 +40,17 @@ def spike_update(synapse, pre, post, on_pre, on_post, w_min=-math.inf, w_max=mat
     update = own if own is spark.Synapse.spike_update or getattr(type(synapse), "spike_update_takes_gains", False) \
         else spark.Synapse.spike_update
     return update(synapse, pre, post, on_pre, on_post, w_min, w_max, pre_gain=pre_gain, post_gain=post_gain)
+
+
+class DenseStorage:
+    """``outer`` and ``clip`` of a dense projection with connectivity ``mask`` (shape ``(n_pre, n_post)``, or one
+    element: every synapse exists), as plain JAX: the reference a native rule kernel's differentiation rule uses."""
+
+    def __init__(self, mask: jax.Array):
+        self.mask = mask
+
+    def outer(self, a_pre: jax.Array, b_post: jax.Array) -> jax.Array:
+        return jax.numpy.where(self.mask, a_pre[:, None] * b_post[None, :], 0.0)
+
+    def clip(self, w: jax.Array, lo: float, hi: float) -> jax.Array:
+        return jax.numpy.where(self.mask, jax.numpy.clip(w, lo, hi), 0.0)

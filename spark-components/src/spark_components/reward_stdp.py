@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 
+import jax
 import jax.numpy as jnp
+import numpy as np
 
 import spark
 
-from ._learning import POST_SPIKES, PRE_SPIKES, check_bounds
+from . import native, projection
+from ._learning import POST_SPIKES, PRE_SPIKES, DenseStorage, check_bounds
 
 
 @spark.params
@@ -78,6 +81,9 @@ class RewardSTDP(spark.LearningRule):
     def bind(self, synapse):
         """Allocate the eligibility trace like ``synapse.weight`` (dense or sparse), zero."""
         self.eligibility = spark.State(jnp.zeros(synapse.weight[...].shape, jnp.float32))
+        pass_through = getattr(synapse, "pass_weights_through", None)  # see weight_normalization.bind
+        if pass_through is not None:
+            pass_through()
 
     def __call__(self, synapse, *, dt, pre, post, modulator):
         p = self.params
@@ -86,15 +92,67 @@ class RewardSTDP(spark.LearningRule):
             raise ValueError(f"{self.name}: the eligibility trace has shape {list(self.eligibility[...].shape)} but "
                              f"the synapse's weights {list(w.shape)}; call rule.bind(synapse) once both are built "
                              "(a Brain does this when it builds)")
-        pre = pre.astype(jnp.float32)
-        post = post.astype(jnp.float32)
-        x_pre = self.x_pre[...] * math.exp(-dt / p.tau_plus) + pre
-        x_post_old = self.x_post[...] * math.exp(-dt / p.tau_minus)
-        e = self.eligibility[...] * math.exp(-dt / p.tau_e) + p.a_plus * synapse.outer(x_pre, post)
-        if p.a_minus:  # a static parameter: LTP-only eligibility (a_minus = 0) skips the second outer product
-            e = e - p.a_minus * synapse.outer(pre, x_post_old)
+        m = jnp.reshape(modulator, (-1,))[:1].astype(jnp.float32)
+        consts = dict(decay_plus=math.exp(-dt / p.tau_plus), decay_minus=math.exp(-dt / p.tau_minus),
+                      decay_e=math.exp(-dt / p.tau_e), a_plus=p.a_plus, a_minus=p.a_minus, k=p.eta * dt,
+                      w_min=p.w_min, w_max=p.w_max)
+        state = (self.x_pre[...], self.x_post[...], self.eligibility[...], w)
+        if (isinstance(synapse, projection.Projection) and not synapse.sparse and projection.USE_NATIVE
+                and native.usable()):
+            # dense storage: one in-place C++ pass (native/reward_stdp.cc), the same numbers as the JAX step
+            mask = jnp.ones((1,), bool) if synapse.all_to_all else synapse.mask[...]
+            x_pre, x_post, e, w = _native_dense(consts)(pre.astype(bool), post.astype(bool), mask, m, *state)
+        else:
+            x_pre, x_post, e, w = _step(synapse, consts, pre, post, m, *state)
         self.x_pre[...] = x_pre
-        self.x_post[...] = x_post_old + post
+        self.x_post[...] = x_post
         self.eligibility[...] = e
-        m = jnp.reshape(modulator, (-1,))[0].astype(jnp.float32)
-        return synapse.clip(w + (p.eta * dt) * m * e, p.w_min, p.w_max)
+        return w
+
+
+def _step(synapse, c, pre, post, m, x_pre, x_post, e, w):
+    """One step of the rule in plain JAX on any storage: ``(x_pre, x_post, eligibility, weight)`` after it."""
+    pre = pre.astype(jnp.float32)
+    post = post.astype(jnp.float32)
+    x_pre = x_pre * c["decay_plus"] + pre
+    x_post_old = x_post * c["decay_minus"]
+    e = e * c["decay_e"] + c["a_plus"] * synapse.outer(x_pre, post)
+    if c["a_minus"]:  # a static parameter: LTP-only eligibility (a_minus = 0) skips the second outer product
+        e = e - c["a_minus"] * synapse.outer(pre, x_post_old)
+    return x_pre, x_post_old + post, e, synapse.clip(w + c["k"] * m[0] * e, c["w_min"], c["w_max"])
+
+
+def _native_dense(c):
+    """``(pre, post, mask, m, x_pre, x_post, e, w) -> (x_pre, x_post, e, w)``: the native step (in place), with a
+    batching rule (under ``vmap`` one call steps every lane: agents or trials side by side; the mask may be shared)
+    and a differentiation rule (tangents of the plain-JAX step)."""
+    attrs = {name: np.float32(value) for name, value in c.items()}
+
+    def kernel(pre, post, mask, m, *state):  # lanes first: (B, n_pre), (B, n_post), (B,), (B, ...)
+        types = tuple(jax.ShapeDtypeStruct(a.shape, jnp.float32) for a in state)
+        call = jax.ffi.ffi_call("spark_reward_stdp_dense", types, vmap_method="sequential",
+                                input_output_aliases={4: 0, 5: 1, 6: 2, 7: 3})
+        return projection.match_varying(tuple(call(pre, post, mask, m, *state, **attrs)), (pre, *state))
+
+    @jax.custom_batching.custom_vmap
+    def call(pre, post, mask, m, *state):
+        outs = kernel(pre[None], post[None], mask, m, *(a[None] for a in state))
+        return tuple(o[0] for o in outs)
+
+    @call.def_vmap
+    def _(axis_size, in_batched, pre, post, mask, m, *state):
+        args = [a if b else jnp.broadcast_to(a, (axis_size, *a.shape))
+                for a, b in zip((pre, post, mask, m, *state), in_batched, strict=True)]
+        args[2] = mask  # shared or per lane, as it is
+        return kernel(*args), (True,) * 4
+
+    fn = jax.custom_jvp(lambda *args: call(*args))
+
+    @fn.defjvp
+    def _(primals, tangents):
+        def reference(pre, post, mask, m, *state):
+            return _step(DenseStorage(mask), c, pre, post, m, *state)
+
+        return call(*primals), jax.jvp(reference, primals, tangents)[1]
+
+    return fn

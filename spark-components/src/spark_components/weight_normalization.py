@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 import spark
+
+from . import native, projection
+from ._learning import DenseStorage
+from .projection import column_sum
+
+# spark-core >= 0.1.3: a cond that stays one branch when the lanes (agents side by side) agree
+_cond = spark.lanes.cond if hasattr(spark, "lanes") else jax.lax.cond
 
 
 @spark.params
@@ -61,10 +69,15 @@ class WeightNormalization(spark.LearningRule):
         p = self.params
         step = self.step[...] + 1
         self.step[...] = step
+        if (isinstance(synapse, projection.Projection) and not synapse.sparse and projection.USE_NATIVE
+                and native.usable()):
+            # dense storage: one in-place C++ call that normalises where due and otherwise touches nothing (no
+            # conditional, which XLA would run with a copy of the weights), the same numbers as below
+            mask = jnp.ones((1,), bool) if synapse.all_to_all else synapse.mask[...]
+            return _native_dense(p.target, p.mode)(step % p.every == 0, mask, synapse.weight[...])
         if p.every == 1:
             return self._normalised(synapse, synapse.weight[...])
-        return jax.lax.cond(step % p.every == 0, lambda w: self._normalised(synapse, w), lambda w: w,
-                            synapse.weight[...])
+        return _cond(step % p.every == 0, lambda w: self._normalised(synapse, w), lambda w: w, synapse.weight[...])
 
     def _normalised(self, synapse, w):
         p = self.params
@@ -76,3 +89,46 @@ class WeightNormalization(spark.LearningRule):
             return synapse.outer(ones_pre, factor) * w
         n = synapse.sum_incoming(synapse.outer(ones_pre, jnp.ones((n_post,), jnp.float32)))
         return w + synapse.outer(ones_pre, jnp.where(n > 0, (p.target - s) / jnp.maximum(n, 1.0), 0.0))
+
+
+def _native_dense(target, mode):
+    """``(due, mask, w) -> w``: the native normalisation (in place where ``due``), with a batching rule (under
+    ``vmap`` one call for every lane, each normalised where it is due; the mask may be shared) and a differentiation
+    rule (tangents of the plain-JAX normalisation where due)."""
+    attrs = dict(target=np.float32(target), subtractive=mode == "subtractive")
+
+    def kernel(due, mask, w):  # lanes first: (B,), (B, n_pre, n_post)
+        call = jax.ffi.ffi_call("spark_weight_normalization_dense", jax.ShapeDtypeStruct(w.shape, jnp.float32),
+                                vmap_method="sequential", input_output_aliases={2: 0})
+        return projection.match_varying(call(due, mask, w, **attrs), (w,))
+
+    @jax.custom_batching.custom_vmap
+    def call(due, mask, w):
+        return kernel(jnp.reshape(due, (1,)), mask, w[None])[0]
+
+    @call.def_vmap
+    def _(axis_size, in_batched, due, mask, w):
+        due = due if in_batched[0] else jnp.broadcast_to(due, (axis_size,))
+        w = w if in_batched[2] else jnp.broadcast_to(w, (axis_size, *w.shape))
+        return kernel(due, mask, w), True
+
+    fn = jax.custom_jvp(lambda *args: call(*args))
+
+    @fn.defjvp
+    def _(primals, tangents):
+        due, mask, w = primals
+
+        def reference(w):
+            ones_pre = jnp.ones((w.shape[0],), jnp.float32)
+            syn = DenseStorage(mask)
+            s = column_sum(jnp.where(mask, w, 0.0))
+            if mode == "multiplicative":
+                factor = jnp.where(s != 0, target / jnp.where(s != 0, s, 1.0), 1.0)
+                return jnp.where(due, syn.outer(ones_pre, factor) * w, w)
+            n = column_sum(jnp.where(mask, syn.outer(ones_pre, jnp.ones((w.shape[1],), jnp.float32)), 0.0))
+            return jnp.where(due, w + syn.outer(ones_pre, jnp.where(n > 0, (target - s) / jnp.maximum(n, 1.0), 0.0)),
+                             w)
+
+        return call(*primals), jax.jvp(reference, (w,), (tangents[2],))[1]
+
+    return fn

@@ -54,6 +54,7 @@ from .stream import Presentation as Presentation
 from .stream import StreamResult as StreamResult
 from .stream import present_together as present_together
 from .runfolder import save_run as save_run
+from . import lanes as lanes
 from . import loop as loop
 from .loop import Episodes as Episodes
 from .loop import JaxEnvironment as JaxEnvironment

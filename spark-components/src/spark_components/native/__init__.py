@@ -17,7 +17,8 @@ import tempfile
 import warnings
 from pathlib import Path
 
-_SOURCES = [Path(__file__).with_name(n) for n in ("event_delivery.cc", "spike_update.cc")]
+_SOURCES = [Path(__file__).with_name(n) for n in ("event_delivery.cc", "spike_update.cc", "reward_stdp.cc",
+                                                       "weight_normalization.cc")]
 _HEADERS = [Path(__file__).with_name("spikes.h")]
 _state: dict = {}
 _TARGETS = {  # XLA custom-call target -> symbol in the library
@@ -37,6 +38,8 @@ _TARGETS = {  # XLA custom-call target -> symbol in the library
     "spark_spike_update_dense": "SparkSpikeUpdateDense",
     "spark_spike_update_batch": "SparkSpikeUpdateBatch",
     "spark_spike_update_dense_batch": "SparkSpikeUpdateDenseBatch",
+    "spark_reward_stdp_dense": "SparkRewardSTDPDense",
+    "spark_weight_normalization_dense": "SparkWeightNormalizationDense",
 }
 
 
@@ -70,7 +73,9 @@ def _build() -> Path | None:
     if compiler is None:
         return None
     include = jax.ffi.include_dir()
-    flags = ["-O3", "-std=c++17", "-shared", "-fPIC", f"-I{include}"]
+    # -ffp-contract=off: every multiply and add rounds as written (g++ would otherwise fuse some into FMAs where the
+    # target has them), so a kernel that matches XLA's rounding says where it fuses (native/reward_stdp.cc)
+    flags = ["-O3", "-std=c++17", "-ffp-contract=off", "-shared", "-fPIC", f"-I{include}"]
     target = _cache_dir() / f"spark_kernels_{cache_key(compiler, flags)}.so"
     if target.exists():
         return target
