@@ -29,6 +29,7 @@ from jax.sharding import PartitionSpec as P
 
 from . import graph as _graph
 from . import inputs as _inputs
+from . import lanes
 from . import memory as _memory
 from . import monitors as _mon
 from . import partition as _partition
@@ -1402,8 +1403,8 @@ def _compile_chunk(graphdef, n: int, bounds: tuple, mode: str, dt: float, frozen
     spec = _sharding.trial_spec(mesh) if mesh is not None else None
     if mode == "carried":  # every trial's state was made by _batch_state and is carried from chunk to chunk
         if mesh is None:
-            return jax.jit(jax.vmap(chunk_run))
-        return jax.jit(jax.shard_map(jax.vmap(chunk_run), mesh=mesh, in_specs=spec, out_specs=spec))
+            return jax.jit(lanes.vmap(chunk_run))
+        return jax.jit(jax.shard_map(lanes.vmap(chunk_run), mesh=mesh, in_specs=spec, out_specs=spec))
 
     def shared(state, series, consts):  # one call: every trial starts from the one state (not copied up front)
         n_trials = jax.tree.leaves((series, consts))[0].shape[0]  # this device's trials under shard_map
@@ -1417,7 +1418,7 @@ def _compile_chunk(graphdef, n: int, bounds: tuple, mode: str, dt: float, frozen
             return chunk_run(nnx.split(brain)[1], series, consts)
 
         trials = first + jnp.arange(n_trials, dtype=jnp.int32)
-        return jax.vmap(one, in_axes=(None, 0, 0, 0))(state, series, consts, trials)
+        return lanes.vmap(one, in_axes=(None, 0, 0, 0))(state, series, consts, trials)
 
     if mesh is None:
         return jax.jit(shared)

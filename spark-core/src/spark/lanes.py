@@ -42,6 +42,16 @@ def lanes(axis: str = AXIS) -> Iterator[None]:
         _axes.reset(token)
 
 
+def vmap(fn: Callable, **kwargs: Any) -> Callable:
+    """``jax.vmap(fn, axis_name=AXIS, **kwargs)`` with the axis declared (:func:`lanes`) while ``fn`` is traced: how
+    Spark runs networks side by side (agents, trials, networks trained at once)."""
+    def declared(*args, **kw):
+        with lanes():
+            return fn(*args, **kw)
+
+    return jax.vmap(declared, axis_name=AXIS, **kwargs)
+
+
 def active() -> tuple[str, ...]:
     """The declared axes that :func:`cond` reduces over now (empty outside :func:`lanes`)."""
     return _axes.get()
@@ -78,4 +88,4 @@ def cond(pred: jax.Array | bool, true_fn: Callable, false_fn: Callable, *operand
     return jax.lax.switch(which, (false_fn, true_fn, mixed), *operands)
 
 
-__all__ = ["AXIS", "active", "cond", "lanes"]
+__all__ = ["AXIS", "active", "cond", "lanes", "vmap"]

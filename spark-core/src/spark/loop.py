@@ -41,8 +41,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from .errors import GraphError
 from . import lanes
+from .errors import GraphError
 from .fastrng import compile_unrolled
 
 
@@ -287,12 +287,6 @@ def _compile_jax(gd, env: JaxEnvironment, loop: Loop, spec, frozen, consts_keys,
     end of the chunk, for the agent with the most steps left."""
 
     def agent(state, init, key, ids, consts):
-        if n_agents:  # traced inside the vmap over agents: lanes.cond may reduce over them
-            with lanes.lanes():
-                return _agent(state, init, key, ids, consts)
-        return _agent(state, init, key, ids, consts)
-
-    def _agent(state, init, key, ids, consts):
         window = _window(nnx.merge(gd, state), spec, loop, frozen, consts)
         count = ids.shape[0]
 
@@ -350,8 +344,7 @@ def _compile_jax(gd, env: JaxEnvironment, loop: Loop, spec, frozen, consts_keys,
         init_axes = 0
 
         def fn(state, init, keys, ids, consts):
-            return jax.vmap(agent, in_axes=(0, init_axes, 0, None, None), axis_name=lanes.AXIS)(
-                state, init, keys, ids, consts)
+            return lanes.vmap(agent, in_axes=(0, init_axes, 0, None, None))(state, init, keys, ids, consts)
     else:
         def fn(state, init, keys, ids, consts):
             return agent(state, init, keys, ids, consts)

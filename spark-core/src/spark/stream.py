@@ -35,6 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from . import lanes
 from . import monitors as _mon
 from .errors import GraphError, SparkError
 from .fastrng import compile_unrolled
@@ -332,7 +333,7 @@ def _compile(graphdef, plan: _Plan, together: bool = False, init_axes=None):
         return state, counts, a, recs
 
     if together:
-        return jax.jit(jax.vmap(chunk, in_axes=(0, init_axes, None, None, None, None)))
+        return jax.jit(lanes.vmap(chunk, in_axes=(0, init_axes, None, None, None, None)))
     return jax.jit(chunk)
 
 
@@ -349,7 +350,7 @@ def _compile_lanes(graphdef, plan: _Plan):
         _, recs = finish(dyn)
         return counts, recs
 
-    return jax.jit(jax.vmap(lane, in_axes=(None, None, 0, 0, 0, None)))
+    return jax.jit(lanes.vmap(lane, in_axes=(None, None, 0, 0, 0, None)))
 
 
 # ----- running ---------------------------------------------------------------------------------------------------
