@@ -38,13 +38,16 @@ class RewardSTDP(spark.LearningRule):
         e  = e exp(-dt / tau_e) + a_plus x_pre[i] post[j] - a_minus pre[i] x_post[j]
         dw = eta dt m e
 
-    and ``w`` is clipped to ``[w_min, w_max]``. So ``m = 0`` leaves the weights exactly unchanged, and the change is
-    proportional to ``m`` times the eligibility left when ``m`` arrives: a pre-before-post pair with lag ``s`` and a
+    and ``w`` is clipped to ``[w_min, w_max]`` (every step). So ``m = 0`` leaves weights within the bounds exactly
+    unchanged, and the change is proportional to ``m`` times the eligibility left when ``m`` arrives: a pre-before-post pair with lag ``s`` and a
     reward pulse ``delay`` ms after the pair's second spike give ``eta dt m a_plus exp(-s / tau_plus)
     exp(-delay / tau_e)``. Same-step pre and post spikes count as pre-before-post.
 
     ``e`` is per synapse and lives in the synapse's storage layout: :meth:`bind` allocates it shaped like
-    ``synapse.weight`` (a Brain calls it when it builds); record it as ``"<rule>.eligibility"``.
+    ``synapse.weight`` (a Brain calls it when it builds); record it as ``"<rule>.eligibility"``. On a built-in dense
+    projection with the native kernels (CPU), a step is one in-place C++ pass over the synapses
+    (``native/reward_stdp.cc``; under ``vmap`` one call for every network side by side) that gives this step's numbers
+    bit for bit; elsewhere (sparse storage, a GPU, ``SPARK_NATIVE=0``) the step is plain JAX.
 
     Ports:
         pre (in, Spikes): the synapse's presynaptic spikes, shape ``(n_pre,)``.

@@ -41,9 +41,11 @@ class WeightNormalization(spark.LearningRule):
     weights are all zero). Multiplicative scaling is meant for weights of one sign. Attach it after the rules whose
     changes it should normalise (rules apply in attach order); to also bound the weights, attach
     ``weight_bounds`` after it (the sum may then differ from ``target``). Between applications nothing happens, and
-    nothing is computed: with ``every > 1`` the normalisation runs inside a ``lax.cond`` taken only on due steps, so
-    the other steps cost one comparison (under ``vmap`` with a per-trial step count, ``cond`` becomes a select and
-    both sides are computed, with the same result).
+    nothing is computed: on dense storage with the native kernels (CPU) one in-place C++ call per step normalises the
+    networks that are due and returns at once otherwise (``native/weight_normalization.cc``, the same numbers as the
+    JAX path bit for bit); elsewhere, with ``every > 1``, the normalisation runs inside a :func:`spark.lanes.cond`
+    taken only on due steps, which stays one branch under Spark's side-by-side ``vmap`` (agents, batched trials)
+    whenever the networks are due together (a plain ``lax.cond`` would become a select computing both sides).
 
     Ports: none (it reads only the synapse's weights).
     """

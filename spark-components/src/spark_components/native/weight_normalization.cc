@@ -19,18 +19,44 @@ namespace ffi = xla::ffi;
 
 namespace {
 
-// sum over rows of x (rows x n_post, rows a power of two), in column_sum's order; x is overwritten
-void ColumnSum(float* x, int64_t rows, int64_t n_post, float* out) {
-  while (rows > 1) {
-    const int64_t half = rows / 2;
-    for (int64_t i = 0; i < half; ++i) {
-      float* a = x + i * n_post;
-      const float* b = x + (i + half) * n_post;
+// out[j] = sum over i of (mask ? w[i, j] : 0), in column_sum's order: rows padded with zeros to a power of two (the
+// padding added as + 0, as XLA adds it), then halves added elementwise until one row is left; half: scratch rows
+template <bool kMask>
+void ColumnSum(const float* __restrict__ w, const bool* __restrict__ m, int64_t n_pre, int64_t n_post,
+               float* __restrict__ half, float* __restrict__ out) {
+  if (n_pre == 0) {
+    for (int64_t j = 0; j < n_post; ++j) out[j] = 0.0f;
+    return;
+  }
+  int64_t rows = 1;
+  while (rows < n_pre) rows *= 2;
+  if (rows == 1) {
+    for (int64_t j = 0; j < n_post; ++j) out[j] = kMask && !m[j] ? 0.0f : w[j];
+    return;
+  }
+  int64_t h = rows / 2;
+  for (int64_t i = 0; i < h; ++i) {  // the first halving straight from the weights
+    const float* a = w + i * n_post;
+    const float* b = w + (i + h) * n_post;
+    const bool* ma = kMask ? m + i * n_post : nullptr;
+    const bool* mb = kMask ? m + (i + h) * n_post : nullptr;
+    float* o = half + i * n_post;
+    if (i + h < n_pre) {
+      for (int64_t j = 0; j < n_post; ++j) o[j] = (kMask && !ma[j] ? 0.0f : a[j]) + (kMask && !mb[j] ? 0.0f : b[j]);
+    } else {
+      for (int64_t j = 0; j < n_post; ++j) o[j] = (kMask && !ma[j] ? 0.0f : a[j]) + 0.0f;
+    }
+  }
+  while (h > 1) {
+    const int64_t q = h / 2;
+    for (int64_t i = 0; i < q; ++i) {
+      float* a = half + i * n_post;
+      const float* b = half + (i + q) * n_post;
       for (int64_t j = 0; j < n_post; ++j) a[j] = a[j] + b[j];
     }
-    rows = half;
+    h = q;
   }
-  for (int64_t j = 0; j < n_post; ++j) out[j] = rows == 1 ? x[j] : 0.0f;
+  for (int64_t j = 0; j < n_post; ++j) out[j] = half[j];
 }
 
 ffi::Error WeightNormalizationDense(ffi::Buffer<ffi::PRED> due, ffi::Buffer<ffi::PRED> mask,
@@ -49,16 +75,16 @@ ffi::Error WeightNormalizationDense(ffi::Buffer<ffi::PRED> due, ffi::Buffer<ffi:
   }
   float* w = w_out->typed_data();
   if (w != w_in.typed_data()) std::copy(w_in.typed_data(), w_in.typed_data() + B * n, w);
-  int64_t rows = 1;
-  while (rows < n_pre) rows *= 2;
-  std::vector<float> scratch, sums(n_post), counts(n_post), shift(n_post);
+  std::vector<float> half(n_pre * n_post), sums(n_post), counts(n_post), shift(n_post), ones;
   for (int64_t lane = 0; lane < B; ++lane) {
     if (!due.typed_data()[lane]) continue;
     float* wl = w + lane * n;
     const bool* m = all ? nullptr : mask.typed_data() + lane * s_mask;
-    scratch.assign(rows * n_post, 0.0f);
-    for (int64_t k = 0; k < n; ++k) scratch[k] = (!m || m[k]) ? wl[k] : 0.0f;
-    ColumnSum(scratch.data(), rows, n_post, sums.data());
+    if (m) {
+      ColumnSum<true>(wl, m, n_pre, n_post, half.data(), sums.data());
+    } else {
+      ColumnSum<false>(wl, nullptr, n_pre, n_post, half.data(), sums.data());
+    }
     if (!subtractive) {
       for (int64_t j = 0; j < n_post; ++j) shift[j] = sums[j] != 0.0f ? target / sums[j] : 1.0f;
       for (int64_t i = 0; i < n_pre; ++i) {
@@ -68,9 +94,12 @@ ffi::Error WeightNormalizationDense(ffi::Buffer<ffi::PRED> due, ffi::Buffer<ffi:
       }
       continue;
     }
-    scratch.assign(rows * n_post, 0.0f);
-    for (int64_t k = 0; k < n; ++k) scratch[k] = (!m || m[k]) ? 1.0f : 0.0f;
-    ColumnSum(scratch.data(), rows, n_post, counts.data());
+    ones.assign(n, 1.0f);
+    if (m) {
+      ColumnSum<true>(ones.data(), m, n_pre, n_post, half.data(), counts.data());
+    } else {
+      ColumnSum<false>(ones.data(), nullptr, n_pre, n_post, half.data(), counts.data());
+    }
     for (int64_t j = 0; j < n_post; ++j) {
       shift[j] = counts[j] > 0.0f ? (target - sums[j]) / std::max(counts[j], 1.0f) : 0.0f;
     }
