@@ -49,6 +49,28 @@ def test_training_changes_only_the_plastic_weights():
     np.testing.assert_allclose(np.array(brain.nodes["in_act"].weight[...]).sum(0), 2400.0, rtol=1e-4)
 
 
+def test_agents_side_by_side_learn_the_same_on_the_native_kernels_as_on_the_jax_path(monkeypatch):
+    """The compiled loop with agents side by side (vmap: the kernels' batching rule, the scaling due for every agent
+    together, an agent's episode ending before the others' and its brain reset) gives the same episodes, weights and
+    eligibility with spark-components' native rule kernels as with the rules' pure-JAX step: bit for bit."""
+    from spark_components import native, projection
+
+    if not native.kernels():
+        pytest.skip("no native kernels here (CI requires them: SPARK_REQUIRE_NATIVE=1)")
+    seeds, got = (0, 1, 2), {}
+    for path in ("jax", "native"):
+        monkeypatch.setattr(projection, "USE_NATIVE", path == "native")
+        brains = agent.brains(seeds)
+        out = agent.train(seeds, episodes=6, agents=brains, chunk=6)
+        got[path] = ([o.lengths for o in out], [np.array(b.nodes["in_act"].weight[...]) for b in brains],
+                     [np.array(b.nodes["rstdp"].eligibility[...]) for b in brains])
+    lengths = np.array(got["native"][0])
+    assert (lengths < 500).any() and (lengths == 500).any(), lengths  # an episode ended while others ran on
+    for a, b in zip(got["jax"], got["native"], strict=True):
+        for x, y in zip(a, b, strict=True):
+            np.testing.assert_array_equal(x, y)
+
+
 def test_evaluation_uses_the_frozen_policy():
     """evaluate (learn=False): no rule runs, so the weights (and every other learned value) stay as training left
     them, and the policy tested is the one they hold."""
