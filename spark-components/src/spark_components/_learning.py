@@ -43,8 +43,9 @@ def spike_update(synapse, pre, post, on_pre, on_post, w_min=-math.inf, w_max=mat
 
 
 class DenseStorage:
-    """``outer`` and ``clip`` of a dense projection with connectivity ``mask`` (shape ``(n_pre, n_post)``, or one
-    element: every synapse exists), as plain JAX: the reference a native rule kernel's differentiation rule uses."""
+    """``outer``, ``clip`` and ``sum_incoming`` of a dense projection with connectivity ``mask`` (shape
+    ``(n_pre, n_post)``, or one element: every synapse exists), as plain JAX: what a native rule kernel's
+    differentiation rule runs the rule's JAX step on."""
 
     def __init__(self, mask: jax.Array):
         self.mask = mask
@@ -54,3 +55,8 @@ class DenseStorage:
 
     def clip(self, w: jax.Array, lo: float, hi: float) -> jax.Array:
         return jax.numpy.where(self.mask, jax.numpy.clip(w, lo, hi), 0.0)
+
+    def sum_incoming(self, w: jax.Array) -> jax.Array:
+        from .projection import column_sum
+
+        return column_sum(jax.numpy.where(self.mask, w, 0.0))

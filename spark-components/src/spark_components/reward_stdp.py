@@ -39,9 +39,10 @@ class RewardSTDP(spark.LearningRule):
         dw = eta dt m e
 
     and ``w`` is clipped to ``[w_min, w_max]`` (every step). So ``m = 0`` leaves weights within the bounds exactly
-    unchanged, and the change is proportional to ``m`` times the eligibility left when ``m`` arrives: a pre-before-post pair with lag ``s`` and a
-    reward pulse ``delay`` ms after the pair's second spike give ``eta dt m a_plus exp(-s / tau_plus)
-    exp(-delay / tau_e)``. Same-step pre and post spikes count as pre-before-post.
+    unchanged, and the change is proportional to ``m`` times the eligibility left when ``m`` arrives: a
+    pre-before-post pair with lag ``s`` and a reward pulse ``delay`` ms after the pair's second spike give
+    ``eta dt m a_plus exp(-s / tau_plus) exp(-delay / tau_e)``. Same-step pre and post spikes count as
+    pre-before-post.
 
     ``e`` is per synapse and lives in the synapse's storage layout: :meth:`bind` allocates it shaped like
     ``synapse.weight`` (a Brain calls it when it builds); record it as ``"<rule>.eligibility"``. On a built-in dense

@@ -10,7 +10,6 @@ import spark
 
 from . import native, projection
 from ._learning import DenseStorage
-from .projection import column_sum
 
 # spark-core >= 0.1.3: a cond that stays one branch when the lanes (agents side by side) agree
 _cond = spark.lanes.cond if hasattr(spark, "lanes") else jax.lax.cond
@@ -76,7 +75,7 @@ class WeightNormalization(spark.LearningRule):
             # dense storage: one in-place C++ call that normalises where due and otherwise touches nothing (no
             # conditional, which XLA would run with a copy of the weights), the same numbers as below
             mask = jnp.ones((1,), bool) if synapse.all_to_all else synapse.mask[...]
-            return _native_dense(p.target, p.mode)(step % p.every == 0, mask, synapse.weight[...])
+            return _native_dense(self)(step % p.every == 0, mask, synapse.weight[...])
         if p.every == 1:
             return self._normalised(synapse, synapse.weight[...])
         return _cond(step % p.every == 0, lambda w: self._normalised(synapse, w), lambda w: w, synapse.weight[...])
@@ -93,11 +92,12 @@ class WeightNormalization(spark.LearningRule):
         return w + synapse.outer(ones_pre, jnp.where(n > 0, (p.target - s) / jnp.maximum(n, 1.0), 0.0))
 
 
-def _native_dense(target, mode):
-    """``(due, mask, w) -> w``: the native normalisation (in place where ``due``), with a batching rule (under
+def _native_dense(rule: WeightNormalization):
+    """``(due, mask, w) -> w``: ``rule``'s native normalisation (in place where ``due``), with a batching rule (under
     ``vmap`` one call for every lane, each normalised where it is due; the mask may be shared) and a differentiation
-    rule (tangents of the plain-JAX normalisation where due)."""
-    attrs = dict(target=np.float32(target), subtractive=mode == "subtractive")
+    rule (tangents of the rule's JAX normalisation where due)."""
+    p = rule.params
+    attrs = dict(target=np.float32(p.target), subtractive=p.mode == "subtractive")
 
     def kernel(due, mask, w):  # lanes first: (B,), (B, n_pre, n_post)
         call = jax.ffi.ffi_call("spark_weight_normalization_dense", jax.ShapeDtypeStruct(w.shape, jnp.float32),
@@ -121,15 +121,7 @@ def _native_dense(target, mode):
         due, mask, w = primals
 
         def reference(w):
-            ones_pre = jnp.ones((w.shape[0],), jnp.float32)
-            syn = DenseStorage(mask)
-            s = column_sum(jnp.where(mask, w, 0.0))
-            if mode == "multiplicative":
-                factor = jnp.where(s != 0, target / jnp.where(s != 0, s, 1.0), 1.0)
-                return jnp.where(due, syn.outer(ones_pre, factor) * w, w)
-            n = column_sum(jnp.where(mask, syn.outer(ones_pre, jnp.ones((w.shape[1],), jnp.float32)), 0.0))
-            return jnp.where(due, w + syn.outer(ones_pre, jnp.where(n > 0, (target - s) / jnp.maximum(n, 1.0), 0.0)),
-                             w)
+            return jnp.where(due, rule._normalised(DenseStorage(mask), w), w)
 
         return call(*primals), jax.jvp(reference, (w,), (tangents[2],))[1]
 
