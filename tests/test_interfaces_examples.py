@@ -162,6 +162,40 @@ def test_interrupted_training_resumes_exactly(tmp_path):
     np.testing.assert_array_equal(got.counts[-got.images:], want.counts[-got.images:])
 
 
+SEED_RUN = """
+import hashlib, sys, numpy as np
+sys.path.insert(0, {tests!r})
+from test_interfaces_examples import tiny_digits
+from spark_interfaces import digits as ex
+x, _ = tiny_digits(n_per_class=4)
+def state(seed, neurons):
+    learner = ex.DigitLearner(n_neurons=neurons, t_image=30.0, dt=1.0, min_spikes=2, max_repeats=2, chunk=2, seed=seed)
+    learner.train(x)
+    return hashlib.sha256(np.asarray(learner.weights).tobytes() + np.asarray(learner.theta).tobytes()).hexdigest()
+for seed, neurons in {before!r}:
+    state(seed, neurons)
+print(state(1, 5))
+"""
+
+
+def test_a_seed_learns_the_same_after_other_networks_in_the_process():
+    """Reproducibility across process history: seed 1 trained in a fresh interpreter and after two other networks
+    (another seed, another size: other compiled programs, caches and random state) ends with the same weights and
+    thresholds, bit for bit."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tests = str(Path(__file__).resolve().parent)
+    got = []
+    for before in ([], [(0, 5), (2, 7)]):
+        proc = subprocess.run([sys.executable, "-c", SEED_RUN.format(tests=tests, before=before)],
+                              capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        got.append(proc.stdout.strip().splitlines()[-1])
+    assert got[0] == got[1]
+
+
 def test_run_experiment_writes_the_curve_throughput_and_the_plot(tmp_path):
     x, y = tiny_digits(n_per_class=4)
     data = ex.Digits(x[[0, 4, 1, 5, 2, 6]], y[[0, 4, 1, 5, 2, 6]], x[[3, 7]], y[[3, 7]])
