@@ -420,11 +420,18 @@ class Projection(spark.Synapse):
         bounds = dict(w_min=np.float32(w_min), w_max=np.float32(w_max))
         out_type = jax.ShapeDtypeStruct(self.weight.shape, f32)
         if not self.sparse:
-            # one element: every synapse exists (all-to-all), so the kernel need not read the mask
-            mask = jnp.ones((1,), bool) if self.all_to_all else self.mask[...]
-            return _native_spike_update("spark_spike_update_dense", out_type, bounds)(*spikes, mask, self.weight[...])
+            return _native_spike_update("spark_spike_update_dense", out_type, bounds)(*spikes, self.native_mask(),
+                                                                                    self.weight[...])
         return _native_spike_update("spark_spike_update", out_type, bounds)(
             *spikes, self.post_index[...], self.mask[...], self.col_ptr[...], self.col_syn[...], self.weight[...])
+
+    def native_mask(self) -> jax.Array | None:
+        """The connectivity mask a native kernel on dense storage reads (one element when every synapse exists, so
+        the kernel need not read it), or None where the native kernels do not serve this synapse (sparse storage, no
+        kernels on this backend, ``USE_NATIVE`` off): then a rule takes its pure-JAX path."""
+        if self.sparse or not (USE_NATIVE and native.usable()):
+            return None
+        return jnp.ones((1,), bool) if self.all_to_all else self.mask[...]
 
     def clip(self, w, lo, hi):
         return jnp.where(self.mask[...], jnp.clip(w, lo, hi), 0.0)
@@ -508,7 +515,8 @@ def _spike_arg(spikes: jax.Array) -> jax.Array:
 
 def _linear(call, reference):
     """``call`` (a native kernel, which JAX cannot differentiate) with a differentiation rule: its outputs are
-    ``call``'s, their tangents the JVP of ``reference``, the same maths in plain JAX over every synapse.
+    ``call``'s, their tangents the JVP of ``reference``, the same maths in plain JAX over every synapse (also used by
+    the native rule kernels, reward_stdp.py and weight_normalization.py).
 
     The rule wraps ``call``'s batching rule (``custom_vmap``), so ``grad``, ``vmap`` of ``grad`` and ``grad`` of
     ``vmap`` all work: under ``vmap`` the forward pass is the batched kernel and the tangent the batched reference.

@@ -10,7 +10,7 @@ import numpy as np
 
 import spark
 
-from . import native, projection
+from . import projection
 from ._learning import POST_SPIKES, PRE_SPIKES, DenseStorage, check_bounds
 
 
@@ -101,10 +101,8 @@ class RewardSTDP(spark.LearningRule):
                       decay_e=math.exp(-dt / p.tau_e), a_plus=p.a_plus, a_minus=p.a_minus, k=p.eta * dt,
                       w_min=p.w_min, w_max=p.w_max)
         state = (self.x_pre[...], self.x_post[...], self.eligibility[...], w)
-        if (isinstance(synapse, projection.Projection) and not synapse.sparse and projection.USE_NATIVE
-                and native.usable()):
-            # dense storage: one in-place C++ pass (native/reward_stdp.cc), the same numbers as the JAX step
-            mask = jnp.ones((1,), bool) if synapse.all_to_all else synapse.mask[...]
+        mask = synapse.native_mask() if hasattr(synapse, "native_mask") else None
+        if mask is not None:  # dense storage: one in-place C++ pass (native/reward_stdp.cc), the JAX step's numbers
             x_pre, x_post, e, w = _native_dense(consts)(pre.astype(bool), post.astype(bool), mask, m, *state)
         else:
             x_pre, x_post, e, w = _step(synapse, consts, pre, post, m, *state)
@@ -150,13 +148,7 @@ def _native_dense(c):
         args[2] = mask  # shared or per lane, as it is
         return kernel(*args), (True,) * 4
 
-    fn = jax.custom_jvp(lambda *args: call(*args))
+    def reference(pre, post, mask, m, *state):
+        return _step(DenseStorage(mask), c, pre, post, m, *state)
 
-    @fn.defjvp
-    def _(primals, tangents):
-        def reference(pre, post, mask, m, *state):
-            return _step(DenseStorage(mask), c, pre, post, m, *state)
-
-        return call(*primals), jax.jvp(reference, primals, tangents)[1]
-
-    return fn
+    return projection._linear(call, reference)

@@ -8,7 +8,7 @@ import numpy as np
 
 import spark
 
-from . import native, projection
+from . import projection
 from ._learning import DenseStorage
 
 # spark-core >= 0.1.3: a cond that stays one branch when the lanes (agents side by side) agree
@@ -70,11 +70,10 @@ class WeightNormalization(spark.LearningRule):
         p = self.params
         step = self.step[...] + 1
         self.step[...] = step
-        if (isinstance(synapse, projection.Projection) and not synapse.sparse and projection.USE_NATIVE
-                and native.usable()):
+        mask = synapse.native_mask() if hasattr(synapse, "native_mask") else None
+        if mask is not None:
             # dense storage: one in-place C++ call that normalises where due and otherwise touches nothing (no
             # conditional, which XLA would run with a copy of the weights), the same numbers as below
-            mask = jnp.ones((1,), bool) if synapse.all_to_all else synapse.mask[...]
             return _native_dense(self)(step % p.every == 0, mask, synapse.weight[...])
         if p.every == 1:
             return self._normalised(synapse, synapse.weight[...])
@@ -114,15 +113,7 @@ def _native_dense(rule: WeightNormalization):
         w = w if in_batched[2] else jnp.broadcast_to(w, (axis_size, *w.shape))
         return kernel(due, mask, w), True
 
-    fn = jax.custom_jvp(lambda *args: call(*args))
+    def reference(due, mask, w):
+        return jnp.where(due, rule._normalised(DenseStorage(mask), w), w)
 
-    @fn.defjvp
-    def _(primals, tangents):
-        due, mask, w = primals
-
-        def reference(w):
-            return jnp.where(due, rule._normalised(DenseStorage(mask), w), w)
-
-        return call(*primals), jax.jvp(reference, (w,), (tangents[2],))[1]
-
-    return fn
+    return projection._linear(call, reference)

@@ -9,8 +9,8 @@
 //   x_post[j] <- xm[j] + f(post[j])
 // with k = eta dt and m the lane's modulator. This is the rule's pure-JAX step (reward_stdp.py) operation for
 // operation, in the same order and in float32, so both give the same numbers. With m = 0 the weights only get the
-// clip (w + 0 e = w), so that pass skips the multiply-add. The a_minus term is computed only for rows whose
-// presynaptic neuron spiked (elsewhere it subtracts 0) and only when a_minus is not 0.
+// clip (w + 0 e = w). The potentiation and depression terms are nonzero only in the columns of spiking postsynaptic
+// and the rows of spiking presynaptic neurons: they are written into scratch buffers, then one flat pass does the rest.
 //
 // mask: (n_pre, n_post) per lane or shared, or one element (every synapse exists). Every other array is per lane.
 #include <algorithm>
@@ -61,9 +61,9 @@ struct Lane {
 };
 
 struct Scratch {
-  std::vector<float> postf, xm, plus;
+  std::vector<float> xm, plus, minus;
   std::vector<int32_t> fired;
-  Scratch(int64_t n_pre, int64_t n_post) : postf(n_post), xm(n_post), plus(n_pre * n_post), fired(n_post) {}
+  Scratch(int64_t n_pre, int64_t n_post) : xm(n_post), plus(n_pre * n_post), minus(n_pre * n_post), fired(n_post) {}
 };
 
 struct Constants {
@@ -71,117 +71,68 @@ struct Constants {
   float decay_plus, decay_minus, decay_e, a_plus, a_minus, w_min, w_max;
 };
 
-// one row (presynaptic neuron i) of eligibility and weights; kMask: read the mask row (else every synapse exists)
-template <bool kFused, bool kMask>
-inline __attribute__((always_inline)) void StepRow(float* __restrict__ er, float* __restrict__ wr,
-                                                   const bool* __restrict__ mr, const float* __restrict__ postf,
-                                                   const float* __restrict__ xm, float x, float fi, bool minus,
-                                                   float km, const Constants& c) {
-  const int64_t n_post = c.n_post;
-  if (minus) {  // XLA does not fuse the subtraction (a select stands between it and its multiply)
-    for (int64_t j = 0; j < n_post; ++j) {
-      const float plus = c.a_plus * (x * postf[j]);
-      const float t = Mad<kFused>(er[j], c.decay_e, kMask && !mr[j] ? 0.0f : plus);
-      er[j] = t - c.a_minus * (kMask && !mr[j] ? 0.0f : fi * xm[j]);
-    }
-    for (int64_t j = 0; j < n_post; ++j) {
-      const float v = std::min(std::max(Mad<kFused>(km, er[j], wr[j]), c.w_min), c.w_max);
-      wr[j] = kMask && !mr[j] ? 0.0f : v;
-    }
-    return;
-  }
-  // one pass: eligibility, then the weight from it (with km = 0 the clip alone: w + 0 e = w)
-  if (km != 0.0f) {
-    for (int64_t j = 0; j < n_post; ++j) {
-      const float plus = c.a_plus * (x * postf[j]);
-      const float t = Mad<kFused>(er[j], c.decay_e, kMask && !mr[j] ? 0.0f : plus);
-      er[j] = t;
-      const float v = std::min(std::max(Mad<kFused>(km, t, wr[j]), c.w_min), c.w_max);
-      wr[j] = kMask && !mr[j] ? 0.0f : v;
-    }
-  } else {
-    for (int64_t j = 0; j < n_post; ++j) {
-      const float plus = c.a_plus * (x * postf[j]);
-      er[j] = Mad<kFused>(er[j], c.decay_e, kMask && !mr[j] ? 0.0f : plus);
-      const float v = std::min(std::max(wr[j], c.w_min), c.w_max);
-      wr[j] = kMask && !mr[j] ? 0.0f : v;
-    }
-  }
-}
-
-// The lane's synapses as one flat pass when no term needs its row (a_minus = 0, or no presynaptic spike), with the
-// potentiation terms a_plus x_pre[i] of the few spiking postsynaptic neurons j written into plus (zero elsewhere; a
-// synapse onto a silent j gets e decay_e + 0, as XLA computes it) and zeroed again afterwards.
-template <bool kFused, bool kMask>
+// One flat pass over a lane's synapses. plus[k] holds a_plus x_pre[i] f(post[j]) and minus[k] a_minus f(pre[i]) xm[j]
+// (zero where the neuron is silent, so the terms add or subtract an exact 0 there, as XLA computes them):
+//   e <- fma(e, decay_e, plus) - minus   (XLA fuses the first, not the subtraction: a select stands between)
+//   w <- clip(fma(km, e, w))             (km = 0: w + 0 e = w, the clip alone)
+// kMask: absent synapses get 0 terms and weight 0; kMinus: the depression term exists (a_minus != 0, a pre spike);
+// kWrite: km != 0.
+template <bool kFused, bool kMask, bool kMinus, bool kWrite>
 inline __attribute__((always_inline)) void FlatPass(float* __restrict__ e, float* __restrict__ w,
-                                                    const float* __restrict__ plus, const bool* __restrict__ m,
-                                                    int64_t n, float km, const Constants& c) {
-  if (km != 0.0f) {
-    for (int64_t k = 0; k < n; ++k) {
-      const float t = Mad<kFused>(e[k], c.decay_e, kMask && !m[k] ? 0.0f : plus[k]);
-      e[k] = t;
-      const float v = std::min(std::max(Mad<kFused>(km, t, w[k]), c.w_min), c.w_max);
-      w[k] = kMask && !m[k] ? 0.0f : v;
-    }
-  } else {  // w + 0 e = w: only the clip
-    for (int64_t k = 0; k < n; ++k) {
-      e[k] = Mad<kFused>(e[k], c.decay_e, kMask && !m[k] ? 0.0f : plus[k]);
-      const float v = std::min(std::max(w[k], c.w_min), c.w_max);
-      w[k] = kMask && !m[k] ? 0.0f : v;
-    }
+                                                    const float* __restrict__ plus, const float* __restrict__ minus,
+                                                    const bool* __restrict__ m, int64_t n, float km,
+                                                    const Constants& c) {
+  for (int64_t k = 0; k < n; ++k) {
+    const bool off = kMask && !m[k];
+    float t = Mad<kFused>(e[k], c.decay_e, off ? 0.0f : plus[k]);
+    if constexpr (kMinus) t = t - (off ? 0.0f : minus[k]);
+    e[k] = t;
+    const float v = std::min(std::max(kWrite ? Mad<kFused>(km, t, w[k]) : w[k], c.w_min), c.w_max);
+    w[k] = off ? 0.0f : v;
   }
 }
 
-template <bool kFused>
-inline __attribute__((always_inline)) void FlatLane(const Lane& l, const Constants& c, const float* x,
-                                                    const int32_t* fired, int64_t n_fired, float* plus) {
-  const int64_t n_pre = c.n_pre, n_post = c.n_post;
-  for (int64_t f = 0; f < n_fired; ++f) {
-    for (int64_t i = 0; i < n_pre; ++i) plus[i * n_post + fired[f]] = c.a_plus * (x[i] * 1.0f);
-  }
-  if (l.mask) {
-    FlatPass<kFused, true>(l.e, l.w, plus, l.mask, n_pre * n_post, l.km, c);
+template <bool kFused, bool kMask, bool kMinus>
+inline __attribute__((always_inline)) void Pass(const Lane& l, const Constants& c, const Scratch& s) {
+  const int64_t n = c.n_pre * c.n_post;
+  const float* minus = kMinus ? s.minus.data() : nullptr;
+  if (l.km != 0.0f) {
+    FlatPass<kFused, kMask, kMinus, true>(l.e, l.w, s.plus.data(), minus, l.mask, n, l.km, c);
   } else {
-    FlatPass<kFused, false>(l.e, l.w, plus, nullptr, n_pre * n_post, l.km, c);
-  }
-  for (int64_t f = 0; f < n_fired; ++f) {
-    for (int64_t i = 0; i < n_pre; ++i) plus[i * n_post + fired[f]] = 0.0f;
+    FlatPass<kFused, kMask, kMinus, false>(l.e, l.w, s.plus.data(), minus, l.mask, n, l.km, c);
   }
 }
 
+// The terms of the few spiking neurons are written into the scratch buffers before the pass and zeroed after it.
 template <bool kFused>
 inline __attribute__((always_inline)) void StepLane(const Lane& l, const Constants& c, Scratch& s) {
-  const int64_t n_post = c.n_post;
-  float* postf = s.postf.data();
+  const int64_t n_pre = c.n_pre, n_post = c.n_post;
   float* xm = s.xm.data();
-  bool any_pre = false;
   int64_t n_fired = 0;
   for (int64_t j = 0; j < n_post; ++j) {
-    postf[j] = l.post[j] ? 1.0f : 0.0f;
     xm[j] = l.x_post[j] * c.decay_minus;
     if (l.post[j]) s.fired[n_fired++] = static_cast<int32_t>(j);
   }
-  for (int64_t i = 0; i < c.n_pre; ++i) {
-    const float fi = l.pre[i] ? 1.0f : 0.0f;
-    any_pre |= l.pre[i];
-    l.x_pre[i] = Mad<kFused>(l.x_pre[i], c.decay_plus, fi);
-  }
-  if (c.a_minus == 0.0f || !any_pre) {
-    FlatLane<kFused>(l, c, l.x_pre, s.fired.data(), n_fired, s.plus.data());
-  } else {
-    for (int64_t i = 0; i < c.n_pre; ++i) {
-      const float fi = l.pre[i] ? 1.0f : 0.0f;
-      const bool minus = l.pre[i];
-      float* er = l.e + i * n_post;
-      float* wr = l.w + i * n_post;
-      if (l.mask) {
-        StepRow<kFused, true>(er, wr, l.mask + i * n_post, postf, xm, l.x_pre[i], fi, minus, l.km, c);
-      } else {
-        StepRow<kFused, false>(er, wr, nullptr, postf, xm, l.x_pre[i], fi, minus, l.km, c);
-      }
+  for (int64_t i = 0; i < n_pre; ++i) l.x_pre[i] = Mad<kFused>(l.x_pre[i], c.decay_plus, l.pre[i] ? 1.0f : 0.0f);
+  const bool minus = c.a_minus != 0.0f && std::any_of(l.pre, l.pre + n_pre, [](bool b) { return b; });
+  auto terms = [&](bool set) {
+    for (int64_t f = 0; f < n_fired; ++f) {
+      for (int64_t i = 0; i < n_pre; ++i) s.plus[i * n_post + s.fired[f]] = set ? c.a_plus * (l.x_pre[i] * 1.0f) : 0.0f;
     }
+    if (!minus) return;
+    for (int64_t i = 0; i < n_pre; ++i) {
+      if (!l.pre[i]) continue;
+      for (int64_t j = 0; j < n_post; ++j) s.minus[i * n_post + j] = set ? c.a_minus * (1.0f * xm[j]) : 0.0f;
+    }
+  };
+  terms(true);
+  if (l.mask) {
+    minus ? Pass<kFused, true, true>(l, c, s) : Pass<kFused, true, false>(l, c, s);
+  } else {
+    minus ? Pass<kFused, false, true>(l, c, s) : Pass<kFused, false, false>(l, c, s);
   }
-  for (int64_t j = 0; j < n_post; ++j) l.x_post[j] = Mad<kFused>(l.x_post[j], c.decay_minus, postf[j]);
+  terms(false);
+  for (int64_t j = 0; j < n_post; ++j) l.x_post[j] = Mad<kFused>(l.x_post[j], c.decay_minus, l.post[j] ? 1.0f : 0.0f);
 }
 
 void StepPlain(const Lane& l, const Constants& c, Scratch& s) { StepLane<false>(l, c, s); }
