@@ -33,6 +33,7 @@ def host_profile(windows: int = 2000) -> dict:
     from flax import nnx
 
     import spark
+    from spark.fastrng import compile_unrolled
     from spark.loop import _spec, _window
     from spark_interfaces.rl import agent
 
@@ -43,12 +44,15 @@ def host_profile(windows: int = 2000) -> dict:
     window = _window(brain, spec, loop, brain.frozen(True), {})
     gd, state = nnx.split(brain)
 
-    def call(state, obs, mod):
-        br, action = window(nnx.merge(gd, state), obs, mod)
-        return nnx.split(br)[1], action
+    leaves, treedef = jax.tree.flatten(state)
+
+    def call(leaves, obs, mod):  # as the host loop calls it: the state as its list of arrays
+        br, action = window(nnx.merge(gd, jax.tree.unflatten(treedef, leaves)), obs, mod)
+        return jax.tree.leaves(nnx.split(br)[1]), action
 
     obs = np.zeros(4, np.float32)
-    fn = jax.jit(call).lower(state, obs, np.float32(0)).compile()
+    fn = compile_unrolled(jax.jit(call), leaves, obs, np.float32(0))
+    state = leaves
     state, a = fn(state, obs, np.float32(1.0))
     t0 = time.perf_counter()
     for i in range(windows):

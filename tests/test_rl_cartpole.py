@@ -78,18 +78,22 @@ def test_agents_side_by_side_learn_the_same_on_the_native_kernels_as_on_the_jax_
 def test_a_window_written_out_learns_the_same_as_a_window_loop(monkeypatch):
     """The compiled loop writes a window's brain steps out one after another (``spark.loop._UNROLL``, for speed):
     the agents side by side end with the same episodes, weights and eligibility as with the steps in a loop (unroll
-    1), bit for bit; and a window longer than the unroll (a loop of written-out blocks plus a remainder) too."""
+    1), bit for bit; and with blocks that leave a remainder (3 + 3 + 3 + 1), on the native kernels and on the rules'
+    pure-JAX path."""
     from spark import loop as spark_loop
+    from spark_components import projection
 
     seeds, got = (0, 1), {}
-    for unroll in (1, 10, 3):
+    for path, unroll in (("native", 1), ("native", spark_loop._UNROLL), ("native", 3), ("jax", spark_loop._UNROLL)):
         monkeypatch.setattr(spark_loop, "_UNROLL", unroll)
+        monkeypatch.setattr(projection, "USE_NATIVE", path == "native")
         brains = agent.brains(seeds)
         out = agent.train(seeds, episodes=3, agents=brains, chunk=3)
-        got[unroll] = ([o.lengths for o in out], [np.array(b.nodes["in_act"].weight[...]) for b in brains],
-                       [np.array(b.nodes["rstdp"].eligibility[...]) for b in brains])
-    for unroll in (10, 3):
-        for a, b in zip(got[1], got[unroll], strict=True):
+        got[path, unroll] = ([o.lengths for o in out], [np.array(b.nodes["in_act"].weight[...]) for b in brains],
+                             [np.array(b.nodes["rstdp"].eligibility[...]) for b in brains])
+    first, *rest = got.values()
+    for other in rest:
+        for a, b in zip(first, other, strict=True):
             for x, y in zip(a, b, strict=True):
                 np.testing.assert_array_equal(x, y)
 

@@ -191,9 +191,10 @@ def _obs_shape(env) -> tuple | None:
 #: brain steps of a window written out one after another in the compiled program (longer windows: a loop of such
 #: blocks). XLA:CPU runs each ``while`` iteration with copies of the loop state and dispatches of its own, a cost of
 #: the size of a small network's step. Measured (2026-11-30, the CartPole agent, 64 side by side on the JAX CartPole,
-#: 10-step windows, both programs in one process): 9.6 -> 8.3 us per agent and window, compilation 2 -> 5 s; the
-#: numbers are the same bit for bit (tests/test_rl_cartpole.py).
-_UNROLL = 10
+#: 10-step windows, the programs in one process): 9.3 us per agent and window rolled, 7.8 with blocks of 5, 8.0 with
+#: 10; compilation 2 -> 4 s. Blocks of 10 made XLA's compilation of the rules' pure-JAX path (``lax.cond`` in every
+#: step) take minutes. The numbers are the same bit for bit (tests/test_rl_cartpole.py).
+_UNROLL = 5
 
 
 def _window(brain, spec, loop: Loop, frozen: frozenset, consts: dict):
@@ -252,8 +253,21 @@ def _host(brain, env, loop: Loop, spec, episodes: int, frozen, consts, seed: int
     oshape = spec[0][1]
     t0 = time.perf_counter()
     obs0 = np.zeros(oshape, np.float32)
-    fn = compile_unrolled(jax.jit(call), state, obs0, np.float32(0))
-    rfn = compile_unrolled(jax.jit(reset), state)
+    # the state crosses each call as its list of arrays: a call with the nnx.State itself flattens that pytree in
+    # Python both ways, which cost more than the window's 10 brain steps (measured 2026-11-30, the CartPole agent on
+    # gymnasium's CartPole-v1, one core: 2,800 -> 4,400 environment steps per second)
+    leaves, treedef = jax.tree.flatten(state)
+
+    def call_flat(leaves, obs, mod):
+        st, action = call(jax.tree.unflatten(treedef, leaves), obs, mod)
+        return jax.tree.leaves(st), action
+
+    def reset_flat(leaves):
+        return jax.tree.leaves(reset(jax.tree.unflatten(treedef, leaves)))
+
+    fn = compile_unrolled(jax.jit(call_flat), leaves, obs0, np.float32(0))
+    rfn = compile_unrolled(jax.jit(reset_flat), leaves)
+    state = leaves
     compile_s = time.perf_counter() - t0
     lengths, returns = np.zeros(episodes, np.int32), np.zeros(episodes, np.float32)
     t0 = time.perf_counter()
@@ -278,7 +292,7 @@ def _host(brain, env, loop: Loop, spec, episodes: int, frozen, consts, seed: int
             if on_episode is not None:
                 on_episode(e + 1, lengths[:e + 1])
     finally:
-        nnx.update(brain, state)
+        nnx.update(brain, jax.tree.unflatten(treedef, state))
     return Episodes(lengths, returns, time.perf_counter() - t0, compile_s)
 
 
