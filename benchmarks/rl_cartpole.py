@@ -28,31 +28,18 @@ def host_profile(windows: int = 2000) -> dict:
     """Per environment step of the host loop: the compiled window call alone (10 brain steps, learning on, a fixed
     observation), gymnasium's step alone (random actions), and the loop's whole step from a short training."""
     import gymnasium
-    import jax
     import numpy as np
-    from flax import nnx
 
     import spark
-    from spark.fastrng import compile_unrolled
-    from spark.loop import _spec, _window
+    from spark.loop import _host_programs, _spec
     from spark_interfaces.rl import agent
 
     brain = agent.brains([0])[0]
     loop = agent.make_loop()
     env = agent.make_env()
     spec = _spec(brain, loop, env.observation_shape)
-    window = _window(brain, spec, loop, brain.frozen(True), {})
-    gd, state = nnx.split(brain)
-
-    leaves, treedef = jax.tree.flatten(state)
-
-    def call(leaves, obs, mod):  # as the host loop calls it: the state as its list of arrays
-        br, action = window(nnx.merge(gd, jax.tree.unflatten(treedef, leaves)), obs, mod)
-        return jax.tree.leaves(nnx.split(br)[1]), action
-
+    fn, _, state, _ = _host_programs(brain, loop, spec, brain.frozen(True), {})  # as the host loop calls it
     obs = np.zeros(4, np.float32)
-    fn = compile_unrolled(jax.jit(call), leaves, obs, np.float32(0))
-    state = leaves
     state, a = fn(state, obs, np.float32(1.0))
     t0 = time.perf_counter()
     for i in range(windows):

@@ -238,36 +238,35 @@ def _reset_brain(br, init):
 # ----- host backend ----------------------------------------------------------------------------------------------
 
 
-def _host(brain, env, loop: Loop, spec, episodes: int, frozen, consts, seed: int, on_episode) -> Episodes:
+def _host_programs(brain, loop: Loop, spec, frozen, consts):
+    """``(window, reset, leaves, treedef)``: the host loop's two compiled programs, ``window(leaves, obs, mod) ->
+    (leaves, action)`` (one window) and ``reset(leaves) -> leaves`` (the brain's dynamic state reset), with the
+    brain's state as the list of its arrays (``leaves``; ``jax.tree.unflatten(treedef, leaves)`` is the nnx.State).
+
+    The state crosses each call as that list: a call with the nnx.State itself flattens the pytree in Python both
+    ways, which cost more than the window's 10 brain steps (measured 2026-11-30, the CartPole agent on gymnasium's
+    CartPole-v1, one core: 2,800 -> 4,400 environment steps per second)."""
     window = _window(brain, spec, loop, frozen, consts)
     init = brain.initial_dynamic_state()
     gd, state = nnx.split(brain)
-
-    def call(state, obs, mod):
-        br, action = window(nnx.merge(gd, state), obs, mod)
-        return nnx.split(br)[1], action
-
-    def reset(state):
-        return nnx.split(_reset_brain(nnx.merge(gd, state), init))[1]
-
-    oshape = spec[0][1]
-    t0 = time.perf_counter()
-    obs0 = np.zeros(oshape, np.float32)
-    # the state crosses each call as its list of arrays: a call with the nnx.State itself flattens that pytree in
-    # Python both ways, which cost more than the window's 10 brain steps (measured 2026-11-30, the CartPole agent on
-    # gymnasium's CartPole-v1, one core: 2,800 -> 4,400 environment steps per second)
     leaves, treedef = jax.tree.flatten(state)
 
-    def call_flat(leaves, obs, mod):
-        st, action = call(jax.tree.unflatten(treedef, leaves), obs, mod)
-        return jax.tree.leaves(st), action
+    def call(leaves, obs, mod):
+        br, action = window(nnx.merge(gd, jax.tree.unflatten(treedef, leaves)), obs, mod)
+        return jax.tree.leaves(nnx.split(br)[1]), action
 
-    def reset_flat(leaves):
-        return jax.tree.leaves(reset(jax.tree.unflatten(treedef, leaves)))
+    def reset(leaves):
+        return jax.tree.leaves(nnx.split(_reset_brain(nnx.merge(gd, jax.tree.unflatten(treedef, leaves)), init))[1])
 
-    fn = compile_unrolled(jax.jit(call_flat), leaves, obs0, np.float32(0))
-    rfn = compile_unrolled(jax.jit(reset_flat), leaves)
-    state = leaves
+    obs0 = np.zeros(spec[0][1], np.float32)
+    return (compile_unrolled(jax.jit(call), leaves, obs0, np.float32(0)), compile_unrolled(jax.jit(reset), leaves),
+            leaves, treedef)
+
+
+def _host(brain, env, loop: Loop, spec, episodes: int, frozen, consts, seed: int, on_episode) -> Episodes:
+    oshape = spec[0][1]
+    t0 = time.perf_counter()
+    fn, rfn, state, treedef = _host_programs(brain, loop, spec, frozen, consts)
     compile_s = time.perf_counter() - t0
     lengths, returns = np.zeros(episodes, np.int32), np.zeros(episodes, np.float32)
     t0 = time.perf_counter()
