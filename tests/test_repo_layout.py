@@ -101,7 +101,7 @@ def test_no_environment_can_pass_with_failing_or_missing_tests(tox):
 
 # each optional dependency CI must have -> (the tox environments whose tests need it, the extra that installs it)
 REQUIRED_IN_CI = {
-    "SPARK_REQUIRE_NATIVE": ({"components"}, None),  # a C++ compiler, not a package
+    "SPARK_REQUIRE_NATIVE": ({"components", "integration"}, None),  # a C++ compiler, not a package
     "SPARK_REQUIRE_PLOT": ({"core", "integration"}, "./spark-core[plot"),
     "SPARK_REQUIRE_DIGITS": ({"integration"}, "./spark-interfaces[digits"),
 }

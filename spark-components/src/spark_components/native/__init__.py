@@ -128,6 +128,16 @@ def usable() -> bool:
     return platform() in PLATFORMS and kernels()
 
 
+def required_but_missing(env_var: str = "SPARK_REQUIRE_NATIVE") -> str | None:
+    """Why a test run must stop, or None: ``env_var`` is ``1`` (CI, set by .ci/run) and the kernels cannot be built
+    here. The test suites' ``conftest.py`` raise it, so a missing compiler fails the run instead of skipping every
+    native-path test."""
+    if os.environ.get(env_var) != "1" or kernels():
+        return None
+    return (f"{env_var}=1 but spark_components' native kernels could not be built; install a C++ compiler "
+            "(Debian: apt-get install -y g++) or unset the variable")
+
+
 def kernels() -> bool:
     """Build (once), load and register the kernels; True when they are available."""
     if "ok" in _state:
