@@ -176,3 +176,19 @@ def test_a_step_with_data_of_the_wrong_shape_names_both_shapes():
 
     with pytest.raises(ValueError, match=r"latency: input 'data' has shape \[5\] but this node expects \[4\]"):
         LatencyEncoder((4,))(dt=1.0, data=np.zeros(5, np.float32))
+
+
+def test_a_re_presentation_raises_a_white_pixels_rate(registry):
+    """Diehl & Cook present a quiet image again with the input rates raised (+32 Hz at intensity 3 for a white
+    pixel): the presentation's gain scales the data past 1 and the Poisson rate rises with it (it was clipped to
+    max_rate, so white pixels never got faster). Nothing is watched but the encoder's own spikes, and the bar is
+    never met: every sample is presented 1 + 2 times, the last at gain 1 + 2 x 0.5 = 2."""
+    n, ms = 2000, 100.0
+    brain = brain_with(registry, "enc", "poisson", (n,), max_rate=100.0)
+    pres = spark.Presentation(t_present=ms, reset=True, watch="enc.spikes", min_spikes=10 ** 9, max_repeats=2,
+                              gain_step=0.5)
+    res = brain.present({"x": np.ones((1, n), np.float32)}, pres, count=["enc.spikes"])
+    assert res.presentations.tolist() == [3]
+    p = 2 * 100.0 * 1e-3  # gain 2 x 100 Hz x 1 ms
+    count, trials = int(res.counts["enc.spikes"].sum()), n * int(ms)
+    assert abs(count - trials * p) <= 4 * np.sqrt(trials * p * (1 - p)), (count, trials * p)

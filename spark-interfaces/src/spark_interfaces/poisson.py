@@ -20,8 +20,8 @@ class PoissonEncoderParams:
 class PoissonEncoder(spark.Encoder):
     """Poisson spike trains whose rate follows the data.
 
-    Each step, element ``k`` spikes with probability ``clip(data[k], 0, 1) * max_rate * dt``
-    (``dt`` in s; the probability is capped at 1), independently of every other element and step.
+    Each step, element ``k`` spikes with probability ``data[k] * max_rate * dt`` (``dt`` in s; negative data read
+    as 0 and the probability is capped at 1), independently of every other element and step.
     At most one spike fits in a step, so rates above ``1 / dt`` (10 kHz at ``dt = 0.1`` ms) cannot be represented:
     a ``max_rate`` above ``1 / dt`` saturates every value above ``1 / (max_rate dt)``. The encoder says so with a
     :class:`spark.ModelWarning` (see :func:`rate_cap_problem`) when it is built for such a ``dt`` (a Brain build), or
@@ -33,9 +33,11 @@ class PoissonEncoder(spark.Encoder):
     resolution of 2^-23). Spark's workloads compile the Threefry hash behind them unrolled into one fused loop on CPU
     (:mod:`spark.fastrng`; 784 numbers: about 14 -> 4 us per step).
 
-    Declared range: ``[0, 1]``. Inside a step values below 0 or above 1 are clipped and NaN reads as 0;
-    on the host, ``check_input`` (and :func:`spark_interfaces.check_inputs`) refuses them with the offending index,
-    and ``Brain.run`` refuses NaN and infinity.
+    Declared range: ``[0, 1]``: on the host, ``check_input`` (and :func:`spark_interfaces.check_inputs`) refuses
+    data outside it with the offending index, and ``Brain.run`` refuses NaN and infinity. Inside a step values below
+    0 and NaN read as 0, and values above 1 fire faster than ``max_rate`` in proportion (up to one spike per step):
+    a presentation's gain (:class:`spark.Presentation`'s ``gain_step``, Diehl & Cook's re-presentation with the
+    input rates raised) scales the data past 1, and a white pixel's rate must rise with it.
 
     Ports:
         data (in, Signal): intensities in [0, 1], shape ``shape``.
@@ -44,7 +46,8 @@ class PoissonEncoder(spark.Encoder):
 
     name = "poisson"
     Params = PoissonEncoderParams
-    inputs = {"data": spark.Port(spark.Signal, "intensity in [0, 1] (1 = max_rate)", warn_unconnected=True)}
+    inputs = {"data": spark.Port(spark.Signal, "intensity in [0, 1] (1 = max_rate; a gain may scale it past 1)",
+                                 warn_unconnected=True)}
     outputs = {"spikes": spark.Port(spark.Spikes, "Poisson spikes")}
     stochastic = True
 
@@ -61,7 +64,7 @@ class PoissonEncoder(spark.Encoder):
         expect_shape(self.name, "data", data, self.shape)
         if self.dt is None:  # built without dt: say it once per trace, where the step's dt is known
             _warn_rate_cap(self.params.max_rate, dt)
-        x = jnp.nan_to_num(jnp.clip(data, 0.0, 1.0), nan=0.0)
+        x = jnp.nan_to_num(jnp.maximum(data, 0.0), nan=0.0)  # above 1: faster (a presentation's gain)
         p = jnp.minimum(x * (self.params.max_rate * dt * 1e-3), 1.0)
         return {"spikes": jax.random.uniform(key, self.shape) < p}
 
