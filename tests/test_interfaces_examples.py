@@ -80,7 +80,8 @@ def test_the_bundled_model_is_a_valid_example():
     assert norm["params"]["every"] == round(500.0 / brain.dt)  # once per presentation and its rest
     kinds = {n["id"]: n["component"].split(":")[1] for n in doc["nodes"]}
     assert kinds["exc"] == "adaptive_lif_cond" and kinds["input_exc"] == "exp_conductance"  # Diehl & Cook's model
-    assert abs(float(np.asarray(brain.nodes["input_exc"].weight[...]).sum(axis=0).mean()) - 78.0) < 1.0  # as normalised
+    w0 = np.asarray(brain.nodes["input_exc"].weight[...])
+    assert abs(float(w0.sum(axis=0).mean()) - 78.0) < 1.0  # the paper's initial weights (normalised after an image)
 
 
 def test_larger_layers_scale_the_threshold_homeostasis_and_the_stdp_rates():
@@ -280,6 +281,38 @@ def test_images_out_of_range_are_refused(learner):
         learner.train(np.full((1, 28, 28), 255.0))
     with pytest.raises(ValueError, match=r"images have shape \[2, 27, 28\]"):
         learner.predict(np.zeros((2, 27, 28)))
+
+
+def test_images_are_scaled_to_one_intensity_sum_and_clipped():
+    x = np.zeros((3, 28, 28), np.float32)
+    x[0, :5, :5] = 1.0  # 25 white pixels: x 4 would exceed white, so they stay white (sum 25)
+    x[1] = 0.05  # 784 x 0.05 = 39.2: scaled to 100 exactly
+    out = ex.normalize_images(x)  # the blank image x[2] stays blank
+    assert out.shape == (3, 28, 28) and out.dtype == np.float32
+    np.testing.assert_array_equal(out[0], x[0])
+    np.testing.assert_allclose(out[1], 100.0 / 784, rtol=1e-6)
+    assert out[1].sum() == pytest.approx(100.0, rel=1e-5) and not out[2].any()
+    assert ex.normalize_images(x.reshape(3, 784), total=39.2)[1].sum() == pytest.approx(39.2, rel=1e-5)
+    with pytest.raises(ValueError, match="must be > 0"):
+        ex.normalize_images(x, total=0.0)
+    with pytest.raises(ValueError, match="give a sum > 0, or None"):
+        ex.DigitLearner(n_neurons=2, intensity_sum=-1.0)
+
+
+def test_the_learner_scales_every_image_it_is_given():
+    """Training on raw images with the default intensity sum learns exactly what a learner with the scaling off
+    learns from the scaled images (same seed); so do their responses."""
+    x, _ = tiny_digits()
+    kw = dict(n_neurons=6, t_image=40.0, dt=1.0, min_spikes=1, max_repeats=1, batch=4, chunk=2)
+    scaled, raw = ex.DigitLearner(**kw), ex.DigitLearner(**kw, intensity_sum=None)
+    assert scaled.intensity_sum == ex.INTENSITY_SUM == 100.0
+    scaled.train(x)
+    raw.train(ex.normalize_images(x))
+    np.testing.assert_array_equal(scaled.weights, raw.weights)
+    np.testing.assert_array_equal(scaled.responses(x), raw.responses(ex.normalize_images(x)))
+    other = ex.DigitLearner(**kw, intensity_sum=None)
+    other.train(x)
+    assert not np.array_equal(other.weights, scaled.weights)  # the bars' noise sums to more than 100: scaled down
 
 
 def test_receptive_field_mosaic():

