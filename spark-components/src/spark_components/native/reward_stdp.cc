@@ -39,7 +39,9 @@ void CopyIn(const ffi::Buffer<ffi::F32>& in, ffi::ResultBuffer<ffi::F32>& out) {
 }
 
 // a b + c, rounded once (fused) or twice: XLA's CPU compiler fuses multiply-adds where the host has FMA, so the
-// kernel does the same to give the JAX step's numbers bit for bit
+// kernel does the same to give the JAX step's numbers bit for bit. Where the host also has AVX-512, LLVM folds the
+// mask's select into the subtraction of the depression term (x - select(m, y, 0) -> select(m, x - y, x), a masked
+// operation) and then fuses that subtraction with its multiplication too: the kernel's kFoldMinus variant.
 template <bool kFused>
 inline __attribute__((always_inline)) float Mad(float a, float b, float c) {
   if constexpr (kFused) {
@@ -72,12 +74,14 @@ struct Constants {
 };
 
 // One flat pass over a lane's synapses. plus[k] holds a_plus x_pre[i] f(post[j]) and minus[k] a_minus f(pre[i]) xm[j]
-// (zero where the neuron is silent, so the terms add or subtract an exact 0 there, as XLA computes them):
+// (kFoldMinus: f(pre[i]) xm[j]), zero where the neuron is silent, so the terms add or subtract an exact 0 there, as
+// XLA computes them:
 //   e <- fma(e, decay_e, plus) - minus   (XLA fuses the first, not the subtraction: a select stands between)
+//   e <- fma(-a_minus, minus, fma(e, decay_e, plus))   (kFoldMinus: AVX-512 hosts, where the select is folded away)
 //   w <- clip(fma(km, e, w))             (km = 0: w + 0 e = w, the clip alone)
 // kMask: absent synapses get 0 terms and weight 0; kMinus: the depression term exists (a_minus != 0, a pre spike);
 // kWrite: km != 0.
-template <bool kFused, bool kMask, bool kMinus, bool kWrite>
+template <bool kFused, bool kFoldMinus, bool kMask, bool kMinus, bool kWrite>
 inline __attribute__((always_inline)) void FlatPass(float* __restrict__ e, float* __restrict__ w,
                                                     const float* __restrict__ plus, const float* __restrict__ minus,
                                                     const bool* __restrict__ m, int64_t n, float km,
@@ -85,26 +89,27 @@ inline __attribute__((always_inline)) void FlatPass(float* __restrict__ e, float
   for (int64_t k = 0; k < n; ++k) {
     const bool off = kMask && !m[k];
     float t = Mad<kFused>(e[k], c.decay_e, off ? 0.0f : plus[k]);
-    if constexpr (kMinus) t = t - (off ? 0.0f : minus[k]);
+    if constexpr (kMinus && kFoldMinus) t = Mad<kFused>(-c.a_minus, off ? 0.0f : minus[k], t);
+    if constexpr (kMinus && !kFoldMinus) t = t - (off ? 0.0f : minus[k]);
     e[k] = t;
     const float v = std::min(std::max(kWrite ? Mad<kFused>(km, t, w[k]) : w[k], c.w_min), c.w_max);
     w[k] = off ? 0.0f : v;
   }
 }
 
-template <bool kFused, bool kMask, bool kMinus>
+template <bool kFused, bool kFoldMinus, bool kMask, bool kMinus>
 inline __attribute__((always_inline)) void Pass(const Lane& l, const Constants& c, const Scratch& s) {
   const int64_t n = c.n_pre * c.n_post;
   const float* minus = kMinus ? s.minus.data() : nullptr;
   if (l.km != 0.0f) {
-    FlatPass<kFused, kMask, kMinus, true>(l.e, l.w, s.plus.data(), minus, l.mask, n, l.km, c);
+    FlatPass<kFused, kFoldMinus, kMask, kMinus, true>(l.e, l.w, s.plus.data(), minus, l.mask, n, l.km, c);
   } else {
-    FlatPass<kFused, kMask, kMinus, false>(l.e, l.w, s.plus.data(), minus, l.mask, n, l.km, c);
+    FlatPass<kFused, kFoldMinus, kMask, kMinus, false>(l.e, l.w, s.plus.data(), minus, l.mask, n, l.km, c);
   }
 }
 
 // The terms of the few spiking neurons are written into the scratch buffers before the pass and zeroed after it.
-template <bool kFused>
+template <bool kFused, bool kFoldMinus>
 inline __attribute__((always_inline)) void StepLane(const Lane& l, const Constants& c, Scratch& s) {
   const int64_t n_pre = c.n_pre, n_post = c.n_post;
   float* xm = s.xm.data();
@@ -122,29 +127,37 @@ inline __attribute__((always_inline)) void StepLane(const Lane& l, const Constan
     if (!minus) return;
     for (int64_t i = 0; i < n_pre; ++i) {
       if (!l.pre[i]) continue;
-      for (int64_t j = 0; j < n_post; ++j) s.minus[i * n_post + j] = set ? c.a_minus * (1.0f * xm[j]) : 0.0f;
+      for (int64_t j = 0; j < n_post; ++j) {
+        s.minus[i * n_post + j] = set ? (kFoldMinus ? 1.0f * xm[j] : c.a_minus * (1.0f * xm[j])) : 0.0f;
+      }
     }
   };
   terms(true);
   if (l.mask) {
-    minus ? Pass<kFused, true, true>(l, c, s) : Pass<kFused, true, false>(l, c, s);
+    minus ? Pass<kFused, kFoldMinus, true, true>(l, c, s) : Pass<kFused, kFoldMinus, true, false>(l, c, s);
   } else {
-    minus ? Pass<kFused, false, true>(l, c, s) : Pass<kFused, false, false>(l, c, s);
+    minus ? Pass<kFused, kFoldMinus, false, true>(l, c, s) : Pass<kFused, kFoldMinus, false, false>(l, c, s);
   }
   terms(false);
   for (int64_t j = 0; j < n_post; ++j) l.x_post[j] = Mad<kFused>(l.x_post[j], c.decay_minus, l.post[j] ? 1.0f : 0.0f);
 }
 
-void StepPlain(const Lane& l, const Constants& c, Scratch& s) { StepLane<false>(l, c, s); }
+void StepPlain(const Lane& l, const Constants& c, Scratch& s) { StepLane<false, false>(l, c, s); }
 
 #if defined(__x86_64__) || defined(__i386__)
 __attribute__((target("fma"))) void StepFused(const Lane& l, const Constants& c, Scratch& s) {
-  StepLane<true>(l, c, s);
+  StepLane<true, false>(l, c, s);
+}
+__attribute__((target("fma"))) void StepFusedFolded(const Lane& l, const Constants& c, Scratch& s) {
+  StepLane<true, true>(l, c, s);
 }
 bool HostFuses() { return __builtin_cpu_supports("fma"); }
+bool HostFoldsSelects() { return __builtin_cpu_supports("avx512f"); }
 #else
-void StepFused(const Lane& l, const Constants& c, Scratch& s) { StepLane<true>(l, c, s); }
+void StepFused(const Lane& l, const Constants& c, Scratch& s) { StepLane<true, false>(l, c, s); }
+void StepFusedFolded(const Lane& l, const Constants& c, Scratch& s) { StepLane<true, true>(l, c, s); }
 bool HostFuses() { return true; }  // aarch64 and others: fused multiply-add is part of the base instruction set
+bool HostFoldsSelects() { return false; }
 #endif
 
 ffi::Error RewardSTDPDense(ffi::Buffer<ffi::PRED> pre, ffi::Buffer<ffi::PRED> post, ffi::Buffer<ffi::PRED> mask,
@@ -173,13 +186,15 @@ ffi::Error RewardSTDPDense(ffi::Buffer<ffi::PRED> pre, ffi::Buffer<ffi::PRED> po
   CopyIn(w_in, w);
   Scratch scratch(n_pre, n_post);
   const Constants c{n_pre, n_post, decay_plus, decay_minus, decay_e, a_plus, a_minus, w_min, w_max};
-  static const bool fused = HostFuses();
+  static const bool fused = HostFuses(), folded = fused && HostFoldsSelects();
   for (int64_t lane = 0; lane < B; ++lane) {
     const Lane l{pre.typed_data() + lane * n_pre, post.typed_data() + lane * n_post,
                  all ? nullptr : mask.typed_data() + lane * s_mask, x_pre->typed_data() + lane * n_pre,
                  x_post->typed_data() + lane * n_post, e->typed_data() + lane * n, w->typed_data() + lane * n,
                  k * modulator.typed_data()[lane]};
-    if (fused) {
+    if (folded) {
+      StepFusedFolded(l, c, scratch);
+    } else if (fused) {
       StepFused(l, c, scratch);
     } else {
       StepPlain(l, c, scratch);
