@@ -98,14 +98,14 @@ def _native_dense(rule: WeightNormalization):
     p = rule.params
     attrs = dict(target=np.float32(p.target), subtractive=p.mode == "subtractive")
 
-    def kernel(due, mask, w):  # lanes first: (B,), (B, n_pre, n_post)
+    def kernel(due, mask, w):  # lanes first: (B,), (B, n_pre, n_post); or one network's (1,), (n_pre, n_post)
         call = jax.ffi.ffi_call("spark_weight_normalization_dense", jax.ShapeDtypeStruct(w.shape, jnp.float32),
                                 vmap_method="sequential", input_output_aliases={2: 0})
         return projection.match_varying(call(due, mask, w, **attrs), (w,))
 
     @jax.custom_batching.custom_vmap
     def call(due, mask, w):
-        return kernel(jnp.reshape(due, (1,)), mask, w[None])[0]
+        return kernel(jnp.reshape(due, (1,)), mask, w)  # not w[None]: XLA copied that view every step
 
     @call.def_vmap
     def _(axis_size, in_batched, due, mask, w):

@@ -63,10 +63,13 @@ ffi::Error WeightNormalizationDense(ffi::Buffer<ffi::PRED> due, ffi::Buffer<ffi:
                                     ffi::Buffer<ffi::F32> w_in, float target, bool subtractive,
                                     ffi::ResultBuffer<ffi::F32> w_out) {
   const auto dims = w_in.dimensions();
-  if (dims.size() != 3) {
-    return ffi::Error::InvalidArgument("spark_weight_normalization_dense: weights must be (B, n_pre, n_post)");
+  if (dims.size() != 3 && dims.size() != 2) {
+    return ffi::Error::InvalidArgument(
+        "spark_weight_normalization_dense: weights must be (B, n_pre, n_post) or one network's (n_pre, n_post)");
   }
-  const int64_t B = dims[0], n_pre = dims[1], n_post = dims[2], n = n_pre * n_post;
+  // one network's weights are passed as they are: a (1, n_pre, n_post) view of them made XLA copy them every step
+  const size_t lead = dims.size() - 2;
+  const int64_t B = lead ? dims[0] : 1, n_pre = dims[lead], n_post = dims[lead + 1], n = n_pre * n_post;
   const bool all = mask.element_count() == 1;
   const int64_t count = static_cast<int64_t>(mask.element_count());
   const int64_t s_mask = all ? 0 : (count == B * n ? n : (count == n ? 0 : -1));
@@ -75,6 +78,8 @@ ffi::Error WeightNormalizationDense(ffi::Buffer<ffi::PRED> due, ffi::Buffer<ffi:
   }
   float* w = w_out->typed_data();
   if (w != w_in.typed_data()) std::copy(w_in.typed_data(), w_in.typed_data() + B * n, w);
+  // most steps no network is due: return before allocating the scratch (its zeroing alone costs a pass over it)
+  if (std::none_of(due.typed_data(), due.typed_data() + B, [](bool d) { return d; })) return ffi::Error::Success();
   std::vector<float> half(n_pre * n_post), sums(n_post), counts(n_post), shift(n_post), ones;
   for (int64_t lane = 0; lane < B; ++lane) {
     if (!due.typed_data()[lane]) continue;
