@@ -130,16 +130,15 @@ def _native_dense(c):
     and a differentiation rule (tangents of the plain-JAX step)."""
     attrs = {name: np.float32(value) for name, value in c.items()}
 
-    def kernel(pre, post, mask, m, *state):  # lanes first: (B, n_pre), (B, n_post), (B,), (B, ...)
+    def kernel(pre, post, mask, m, *state):  # lanes first: (B, n_pre), (B, n_post), (B,), (B, ...); or one network's
         types = tuple(jax.ShapeDtypeStruct(a.shape, jnp.float32) for a in state)
         call = jax.ffi.ffi_call("spark_reward_stdp_dense", types, vmap_method="sequential",
                                 input_output_aliases={4: 0, 5: 1, 6: 2, 7: 3})
         return projection.match_varying(tuple(call(pre, post, mask, m, *state, **attrs)), (pre, *state))
 
     @jax.custom_batching.custom_vmap
-    def call(pre, post, mask, m, *state):
-        outs = kernel(pre[None], post[None], mask, m, *(a[None] for a in state))
-        return tuple(o[0] for o in outs)
+    def call(pre, post, mask, m, *state):  # one network: its arrays as they are (not [None] views: XLA copied them)
+        return kernel(pre, post, mask, m, *state)
 
     @call.def_vmap
     def _(axis_size, in_batched, pre, post, mask, m, *state):

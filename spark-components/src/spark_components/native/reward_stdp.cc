@@ -168,10 +168,13 @@ ffi::Error RewardSTDPDense(ffi::Buffer<ffi::PRED> pre, ffi::Buffer<ffi::PRED> po
                            ffi::ResultBuffer<ffi::F32> x_post, ffi::ResultBuffer<ffi::F32> e,
                            ffi::ResultBuffer<ffi::F32> w) {
   const auto dims = w_in.dimensions();
-  if (dims.size() != 3) {
-    return ffi::Error::InvalidArgument("spark_reward_stdp_dense: weights must be (B, n_pre, n_post)");
+  if (dims.size() != 3 && dims.size() != 2) {
+    return ffi::Error::InvalidArgument(
+        "spark_reward_stdp_dense: weights must be (B, n_pre, n_post) or one network's (n_pre, n_post)");
   }
-  const int64_t B = dims[0], n_pre = dims[1], n_post = dims[2], n = n_pre * n_post;
+  // one network's arrays are passed as they are: (1, ...) views of them made XLA copy them every step
+  const size_t lead = dims.size() - 2;
+  const int64_t B = lead ? dims[0] : 1, n_pre = dims[lead], n_post = dims[lead + 1], n = n_pre * n_post;
   const bool all = mask.element_count() == 1;
   const int64_t s_mask = all ? 0 : Stride(mask, B, n);
   if (pre.element_count() != B * n_pre || post.element_count() != B * n_post || modulator.element_count() != B ||
