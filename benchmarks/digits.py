@@ -188,7 +188,16 @@ def spark_incremental(data, *, checkpoints: list[int], n_assign: int, n_test: in
             "train_compile_seconds": compile_s, "presentations": presentations,
             "eval_images_per_s": eval_images / eval_s, "eval_seconds": eval_s, "eval_compile_seconds": eval_compile_s,
             "settings": {"t_image_ms": learner.t_image, "dt_ms": learner.brain.dt, "min_spikes": pr.min_spikes,
-                         "max_repeats": pr.max_repeats, "inference_batch": learner.batch}}
+                         "max_repeats": pr.max_repeats, "inference_batch": learner.batch,
+                         "intensity_sum": learner.intensity_sum}}
+
+
+def _scaling(settings: dict) -> str:
+    """How a Spark run's images were scaled, for the report (runs before the setting existed: not recorded)."""
+    if "intensity_sum" not in settings:
+        return "not recorded (runs before 2026-12-01: the pixels as given)"
+    total = settings["intensity_sum"]
+    return "the pixels as given" if total is None else f"each scaled to an intensity sum of {total:g}, clipped at 1"
 
 
 def spark_run_experiment(data, *, checkpoints: list[int], n_assign: int | None, n_test: int, neurons: int, seed: int,
@@ -211,7 +220,8 @@ def spark_run_experiment(data, *, checkpoints: list[int], n_assign: int | None, 
             "theta_mean_mV_per_250": r["theta_mean_mV_per_250"],
             "silent_fraction_per_250": r["silent_fraction_per_250"],
             "settings": {"t_image_ms": r["t_image_ms"], "dt_ms": r["dt_ms"], "min_spikes": pr.min_spikes,
-                         "max_repeats": pr.max_repeats, "inference_batch": r["inference_batch"]}}
+                         "max_repeats": pr.max_repeats, "inference_batch": r["inference_batch"],
+                         "intensity_sum": r["intensity_sum"]}}
 
 
 # side by side with BindsNET both classify by the same rule: Diehl & Cook's assignment vote (BindsNET's "all activity")
@@ -354,6 +364,7 @@ def report(results: dict) -> str:
           f"| presentation | {s_set.get('t_image_ms', '-')} ms at dt {s_set.get('dt_ms', '-')} ms | "
           f"{bn.get('time_ms', '-')} ms at dt {bn.get('dt_ms', '-')} ms |",
           f"| input rate of a white pixel | the model's (docs/digits.md) | {bn.get('intensity_hz', '-')} Hz |",
+          f"| images | {_scaling(s_set)} | the pixels as given |",
           f"| quiet images (< {s_set.get('min_spikes', 5)} spikes) | presented again, stronger, at most "
           f"{s_set.get('max_repeats', '-')} times | presented once (as `eth_mnist.py`) |",
           f"| labelling and testing | `learn=False`, {s_set.get('inference_batch', '-')} images side by side | "
