@@ -266,7 +266,7 @@ def spark_seeds(args, split: dict, log) -> dict:
                                              neurons=n, seed=seed, log=log))
         acc = {str(c): [r["checkpoints"][i]["test_accuracy"] for r in runs] for i, c in enumerate(args.checkpoints)}
         by_vote = {}
-        for v in ("proportion", "assignment"):
+        for v in ("likelihood", "proportion", "assignment"):  # spark_interfaces.digits.VOTES
             a = {str(c): [r["checkpoints"][i].get(f"test_accuracy_{v}", math.nan) for r in runs]
                  for i, c in enumerate(args.checkpoints)}
             by_vote[v] = {"mean": {c: statistics.fmean(x) for c, x in a.items()},
@@ -397,7 +397,7 @@ def report(results: dict) -> str:
             L.append(f"| {n} ({r.get('vote') or 'assignment'} vote) | " + " | ".join(cells)
                      + f" | {min(r['train_images_per_s']):.1f} |")
             for v, a in (r.get("by_vote") or {}).items():
-                if v != r.get("vote"):
+                if v != r.get("vote") and not all(math.isnan(x) for x in a["mean"].values()):  # older runs
                     cells = [f"{a['mean'][str(c)]:.1%} ({a['min'][str(c)]:.1%} - {a['max'][str(c)]:.1%})"
                              for c in m["checkpoints"]]
                     L.append(f"| {n} ({v} vote, same runs) | " + " | ".join(cells) + " | |")

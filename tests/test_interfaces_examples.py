@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 import spark
 from spark.cli import main as spark_main
-from spark_interfaces import assign_labels, class_proportions, fit_ridge, predict
+from spark_interfaces import assign_labels, class_proportions, class_rates, fit_ridge, predict
 from spark_interfaces import digits as ex
 
 # ----- reservoir + ridge readout --------------------------------------------------------------------------------
@@ -120,12 +120,16 @@ def test_tiny_training_changes_weights_and_thresholds_and_predicts(learner, tmp_
     w1, theta1 = learner.weights.copy(), learner.theta.copy()
     pred = learner.predict(x)
     assert pred.shape == (6,) and set(pred.tolist()) <= {-1, 0, 1}
-    # the default vote is by class proportions (of the labelling responses); "assignment" is Diehl & Cook's
-    assert learner.vote == "proportion"
+    # the default vote is by likelihood (the labelling responses' class means as Poisson rates); "proportion" by
+    # class proportions; "assignment" is Diehl & Cook's
+    assert learner.vote == "likelihood"
     learner.label_neurons(counts, y)  # (each stream is new trials: other spikes than assign's own presentation)
     np.testing.assert_allclose(learner.proportions, class_proportions(counts, y, 10))
+    np.testing.assert_allclose(learner.rates, class_rates(counts, y, 10))
     np.testing.assert_array_equal(learner.assignment, assign_labels(counts, y, 10))
-    np.testing.assert_array_equal(learner.classify(counts), predict(counts, None, 10, proportions=learner.proportions))
+    np.testing.assert_array_equal(learner.classify(counts), predict(counts, None, 10, rates=learner.rates))
+    np.testing.assert_array_equal(learner.classify(counts, "proportion"),
+                                  predict(counts, None, 10, proportions=learner.proportions))
     np.testing.assert_array_equal(learner.classify(counts, "assignment"), predict(counts, learner.assignment, 10))
     np.testing.assert_array_equal(learner.weights, w1)
     np.testing.assert_array_equal(learner.theta, theta1)
@@ -138,6 +142,7 @@ def test_tiny_training_changes_weights_and_thresholds_and_predicts(learner, tmp_
     learner.save(tmp_path / "state.npz")
     with np.load(tmp_path / "state.npz") as saved:
         np.testing.assert_array_equal(saved["__class_proportions__"], learner.proportions)
+        np.testing.assert_array_equal(saved["__class_rates__"], learner.rates)
     again = spark.Brain.from_dict(learner.doc).load_state(tmp_path / "state.npz")
     np.testing.assert_array_equal(np.asarray(again.nodes["input_exc"].weight[...]), learner.weights)
     np.testing.assert_array_equal(np.asarray(again.nodes["vote"].assignment[...]), learner.assignment)
@@ -223,8 +228,9 @@ def test_run_experiment_writes_the_curve_throughput_and_the_plot(tmp_path):
 
 def test_a_tiny_network_tells_the_two_bars_apart_well_above_chance():
     """Trained on 8 noisy bars (4 vertical, 4 horizontal) and labelled with them, 4 neurons classify 8 new bars:
-    chance is 50 %, and so is the same network untrained (measured: 50 % / 37.5 % by the two votes); trained, it
-    gives 100 % on seeds 0, 1 and 2 of the images (measured), so 7 of 8 must be right, by both votes."""
+    chance is 50 %, and so is the same network untrained (measured: 50 % / 37.5 % by the proportion and the assignment
+    vote); trained, it gives 100 % on seeds 0, 1 and 2 of the images (measured), so 7 of 8 must be right, by every
+    vote."""
     n = 8
     x, y = tiny_digits(n_per_class=n, seed=0)
     order = np.arange(2 * n).reshape(2, n).T.ravel()  # classes alternate: train and test sets hold 4 of each
@@ -233,7 +239,7 @@ def test_a_tiny_network_tells_the_two_bars_apart_well_above_chance():
     summary = ex.run_experiment(data, n_train=n, n_assign=n, n_test=n, echo=lambda _: None, n_neurons=4,
                                 t_image=100.0, dt=1.0, batch=8, min_spikes=2, max_repeats=3)
     assert np.bincount(data.y_test).tolist() == [4, 4]
-    for key in ("test_accuracy", "test_accuracy_proportion", "test_accuracy_assignment"):
+    for key in ("test_accuracy", "test_accuracy_likelihood", "test_accuracy_proportion", "test_accuracy_assignment"):
         assert summary[key] >= 7 / 8, (key, summary[key])
         assert summary[key] * n == round(summary[key] * n), "a whole number of the 8 test images"
     point = summary["curve"][-1]

@@ -16,7 +16,9 @@ from spark_interfaces import (
     accuracy,
     assign_labels,
     class_proportions,
+    class_rates,
     fit_ridge,
+    likelihood_scores,
     predict,
     proportion_scores,
     vote_scores,
@@ -142,6 +144,36 @@ def test_class_proportions_and_the_proportion_vote():
     assert predict(test, assign_labels(act, labels, 3), 3).tolist() == [0, 0, -1]
     with pytest.raises(ValueError, match="labels"):
         class_proportions(act, np.array([0, 0, 1, 3]), 3)
+
+
+def test_class_rates_and_the_likelihood_vote():
+    # class 0: neuron 0 answers 2 and 4, neuron 1 never; class 1: neuron 0 answers 2 and 2, neuron 1 2 and 4
+    act = np.array([[2.0, 0.0], [4.0, 0.0], [2.0, 2.0], [2.0, 4.0]])
+    labels = np.array([0, 0, 1, 1])
+    r = class_rates(act, labels, 3)
+    # (total + 1/2) / samples: Jeffreys' posterior mean; class 2 has no sample
+    np.testing.assert_allclose(r[:2], [[6.5 / 2, 0.5 / 2], [4.5 / 2, 6.5 / 2]])
+    assert np.isnan(r[2]).all()
+    test = np.array([[3.0, 0.0], [2.0, 1.0], [0.0, 0.0]])
+    scores = likelihood_scores(test, r)
+    # the reference: scipy's Poisson log-pmf summed over the neurons, which differs from the scores by
+    # sum_j log(a_j!) only (the same for every class)
+    from scipy.stats import poisson
+    for s, a in enumerate(test):
+        ref = [poisson.logpmf(a, r[c]).sum() for c in range(2)]
+        np.testing.assert_allclose(scores[s, :2] - ref, sum(math.lgamma(k + 1) for k in a), rtol=1e-12)
+    assert np.isneginf(scores[:, 2]).all()  # a class without samples is never chosen
+    # (2, 1): neuron 1 answers class 1 only, so the proportion vote says 1 (0.4 * 2 + 1 against 0.6 * 2); but
+    # neuron 0's 2 spikes and neuron 1's single one are likelier under class 0 (3.25, 0.25) than class 1 (2.25,
+    # 3.25): 2 ln 3.25 + ln 0.25 - 3.5 = -2.529 against 2 ln 2.25 + ln 3.25 - 5.5 = -2.699
+    np.testing.assert_allclose(scores[1, :2], [2 * math.log(3.25) + math.log(0.25) - 3.5,
+                                               2 * math.log(2.25) + math.log(3.25) - 5.5])
+    assert predict(test, None, 3, rates=r).tolist() == [0, 0, -1]  # a silent answer: -1
+    assert predict(test, None, 3, proportions=class_proportions(act, labels, 3)).tolist() == [0, 1, -1]
+    with pytest.raises(ValueError, match="labels"):
+        class_rates(act, np.array([0, 0, 1, 3]), 3)
+    with pytest.raises(ValueError, match="neuron shape"):
+        likelihood_scores(np.ones((1, 3)), r)
 
 
 def test_vote_decoder_equals_offline_predict(simulate):

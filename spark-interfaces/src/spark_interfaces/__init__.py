@@ -3,7 +3,8 @@
 Encoders: ``poisson``, ``bernoulli``, ``regular``, ``latency``, ``delta``, ``population``, ``current``.
 Decoders: ``spike_count``, ``rate``, ``first_spike``, ``membrane``, ``vote``, ``linear_readout``.
 Host-side helpers: :func:`check_inputs` (data against each encoder's declared range), :func:`assign_labels`,
-:func:`class_proportions`, :func:`predict`, :func:`accuracy` (classification by vote) and :func:`fit_ridge` (linear readout).
+:func:`class_proportions`, :func:`class_rates`, :func:`predict`, :func:`accuracy` (classification by vote) and
+:func:`fit_ridge` (linear readout).
 """
 
 from ._common import DataError as DataError
@@ -27,6 +28,8 @@ from .vote import VoteDecoder as VoteDecoder
 from .vote import accuracy as accuracy
 from .vote import assign_labels as assign_labels
 from .vote import class_proportions as class_proportions
+from .vote import class_rates as class_rates
+from .vote import likelihood_scores as likelihood_scores
 from .vote import predict as predict
 from .vote import proportion_scores as proportion_scores
 from .vote import vote_scores as vote_scores

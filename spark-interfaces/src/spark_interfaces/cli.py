@@ -38,9 +38,12 @@ def _curve(ctx, param, value: str | None) -> tuple[int, ...]:
 @click.option("--seed", type=int, default=None, help="Seed of weights and spikes  [default: the model's]")
 @click.option("--batch", type=click.IntRange(min=0), default=500, show_default=True,
               help="Images side by side when labelling and testing (0: one after the other; the same responses).")
-@click.option("--vote", type=click.Choice(["proportion", "assignment"]), default="proportion", show_default=True,
-              help="How spikes become a class: every neuron votes in proportion to its response to each class, or "
-                   "each neuron for its best class only (Diehl & Cook). Both accuracies are printed.")
+@click.option("--vote", type=click.Choice(["likelihood", "proportion", "assignment"]), default="likelihood",
+              show_default=True,
+              help="How spikes become a class, from the neurons' mean responses per class: the class under which the "
+                   "counts are most likely (independent Poisson counts), every neuron voting in proportion to its "
+                   "response to each class, or each neuron for its best class only (Diehl & Cook). All three "
+                   "accuracies are printed.")
 @click.option("--intensity-sum", type=click.FloatRange(min=0), default=100.0, show_default=True,
               help="Scale every image so that its pixels (0-1) sum to this, clipped at 1 (0: the pixels as given, "
                    "as Diehl & Cook; docs/digits.md).")

