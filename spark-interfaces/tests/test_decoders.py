@@ -169,11 +169,14 @@ def test_class_rates_and_the_likelihood_vote():
     np.testing.assert_allclose(scores[1, :2], [2 * math.log(3.25) + math.log(0.25) - 3.5,
                                                2 * math.log(2.25) + math.log(3.25) - 5.5])
     assert predict(test, None, 3, rates=r).tolist() == [0, 0, -1]  # a silent answer: -1
+    assert predict(test, None, 3, rates=np.full_like(r, np.nan)).tolist() == [-1, -1, -1]  # nothing labelled yet
     assert predict(test, None, 3, proportions=class_proportions(act, labels, 3)).tolist() == [0, 1, -1]
     with pytest.raises(ValueError, match="labels"):
         class_rates(act, np.array([0, 0, 1, 3]), 3)
     with pytest.raises(ValueError, match="neuron shape"):
         likelihood_scores(np.ones((1, 3)), r)
+    with pytest.raises(ValueError, match="rates must be > 0"):
+        likelihood_scores(test, np.zeros((2, 2)))
 
 
 def test_vote_decoder_equals_offline_predict(simulate):

@@ -133,12 +133,18 @@ def likelihood_scores(activity: Any, rates: Any) -> np.ndarray:
     Poisson neurons (Dayan & Abbott 2001, *Theoretical Neuroscience*, section 3.3). Unlike :func:`vote_scores` and
     :func:`proportion_scores` a neuron's silence counts too: a neuron that answers a class strongly and stays silent
     is evidence against that class. A class without samples (``nan`` rates) scores ``-inf``.
+
+    Raises:
+        ValueError: a rate <= 0, or ``activity`` not ``(samples, *neuron_shape)`` of the rates.
     """
     r = np.asarray(rates, np.float64)
     a = _flat_activity(activity, r.shape[1:])
     r = r.reshape(len(r), -1)
     known = np.all(np.isfinite(r), axis=1)
     safe = np.where(known[:, None], r, 1.0)
+    if np.any(safe <= 0):
+        raise ValueError("rates must be > 0 for every neuron of a class with samples (a rate of 0 makes one spike "
+                         "rule the class out); class_rates gives every rate half a spike over the class's samples")
     scores = a @ np.log(safe).T - safe.sum(axis=1)[None, :]
     return np.where(known[None, :], scores, -np.inf)
 
@@ -149,10 +155,10 @@ def predict(activity: Any, assignment: Any, n_classes: int, *, proportions: Any 
     or ``-1`` when no assigned neuron responded (a silent network never gets a free guess). Shape ``(samples,)``.
     With ``proportions`` (from :func:`class_proportions`), the highest :func:`proportion_scores` instead; with
     ``rates`` (from :func:`class_rates`), the highest :func:`likelihood_scores` (``-1`` for a sample without any
-    spike)."""
+    spike, and for every sample when no class has rates)."""
     if rates is not None:
         scores = likelihood_scores(activity, rates)
-        silent = ~np.any(_flat_activity(activity) > 0, axis=1)
+        silent = ~np.any(_flat_activity(activity) > 0, axis=1) | ~np.isfinite(scores.max(axis=1))
         return np.where(silent, -1, scores.argmax(axis=1)).astype(np.int32)
     if proportions is not None:
         scores = proportion_scores(activity, proportions)
