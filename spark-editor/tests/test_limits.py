@@ -83,7 +83,9 @@ async def test_validations_are_capped_and_open_is_still_answered(client, tmp_pat
     (tmp_path / "m.spark").write_text(json.dumps(model))
     slow = [asyncio.create_task(post(client, "/api/validate", {"doc": {**model, "slow": True}}))
             for _ in range(MAX_VALIDATIONS + MAX_QUEUED)]
-    await asyncio.sleep(0.3)
+    # every slot taken and the queue full (a fixed sleep was too short on a loaded 2-core machine)
+    limits = client.server.app[LIMITS]
+    assert await until(lambda: limits.validations.locked() and limits.waiting - limits.seated >= MAX_QUEUED, timeout=20)
     message = await error_of(await post(client, "/api/validate", {"doc": model}), 429)
     assert f"{MAX_VALIDATIONS} validations are running and {MAX_QUEUED} are waiting" in message
     resp = await asyncio.wait_for(client.get("/api/open", params={"path": "m.spark"}), timeout=5)
