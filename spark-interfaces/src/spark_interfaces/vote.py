@@ -1,4 +1,6 @@
-"""Label assignment by vote (Diehl & Cook 2015): neurons take the class they respond to most, and vote."""
+"""Classification from labelled responses: neurons take the class they respond to most and vote (Diehl & Cook
+2015), every neuron votes in proportion to its response to each class (Hazan et al. 2018), or the class under which
+the counts are most likely (independent Poisson counts; Dayan & Abbott 2001)."""
 
 from __future__ import annotations
 
