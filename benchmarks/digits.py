@@ -256,6 +256,8 @@ def spark_seeds(args, split: dict, log) -> dict:
     accuracy per checkpoint (mean and spread over seeds), throughput, theta and silent neurons over training."""
     import statistics
 
+    from spark_interfaces.digits import VOTES
+
     data = read_split(split["file"])
     out = {}
     for n in args.spark_neurons:
@@ -266,7 +268,7 @@ def spark_seeds(args, split: dict, log) -> dict:
                                              neurons=n, seed=seed, log=log))
         acc = {str(c): [r["checkpoints"][i]["test_accuracy"] for r in runs] for i, c in enumerate(args.checkpoints)}
         by_vote = {}
-        for v in ("likelihood", "proportion", "assignment"):  # spark_interfaces.digits.VOTES
+        for v in VOTES:
             a = {str(c): [r["checkpoints"][i].get(f"test_accuracy_{v}", math.nan) for r in runs]
                  for i, c in enumerate(args.checkpoints)}
             by_vote[v] = {"mean": {c: statistics.fmean(x) for c, x in a.items()},

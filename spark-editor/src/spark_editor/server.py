@@ -95,8 +95,7 @@ class Limits:
 
     def __init__(self) -> None:
         self.validations = asyncio.Semaphore(MAX_VALIDATIONS)
-        self.waiting = 0  # validations between their arrival and their handler's resumption with a slot
-        self.seated = 0  # of those, the ones that hold a slot already (granted, the handler not yet resumed)
+        self.waiting = 0  # validations that have arrived and not yet been granted a slot
         self.runs = 0
 
 
@@ -572,26 +571,25 @@ async def checked(request: web.Request, doc: Any) -> tuple[list[dict], list[dict
     closed) leaves the queue, or, running, stops at the validator's next node (``spark.cancel``): it frees its slot
     within moments instead of checking a large model to the end for nobody."""
     limits = request.app[LIMITS]
-    if limits.validations.locked() and limits.waiting - limits.seated >= MAX_QUEUED:
+    if limits.validations.locked() and limits.waiting >= MAX_QUEUED:
         raise _bad(f"the editor is busy: {MAX_VALIDATIONS} validations are running and {MAX_QUEUED} are waiting; "
                    "try again when they finish", status=429)
     limits.waiting += 1
     seated = False
 
     async def take_slot() -> None:
-        # a slot granted counts as running at once: the handler resumes a loop iteration later, and a request that
-        # arrives in between must not find it still counted among the waiting (the queue would look full early)
+        # leaves the queue the moment its slot is granted: the handler resumes a loop iteration later, and a request
+        # that arrives in between must not find it still counted among the waiting (the queue would look full early)
         nonlocal seated
         await limits.validations.acquire()
         seated = True
-        limits.seated += 1
+        limits.waiting -= 1
 
     try:
         await _unless_gone(request, take_slot(), undo=limits.validations.release)
     finally:
-        limits.waiting -= 1
-        if seated:
-            limits.seated -= 1
+        if not seated:  # gone or cancelled while waiting
+            limits.waiting -= 1
     stop = threading.Event()
     try:
         work = offload(request, _check_cancellable, doc, _registry(request), stop)

@@ -25,6 +25,24 @@ def _flat_activity(activity: Any, neuron_shape: tuple[int, ...] | None = None) -
     return a.reshape(len(a), -1)
 
 
+def _class_totals(activity: Any, labels: Any, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Checked ``activity`` and ``labels``: each neuron's summed response per class ``(n_classes, neurons)`` and the
+    number of samples of each class ``(n_classes, 1)``."""
+    a = _flat_activity(activity)
+    y = np.asarray(labels)
+    if y.shape != (len(a),):
+        raise ValueError(f"labels has shape {list(y.shape)} but activity has {len(a)} samples; give ({len(a)},)")
+    if y.size and (y.min() < 0 or y.max() >= n_classes or not np.issubdtype(y.dtype, np.integer)):
+        raise ValueError(f"labels must be integers in [0, {n_classes}); got values from {y.min()} to {y.max()}")
+    sums = np.zeros((n_classes, a.shape[1]))
+    counts = np.zeros((n_classes, 1))
+    for c in range(n_classes):
+        rows = a[y == c]
+        if len(rows):
+            sums[c], counts[c] = rows.sum(axis=0), len(rows)
+    return sums, counts
+
+
 def assign_labels(activity: Any, labels: Any, n_classes: int) -> np.ndarray:
     """Label each neuron with the class it responds to most (Diehl & Cook 2015).
 
@@ -38,17 +56,9 @@ def assign_labels(activity: Any, labels: Any, n_classes: int) -> np.ndarray:
         (classes without samples are skipped; ties go to the smaller class), or ``-1`` for a neuron that never
         responded to any sample.
     """
-    a = _flat_activity(activity)
-    y = np.asarray(labels)
-    if y.shape != (len(a),):
-        raise ValueError(f"labels has shape {list(y.shape)} but activity has {len(a)} samples; give ({len(a)},)")
-    if y.size and (y.min() < 0 or y.max() >= n_classes or not np.issubdtype(y.dtype, np.integer)):
-        raise ValueError(f"labels must be integers in [0, {n_classes}); got values from {y.min()} to {y.max()}")
-    means = np.full((n_classes, a.shape[1]), -np.inf)
-    for c in range(n_classes):
-        rows = a[y == c]
-        if len(rows):
-            means[c] = rows.mean(axis=0)
+    sums, counts = _class_totals(activity, labels, n_classes)
+    means = np.full_like(sums, -np.inf)
+    np.divide(sums, counts, out=means, where=counts > 0)
     best = np.argmax(means, axis=0)
     silent = ~(np.max(means, axis=0) > 0)
     return np.where(silent, -1, best).reshape(np.asarray(activity).shape[1:]).astype(np.int32)
@@ -80,14 +90,9 @@ def class_proportions(activity: Any, labels: Any, n_classes: int) -> np.ndarray:
     proportions of Hazan et al. (2018, *Front. Neuroinform.* 12:89; BindsNET's ``proportion_weighting``), used by
     :func:`proportion_scores`. Same arguments and errors as :func:`assign_labels`.
     """
-    assign_labels(activity, labels, n_classes)  # the same checks
-    a = _flat_activity(activity)
-    y = np.asarray(labels)
-    means = np.zeros((n_classes, a.shape[1]))
-    for c in range(n_classes):
-        rows = a[y == c]
-        if len(rows):
-            means[c] = rows.mean(axis=0)
+    sums, counts = _class_totals(activity, labels, n_classes)
+    means = np.zeros_like(sums)
+    np.divide(sums, counts, out=means, where=counts > 0)
     total = means.sum(axis=0)
     p = np.where(total > 0, means / np.where(total > 0, total, 1.0), 0.0)
     return p.reshape(n_classes, *np.asarray(activity).shape[1:])
@@ -115,14 +120,9 @@ def class_rates(activity: Any, labels: Any, n_classes: int) -> np.ndarray:
     out. A class without samples gets ``nan`` (never predicted). ``activity`` holds spike counts of one presentation
     per sample, as the samples to classify will. Same arguments and errors as :func:`assign_labels`.
     """
-    assign_labels(activity, labels, n_classes)  # the same checks
-    a = _flat_activity(activity)
-    y = np.asarray(labels)
-    rates = np.full((n_classes, a.shape[1]), np.nan)
-    for c in range(n_classes):
-        rows = a[y == c]
-        if len(rows):
-            rates[c] = (rows.sum(axis=0) + 0.5) / len(rows)
+    sums, counts = _class_totals(activity, labels, n_classes)
+    rates = np.full_like(sums, np.nan)
+    np.divide(sums + 0.5, counts, out=rates, where=counts > 0)
     return rates.reshape(n_classes, *np.asarray(activity).shape[1:])
 
 
