@@ -238,35 +238,67 @@ def _reset_brain(br, init):
 # ----- host backend ----------------------------------------------------------------------------------------------
 
 
-def _host_programs(brain, loop: Loop, spec, frozen, consts):
-    """``(window, reset, leaves, treedef)``: the host loop's two compiled programs, ``window(leaves, obs, mod) ->
-    (leaves, action)`` (one window) and ``reset(leaves) -> leaves`` (the brain's dynamic state reset), with the
-    brain's state as the list of its arrays (``leaves``; ``jax.tree.unflatten(treedef, leaves)`` is the nnx.State).
+class _Packed:
+    """A list of arrays as one flat buffer per dtype, and back: the host loop's state crosses each call as a few
+    buffers instead of one per array (a compiled call costs a few microseconds per argument and result buffer)."""
 
-    The state crosses each call as that list: a call with the nnx.State itself flattens the pytree in Python both
-    ways, which cost more than the window's 10 brain steps (measured 2026-11-30, the CartPole agent on gymnasium's
-    CartPole-v1, one core: 2,800 -> 4,400 environment steps per second)."""
+    def __init__(self, leaves):
+        self.shapes = [tuple(np.shape(a)) for a in leaves]
+        self.dtypes = [jnp.asarray(a).dtype for a in leaves]
+        self.kinds = list(dict.fromkeys(self.dtypes))  # one buffer per dtype, in order of first appearance
+        self.sizes = [math.prod(sh) for sh in self.shapes]
+
+    def pack(self, leaves):
+        return tuple(jnp.concatenate([jnp.ravel(a) for a, d in zip(leaves, self.dtypes, strict=True) if d == kind])
+                     for kind in self.kinds)
+
+    def unpack(self, buffers):
+        offsets = dict.fromkeys(self.kinds, 0)
+        leaves = []
+        for shape, dtype, size in zip(self.shapes, self.dtypes, self.sizes, strict=True):
+            buf, at = buffers[self.kinds.index(dtype)], offsets[dtype]
+            leaves.append(jnp.reshape(buf[at:at + size], shape))
+            offsets[dtype] = at + size
+        return leaves
+
+
+def _host_programs(brain, loop: Loop, spec, frozen, consts):
+    """``(window, reset, packed, unpack)``: the host loop's two compiled programs, ``window(packed, obs, mod) ->
+    (packed, action)`` (one window) and ``reset(packed) -> packed`` (the brain's dynamic state reset), with the
+    brain's state packed into one flat buffer per dtype (``packed``; ``unpack(packed)`` is the nnx.State).
+
+    The state crosses each call as those few buffers: each argument and result buffer of a compiled call costs a few
+    microseconds of the host's time, and the nnx.State pytree itself cost more in Python (flattened and rebuilt both
+    ways) than the window's 10 brain steps (measured: docs/reinforcement.md, Speed)."""
     window = _window(brain, spec, loop, frozen, consts)
     init = brain.initial_dynamic_state()
     gd, state = nnx.split(brain)
     leaves, treedef = jax.tree.flatten(state)
+    packer = _Packed(leaves)
 
-    def call(leaves, obs, mod):
-        br, action = window(nnx.merge(gd, jax.tree.unflatten(treedef, leaves)), obs, mod)
-        return jax.tree.leaves(nnx.split(br)[1]), action
+    def merged(buffers):
+        return nnx.merge(gd, jax.tree.unflatten(treedef, packer.unpack(buffers)))
 
-    def reset(leaves):
-        return jax.tree.leaves(nnx.split(_reset_brain(nnx.merge(gd, jax.tree.unflatten(treedef, leaves)), init))[1])
+    def call(buffers, obs, mod):
+        br, action = window(merged(buffers), obs, mod)
+        return packer.pack(jax.tree.leaves(nnx.split(br)[1])), action
+
+    def reset(buffers):
+        return packer.pack(jax.tree.leaves(nnx.split(_reset_brain(merged(buffers), init))[1]))
+
+    def unpack(buffers):
+        return jax.tree.unflatten(treedef, packer.unpack(buffers))
 
     obs0 = np.zeros(spec[0][1], np.float32)
-    return (compile_unrolled(jax.jit(call), leaves, obs0, np.float32(0)), compile_unrolled(jax.jit(reset), leaves),
-            leaves, treedef)
+    packed = packer.pack(leaves)
+    return (compile_unrolled(jax.jit(call), packed, obs0, np.float32(0)), compile_unrolled(jax.jit(reset), packed),
+            packed, unpack)
 
 
 def _host(brain, env, loop: Loop, spec, episodes: int, frozen, consts, seed: int, on_episode) -> Episodes:
     oshape = spec[0][1]
     t0 = time.perf_counter()
-    fn, rfn, state, treedef = _host_programs(brain, loop, spec, frozen, consts)
+    fn, rfn, state, unpack = _host_programs(brain, loop, spec, frozen, consts)
     compile_s = time.perf_counter() - t0
     lengths, returns = np.zeros(episodes, np.int32), np.zeros(episodes, np.float32)
     t0 = time.perf_counter()
@@ -291,7 +323,7 @@ def _host(brain, env, loop: Loop, spec, episodes: int, frozen, consts, seed: int
             if on_episode is not None:
                 on_episode(e + 1, lengths[:e + 1])
     finally:
-        nnx.update(brain, jax.tree.unflatten(treedef, state))
+        nnx.update(brain, unpack(state))
     return Episodes(lengths, returns, time.perf_counter() - t0, compile_s)
 
 

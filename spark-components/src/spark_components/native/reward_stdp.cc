@@ -51,6 +51,9 @@ inline __attribute__((always_inline)) float Mad(float a, float b, float c) {
   }
 }
 
+// f(s): 1.0f if the neuron spiked, else 0.0f, as arithmetic (a bool is stored as 0 or 1)
+inline __attribute__((always_inline)) float Spiked(bool s) { return static_cast<float>(static_cast<uint8_t>(s)); }
+
 struct Lane {
   const bool* pre;
   const bool* post;
@@ -62,10 +65,14 @@ struct Lane {
   float km;
 };
 
+// Per thread, kept between calls (no allocation per step); plus and minus are all zero between calls.
 struct Scratch {
   std::vector<float> xm, plus, minus;
   std::vector<int32_t> fired;
-  Scratch(int64_t n_pre, int64_t n_post) : xm(n_post), plus(n_pre * n_post), minus(n_pre * n_post), fired(n_post) {}
+  void Fit(int64_t n_pre, int64_t n_post) {
+    if (static_cast<int64_t>(xm.size()) < n_post) xm.resize(n_post), fired.resize(n_post);
+    if (static_cast<int64_t>(plus.size()) < n_pre * n_post) plus.resize(n_pre * n_post), minus.resize(n_pre * n_post);
+  }
 };
 
 struct Constants {
@@ -114,11 +121,13 @@ inline __attribute__((always_inline)) void StepLane(const Lane& l, const Constan
   const int64_t n_pre = c.n_pre, n_post = c.n_post;
   float* xm = s.xm.data();
   int64_t n_fired = 0;
+  // without branches on the spikes (random, so mispredicted): f(s) as a number, the fired list appended always
+  for (int64_t j = 0; j < n_post; ++j) xm[j] = l.x_post[j] * c.decay_minus;
   for (int64_t j = 0; j < n_post; ++j) {
-    xm[j] = l.x_post[j] * c.decay_minus;
-    if (l.post[j]) s.fired[n_fired++] = static_cast<int32_t>(j);
+    s.fired[n_fired] = static_cast<int32_t>(j);
+    n_fired += static_cast<int64_t>(l.post[j]);
   }
-  for (int64_t i = 0; i < n_pre; ++i) l.x_pre[i] = Mad<kFused>(l.x_pre[i], c.decay_plus, l.pre[i] ? 1.0f : 0.0f);
+  for (int64_t i = 0; i < n_pre; ++i) l.x_pre[i] = Mad<kFused>(l.x_pre[i], c.decay_plus, Spiked(l.pre[i]));
   const bool minus = c.a_minus != 0.0f && std::any_of(l.pre, l.pre + n_pre, [](bool b) { return b; });
   auto terms = [&](bool set) {
     for (int64_t f = 0; f < n_fired; ++f) {
@@ -139,7 +148,7 @@ inline __attribute__((always_inline)) void StepLane(const Lane& l, const Constan
     minus ? Pass<kFused, kFoldMinus, false, true>(l, c, s) : Pass<kFused, kFoldMinus, false, false>(l, c, s);
   }
   terms(false);
-  for (int64_t j = 0; j < n_post; ++j) l.x_post[j] = Mad<kFused>(l.x_post[j], c.decay_minus, l.post[j] ? 1.0f : 0.0f);
+  for (int64_t j = 0; j < n_post; ++j) l.x_post[j] = Mad<kFused>(l.x_post[j], c.decay_minus, Spiked(l.post[j]));
 }
 
 void StepPlain(const Lane& l, const Constants& c, Scratch& s) { StepLane<false, false>(l, c, s); }
@@ -187,7 +196,8 @@ ffi::Error RewardSTDPDense(ffi::Buffer<ffi::PRED> pre, ffi::Buffer<ffi::PRED> po
   CopyIn(x_post_in, x_post);
   CopyIn(e_in, e);
   CopyIn(w_in, w);
-  Scratch scratch(n_pre, n_post);
+  static thread_local Scratch scratch;
+  scratch.Fit(n_pre, n_post);
   const Constants c{n_pre, n_post, decay_plus, decay_minus, decay_e, a_plus, a_minus, w_min, w_max};
   static const bool fused = HostFuses(), folded = fused && HostFoldsSelects();
   for (int64_t lane = 0; lane < B; ++lane) {
