@@ -223,6 +223,26 @@ def test_host_equals_jax(reg):
     assert int(a.t[...]) == int(b.t[...]) == 3 * 4 * 3
 
 
+def test_the_host_loops_packed_state_unpacks_to_the_same_arrays():
+    """The host loop passes the brain's state as one flat buffer per dtype: unpacking gives back every array with its
+    shape, dtype and values, scalars and empty arrays included, and packing what was unpacked is the same buffers."""
+    from spark.loop import _Packed
+
+    rng = np.random.default_rng(0)
+    leaves = [jnp.asarray(rng.normal(size=(3, 4)), jnp.float32), jnp.asarray(rng.integers(0, 9, 5), jnp.int32),
+              jnp.asarray(rng.random(7) > 0.5), jnp.float32(2.5), jnp.zeros((0,), jnp.float32),
+              jnp.asarray([1, 2], jnp.uint32), jnp.asarray(rng.normal(size=(2, 1, 3)), jnp.float32), jnp.int32(-4)]
+    packer = _Packed(leaves)
+    packed = packer.pack(leaves)
+    assert len(packed) == 4  # float32, int32, bool, uint32
+    back = packer.unpack(packed)
+    for a, b in zip(leaves, back, strict=True):
+        assert b.shape == a.shape and b.dtype == a.dtype
+        np.testing.assert_array_equal(np.asarray(b), np.asarray(a))
+    for x, y in zip(packer.pack(back), packed, strict=True):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
 def test_agents_side_by_side_equal_agents_alone(reg):
     loop = spark.Loop("obs", "act", reward="reward", every=2)
     alone = [modulated(reg, noise=True, seed=s) for s in (1, 2)]
