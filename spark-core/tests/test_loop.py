@@ -4,6 +4,7 @@ the host (gymnasium API) and JAX backends agree; agents side by side equal agent
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -231,16 +232,21 @@ def test_the_host_loops_packed_state_unpacks_to_the_same_arrays():
     rng = np.random.default_rng(0)
     leaves = [jnp.asarray(rng.normal(size=(3, 4)), jnp.float32), jnp.asarray(rng.integers(0, 9, 5), jnp.int32),
               jnp.asarray(rng.random(7) > 0.5), jnp.float32(2.5), jnp.zeros((0,), jnp.float32),
-              jnp.asarray([1, 2], jnp.uint32), jnp.asarray(rng.normal(size=(2, 1, 3)), jnp.float32), jnp.int32(-4)]
+              jnp.asarray([1, 2], jnp.uint32), jnp.asarray(rng.normal(size=(2, 1, 3)), jnp.float32), jnp.int32(-4),
+              jax.random.key(3), jax.random.split(jax.random.key(4), 2)]  # a component may keep typed keys
     packer = _Packed(leaves)
     packed = packer.pack(leaves)
-    assert len(packed) == 4  # float32, int32, bool, uint32
+    assert len(packed) == 5  # float32, int32, bool, uint32, keys
+
+    def raw(x):
+        return np.asarray(jax.random.key_data(x) if jnp.issubdtype(x.dtype, jax.dtypes.prng_key) else x)
+
     back = packer.unpack(packed)
     for a, b in zip(leaves, back, strict=True):
         assert b.shape == a.shape and b.dtype == a.dtype
-        np.testing.assert_array_equal(np.asarray(b), np.asarray(a))
+        np.testing.assert_array_equal(raw(b), raw(a))
     for x, y in zip(packer.pack(back), packed, strict=True):
-        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+        np.testing.assert_array_equal(raw(x), raw(y))
 
 
 def test_agents_side_by_side_equal_agents_alone(reg):
