@@ -243,8 +243,8 @@ class _Packed:
     buffers instead of one per array (a compiled call costs a few microseconds per argument and result buffer)."""
 
     def __init__(self, leaves):
-        self.shapes = [tuple(np.shape(a)) for a in leaves]
-        self.dtypes = [jnp.asarray(a).dtype for a in leaves]
+        self.shapes = [tuple(a.shape) for a in leaves]
+        self.dtypes = [a.dtype for a in leaves]
         self.kinds = list(dict.fromkeys(self.dtypes))  # one buffer per dtype, in order of first appearance
         self.sizes = [math.prod(sh) for sh in self.shapes]
 

@@ -70,8 +70,14 @@ struct Scratch {
   std::vector<float> xm, plus, minus;
   std::vector<int32_t> fired;
   void Fit(int64_t n_pre, int64_t n_post) {
-    if (static_cast<int64_t>(xm.size()) < n_post) xm.resize(n_post), fired.resize(n_post);
-    if (static_cast<int64_t>(plus.size()) < n_pre * n_post) plus.resize(n_pre * n_post), minus.resize(n_pre * n_post);
+    if (static_cast<int64_t>(xm.size()) < n_post) {
+      xm.resize(n_post);
+      fired.resize(n_post);
+    }
+    if (static_cast<int64_t>(plus.size()) < n_pre * n_post) {  // new elements are zero, as the invariant wants
+      plus.resize(n_pre * n_post);
+      minus.resize(n_pre * n_post);
+    }
   }
 };
 
