@@ -17,11 +17,15 @@ Needs: pip install 'spark-interfaces[rl]'. Prints a table and writes benchmarks/
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
-import platform
+import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import machine_info  # run.py: the suite's shared helpers (the CPU's model, caches, commit)
 
 
 def host_profile(windows: int = 2000) -> dict:
@@ -111,7 +115,7 @@ def main(argv=None):
         print(f"{key:44s} {r['env_steps_per_s']:9.0f} env steps/s  {r['speedup_vs_host']:5.1f}x the host loop")
     profile = host_profile()
     print("host loop per environment step: " + ", ".join(f"{k} {v:.1f}" for k, v in profile.items()))
-    info = {"machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+    info = {"machine": machine_info(), "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "affinity": len(os.sched_getaffinity(0)), "jax": jax.__version__, "backend": jax.default_backend(),
             "episodes_per_agent": args.episodes}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -108,8 +108,9 @@ def machine_info() -> dict:
     info = {"platform": platform.platform(), "python": platform.python_version(), "cores": os.cpu_count()}
     try:
         out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
-        keep = ("Architecture", "Model name", "CPU(s)", "Thread(s) per core", "Core(s) per socket", "Socket(s)",
-                "CPU max MHz", "BogoMIPS", "L1d cache", "L2 cache", "L3 cache", "Hypervisor vendor")
+        keep = ("Architecture", "Model name", "CPU family", "Model", "Stepping", "CPU(s)", "Thread(s) per core",
+                "Core(s) per socket", "Socket(s)", "CPU max MHz", "BogoMIPS", "L1d cache", "L2 cache", "L3 cache",
+                "Hypervisor vendor")
         for line in out.splitlines():
             k, _, v = line.partition(":")
             if k.strip() in keep:
