@@ -113,15 +113,15 @@ def shaped_gymnasium(env, *, shaping=SURFACE, scale: float = 10.0, failure: floa
     class Shaped(gymnasium.Wrapper):
         def reset(self, **kwargs):
             obs, info = self.env.reset(**kwargs)
-            self._last = surface_potential(np.asarray(obs, np.float32), shaping)
+            self._potential = surface_potential(np.asarray(obs, np.float32), shaping)
             return obs, info
 
         def step(self, action):
             obs, _, terminated, truncated, info = self.env.step(action)
             now = surface_potential(np.asarray(obs, np.float32), shaping)  # the last state's is kept from its step
-            change = now - self._last
+            change = now - self._potential
             shaped = scale * (np.sign(change) if binary else change)
-            self._last = now
+            self._potential = now
             return obs, float(failure if terminated else shaped), terminated, truncated, info
 
     return Shaped(env)
