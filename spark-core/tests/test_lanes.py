@@ -1,5 +1,6 @@
 """``spark.lanes.cond``: a ``lax.cond`` that, under Spark's side-by-side ``vmap`` (a declared axis), runs one branch
-when every lane agrees on the predicate, and both with a per-lane select only when they disagree."""
+when every lane agrees on the predicate, and both with a per-lane select only when they disagree;
+``spark.lanes.select``: a per-lane ``where`` that writes only the rows of the lanes where its predicate holds."""
 
 from __future__ import annotations
 
@@ -85,3 +86,64 @@ def test_outside_vmap_it_is_lax_cond():
         with lanes.lanes():  # nested declarations of one axis reduce over it once
             assert lanes.active() == (lanes.AXIS,)
     assert lanes.active() == ()
+
+
+# ----- lanes.select: a per-lane where that writes only the rows of the lanes where its predicate holds -----------
+
+PREDS = [[False] * 5, [True] * 5, [False, True, False, False, True]]
+
+
+def lane_select(fn, *args, in_axes=0):
+    return jax.jit(lanes.vmap(fn, in_axes=in_axes))(*args)
+
+
+@pytest.mark.parametrize("pred", PREDS, ids=["none", "all", "some"])
+def test_select_is_a_per_lane_where(pred):
+    pred = np.asarray(pred)
+    a = np.arange(5 * 3 * 2, dtype=np.float32).reshape(5, 3, 2)
+    b = -a - 1.0
+    ints = np.arange(5, dtype=np.int32)
+    out = lane_select(lambda p, x, y, i: lanes.select(p, {"x": x, "i": i * 7}, {"x": y, "i": i}), pred, a, b, ints)
+    np.testing.assert_array_equal(out["x"], np.where(pred[:, None, None], a, b))
+    np.testing.assert_array_equal(out["i"], np.where(pred, ints * 7, ints))
+    # outside vmap it is jnp.where
+    one = lanes.select(jnp.bool_(True), {"x": a[0], "i": ints[0] * 7}, {"x": b[0], "i": ints[0]})
+    np.testing.assert_array_equal(one["x"], a[0])
+
+
+def test_select_takes_the_false_trees_dtypes_and_passes_shared_leaves_through():
+    pred = np.asarray(PREDS[2])
+    w = np.full((5, 4), 3.0, np.float32)
+    out = lane_select(lambda p, v: lanes.select(p, (jnp.ones(4, jnp.int32), v), (jnp.zeros(4), v)), pred, w)
+    assert out[0].dtype == jnp.float32
+    np.testing.assert_array_equal(out[0], np.where(pred[:, None], np.ones((5, 4)), 0.0))
+    np.testing.assert_array_equal(out[1], w)
+
+
+def test_selects_made_together_read_the_values_before_any_is_written():
+    """``select((p, q), (a, c), (b, a))``: the first takes ``a`` as it was, though the second writes ``a`` (a loop's
+    saved state and its reset, as spark.loop uses it)."""
+    p = np.asarray([True, False, True, False, True])
+    q = np.asarray([True, True, False, False, True])
+    a = np.arange(10, dtype=np.float32).reshape(5, 2)
+    b = np.full((5, 2), -1.0, np.float32)
+    c = np.full((5, 2), 100.0, np.float32)
+    saved, reset = lane_select(lambda p, q, a, b, c: lanes.select((p, q), (a, c), (b, a)), p, q, a, b, c)
+    np.testing.assert_array_equal(saved, np.where(p[:, None], a, b))
+    np.testing.assert_array_equal(reset, np.where(q[:, None], c, a))
+
+
+def test_select_with_unbatched_operands_and_one_predicate_for_all():
+    """An operand shared by every lane (unbatched) is broadcast; a predicate shared by every lane is a plain where."""
+    pred = np.asarray(PREDS[2])
+    a = np.arange(6, dtype=np.float32).reshape(3, 2)
+    b = np.zeros((5, 3, 2), np.float32)
+    out = lane_select(lambda p, x, y: lanes.select(p, x, y), pred, a, b, in_axes=(0, None, 0))
+    np.testing.assert_array_equal(out, np.where(pred[:, None, None], a[None], b))
+    out = lane_select(lambda x, y: lanes.select(jnp.bool_(True), x, y), a, b, in_axes=(None, 0))
+    np.testing.assert_array_equal(out, np.broadcast_to(a, b.shape))
+
+
+def test_select_refuses_mismatched_tuples():
+    with pytest.raises(ValueError, match="2 predicates for 1 and 1 pytrees"):
+        lanes.select((True, False), (jnp.ones(2),), (jnp.zeros(2),))

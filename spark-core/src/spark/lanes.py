@@ -88,4 +88,108 @@ def cond(pred: jax.Array | bool, true_fn: Callable, false_fn: Callable, *operand
     return jax.lax.switch(which, (false_fn, true_fn, mixed), *operands)
 
 
-__all__ = ["AXIS", "active", "cond", "lanes", "vmap"]
+def select(pred: Any, on_true: Any, on_false: Any) -> Any:
+    """``where(pred, on_true, on_false)`` leaf by leaf over two pytrees of one structure (each result leaf in
+    ``on_false``'s dtype), which under Spark's side-by-side ``vmap`` writes only the rows of the lanes where ``pred``
+    holds, in place, instead of selecting between two whole arrays.
+
+    For values that change in a few lanes on few steps (an agent whose episode ends gets its state reset): a
+    ``select`` reads both arrays and writes a third every time, and keeping the old array alive for it makes XLA copy
+    a loop's state; here the cost is a loop over the lanes where ``pred`` holds (none, most steps). A leaf that is
+    the same object in both trees is passed through.
+
+    Several selects made at once: ``pred``, ``on_true`` and ``on_false`` tuples of one length; all are evaluated on
+    the values before any is applied (``select((p, q), (a, c), (b, a))`` gives ``where(p, a, b), where(q, c, a)``)
+    in one loop over the lanes, so an array may be read by one and written by another without a copy.
+
+    Args:
+        pred: a scalar boolean (per lane under ``vmap``), or a tuple of them.
+        on_true, on_false: pytrees of arrays of one structure (tuples of them, with a tuple ``pred``); per lane,
+            leaves of one shape.
+
+    Returns:
+        The pytree of ``on_false``'s structure and dtypes, with ``on_true``'s values where ``pred`` holds (a tuple of
+        them, with a tuple ``pred``).
+    """
+    many = isinstance(pred, tuple)
+    preds, trues, falses = (pred, on_true, on_false) if many else ((pred,), (on_true,), (on_false,))
+    if not (len(preds) == len(trues) == len(falses)):
+        raise ValueError(f"lanes.select: {len(preds)} predicates for {len(trues)} and {len(falses)} pytrees; "
+                         "give one of each per select")
+    # the distinct arrays read or written, and for each select its (true, false) leaf indices into them
+    arrays: list = []
+
+    def index(x):
+        for i, a in enumerate(arrays):
+            if a is x:
+                return i
+        arrays.append(x)
+        return len(arrays) - 1
+
+    outs, plans = [], []
+    for t, f in zip(trues, falses, strict=True):
+        leaves_f, treedef = jax.tree.flatten(f)
+        leaves_t = treedef.flatten_up_to(t)
+        pairs = []
+        for lt, lf in zip(leaves_t, leaves_f, strict=True):
+            if lt is lf:
+                pairs.append(None)  # passed through
+                continue
+            lf = jnp.asarray(lf)
+            pairs.append((index(jnp.asarray(lt).astype(lf.dtype) if jnp.asarray(lt).dtype != lf.dtype else lt),
+                          index(lf)))
+        plans.append(pairs)
+        outs.append((treedef, leaves_f))
+    written = sorted({p[1] for pairs in plans for p in pairs if p is not None})
+    if written:
+        moves = tuple((g, t, f) for g, pairs in enumerate(plans) for t, f in (p for p in pairs if p is not None))
+        result = _rows(moves, tuple(written))(jnp.stack([jnp.asarray(p, bool) for p in preds]),
+                                              [jnp.asarray(a) for a in arrays])
+    trees = []
+    for (treedef, leaves_f), pairs in zip(outs, plans, strict=True):
+        leaves = [lf if p is None else result[written.index(p[1])] for lf, p in zip(leaves_f, pairs, strict=True)]
+        trees.append(treedef.unflatten(leaves))
+    return tuple(trees) if many else trees[0]
+
+
+def _rows(moves: tuple, written: tuple) -> Callable:
+    """``fn(preds, arrays) -> [arrays[w] for w in written]`` after every move ``(g, t, f)``: ``arrays[f] <-
+    where(preds[g], arrays[t], arrays[f])``, all reading the values before any is written (so one select's input may
+    be another's output); batched over Spark's lanes as a loop over the lanes where some ``preds[g]`` holds."""
+
+    def apply(preds, arrays):
+        return [jnp.where(preds[g], arrays[t], arrays[f]) for g, t, f in moves]
+
+    @jax.custom_batching.custom_vmap
+    def fn(preds, arrays):
+        new = dict(zip((f for _, _, f in moves), apply(preds, arrays), strict=True))
+        return [new[w] for w in written]
+
+    @fn.def_vmap
+    def rule(axis_size, in_batched, preds, arrays):
+        preds_b, arrays_b = in_batched
+        if not preds_b:  # one value for every lane: a plain select is as cheap
+            out = fn(preds, arrays)
+            return out, [any(arrays_b[t] or arrays_b[f] for _, t, f in moves if f == w) for w in written]
+        full = [a if b else jnp.broadcast_to(a, (axis_size, *jnp.shape(a))) for a, b in zip(arrays, arrays_b,
+                                                                                              strict=True)]
+        hit = jnp.any(preds, axis=1)  # preds: (lanes, selects), the batch axis first
+        order = jnp.argsort(~hit, stable=True)  # the lanes where some select holds first
+        slot = {w: i for i, w in enumerate(written)}
+
+        def put(k, carry):
+            lane = order[k]
+
+            def row(i):  # the lane's row of array i as it was before this lane's writes
+                return jax.lax.dynamic_index_in_dim(carry[slot[i]] if i in slot else full[i], lane, 0, keepdims=False)
+
+            rows = {f: jnp.where(preds[lane, g], row(t), row(f)) for g, t, f in moves}
+            return [jax.lax.dynamic_update_index_in_dim(carry[i], rows[w], lane, 0) for i, w in enumerate(written)]
+
+        out = jax.lax.fori_loop(0, jnp.sum(hit.astype(jnp.int32)), put, [full[w] for w in written])
+        return out, [True] * len(out)
+
+    return fn
+
+
+__all__ = ["AXIS", "active", "cond", "lanes", "select", "vmap"]

@@ -355,11 +355,21 @@ def _compile_jax(gd, env: JaxEnvironment, loop: Loop, spec, frozen, consts_keys,
                 st = nnx.split(_reset_brain(nnx.merge(gd, jax.tree.map(lambda x: x, st)), init))[1]
             return st, es, jnp.asarray(obs, jnp.float32)
 
+        side = bool(lanes.active())  # agents side by side (Spark's vmap), or one agent
+
         def cond(c):
-            return c[5] < count
+            going = c[5] < count
+            if not side:
+                return going
+            # one value for every agent: the loop runs while any agent has episodes left. (With a per-agent
+            # condition, vmap's rule for while_loop would select between the old and the new value of every carried
+            # array, weights and eligibility included, in every environment step, and XLA would copy them to keep
+            # the old ones.) An agent whose episodes are over goes on with windows on its last observation whose
+            # results are not kept: its state was saved (``final``) after its last episode's terminal window.
+            return jax.lax.psum(going.astype(jnp.int32), lanes.active()) > 0
 
         def body(c):
-            st, es, obs, mod, n, e, total, done, lengths, returns = c
+            st, es, obs, mod, n, e, total, done, lengths, returns, *final = c
             br, action = window(nnx.merge(gd, st), obs, mod)
             st = nnx.split(br)[1]
             ek = keys_of(e)[1]
@@ -373,25 +383,32 @@ def _compile_jax(gd, env: JaxEnvironment, loop: Loop, spec, frozen, consts_keys,
             returns = jnp.where(done, returns.at[e].set(total, mode="drop"), returns)
             e2 = jnp.where(done, e + 1, e)
             fresh = done & (e2 < count)
+            over = e2 >= count  # the chunk's episodes are over: the environment stays where it is
             st_new, es_new, obs_new = start(st, e2)
 
             def pick(a, b, c_):  # a: running, b: next episode started, c_: chunk over (keep)
-                return jax.tree.map(lambda x, y, z: jnp.where(fresh, y, jnp.where(done, z, x)).astype(z.dtype),
+                return jax.tree.map(lambda x, y, z: jnp.where(fresh, y, jnp.where(done | over, z, x)).astype(z.dtype),
                                     a, b, c_)
 
             es_out = pick(es2, es_new, es)
             obs_out = pick(jnp.asarray(obs2, jnp.float32), obs_new, obs)
-            st_out = jax.tree.map(lambda x, y: jnp.where(fresh, y, x).astype(x.dtype), st, st_new) \
-                if loop.reset_brain else st
+            if not side:
+                st_out = jax.tree.map(lambda x, y: jnp.where(fresh, y, x).astype(x.dtype), st, st_new) \
+                    if loop.reset_brain else st
+            elif loop.reset_brain:  # rows of the agents concerned only, in place (lanes.select)
+                final, st_out = lanes.select((done & (e2 == count), fresh), (st, st_new), (final[0], st))
+                final = [final]
+            else:
+                final, st_out = [lanes.select(done & (e2 == count), st, final[0])], st
             return (st_out, es_out, obs_out, jnp.where(done, 0.0, m2), jnp.where(done, 0, n2), e2,
                     jnp.where(done, 0.0, total + jnp.asarray(r, jnp.float32)), ~done & jnp.asarray(term | trunc),
-                    lengths, returns)
+                    lengths, returns, *final)
 
         st, es, obs = start(state, jnp.int32(0))
         c = (st, es, obs, jnp.float32(0.0), jnp.int32(0), jnp.int32(0), jnp.float32(0.0), jnp.bool_(False),
-             jnp.zeros(count, jnp.int32), jnp.zeros(count, jnp.float32))
+             jnp.zeros(count, jnp.int32), jnp.zeros(count, jnp.float32), *([st] if side else []))
         c = jax.lax.while_loop(cond, body, c)
-        return c[0], c[8], c[9]
+        return (c[10] if side else c[0]), c[8], c[9]
 
     if n_agents:
         init_axes = 0
