@@ -1,7 +1,8 @@
 """The native kernels of ``reward_stdp`` and ``weight_normalization`` (dense storage, in place) give the numbers of
 the rules' pure-JAX step bit for bit: one network, several side by side (``batched=True``: the kernels' batching
 rule), with and without a connectivity mask, with the depression term, and with the modulator 0 on most steps (the
-kernel's clip-only pass)."""
+kernel's clip-only pass; without mask and depression term, its decay pass that only reads the weights and clips them
+when some are out of bounds: below w_min at the start, above w_max after subtractive scaling)."""
 
 from __future__ import annotations
 
@@ -66,7 +67,8 @@ def run(path, monkeypatch, connectivity, a_minus, mode, batched):
 @pytest.mark.parametrize("connectivity,a_minus,mode", [("all", 0.0, "multiplicative"),
                                                        ("masked", 0.6, "multiplicative"),
                                                        ("all", 0.6, "subtractive"),
-                                                       ("masked", 0.0, "subtractive")])
+                                                       ("masked", 0.0, "subtractive"),
+                                                       ("all", 0.0, "subtractive")])
 def test_native_rules_equal_the_jax_step_bit_for_bit(connectivity, a_minus, mode, batched, monkeypatch):
     if not native.kernels():
         pytest.skip("no native kernels here (CI requires them: SPARK_REQUIRE_NATIVE=1)")
