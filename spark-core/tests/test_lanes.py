@@ -4,6 +4,8 @@ when every lane agrees on the predicate, and both with a per-lane select only wh
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -97,10 +99,15 @@ def lane_select(fn, *args, in_axes=0):
     return jax.jit(lanes.vmap(fn, in_axes=in_axes))(*args)
 
 
+# per lane: a few elements, and many
+SIZES = [(3, 2), (30, 20)]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["small", "large"])
 @pytest.mark.parametrize("pred", PREDS, ids=["none", "all", "some"])
-def test_select_is_a_per_lane_where(pred):
+def test_select_is_a_per_lane_where(pred, size):
     pred = np.asarray(pred)
-    a = np.arange(5 * 3 * 2, dtype=np.float32).reshape(5, 3, 2)
+    a = np.arange(5 * math.prod(size), dtype=np.float32).reshape(5, *size)
     b = -a - 1.0
     ints = np.arange(5, dtype=np.int32)
     out = lane_select(lambda p, x, y, i: lanes.select(p, {"x": x, "i": i * 7}, {"x": y, "i": i}), pred, a, b, ints)
@@ -120,28 +127,53 @@ def test_select_takes_the_false_trees_dtypes_and_passes_shared_leaves_through():
     np.testing.assert_array_equal(out[1], w)
 
 
-def test_selects_made_together_read_the_values_before_any_is_written():
-    """``select((p, q), (a, c), (b, a))``: the first takes ``a`` as it was, though the second writes ``a`` (a loop's
-    saved state and its reset, as spark.loop uses it)."""
+@pytest.mark.parametrize("size", SIZES, ids=["small", "large"])
+@pytest.mark.parametrize("batched", [True, False], ids=["lanes", "one"])
+def test_selects_made_together_apply_in_order(batched, size):
+    """``select((p, q), (c, a), (a, b))``: the second reads ``a`` as the first left it (an agent's reset, then the
+    saved state of agents whose episodes are over, as spark.loop uses it), in every lane where both hold too."""
     p = np.asarray([True, False, True, False, True])
     q = np.asarray([True, True, False, False, True])
-    a = np.arange(10, dtype=np.float32).reshape(5, 2)
-    b = np.full((5, 2), -1.0, np.float32)
-    c = np.full((5, 2), 100.0, np.float32)
-    saved, reset = lane_select(lambda p, q, a, b, c: lanes.select((p, q), (a, c), (b, a)), p, q, a, b, c)
-    np.testing.assert_array_equal(saved, np.where(p[:, None], a, b))
-    np.testing.assert_array_equal(reset, np.where(q[:, None], c, a))
+    a = np.arange(5 * math.prod(size), dtype=np.float32).reshape(5, *size)
+    b = np.full(a.shape, -1.0, np.float32)
+    c = np.full(a.shape, 100.0, np.float32)
+
+    def both(p, q, a, b, c):
+        return lanes.select((p, q), (c, a), (a, b))
+
+    if batched:
+        reset, saved = lane_select(both, p, q, a, b, c)
+    else:
+        got = [both(*(jnp.asarray(x[i]) for x in (p, q, a, b, c))) for i in range(5)]
+        reset, saved = (np.stack([np.asarray(g[k]) for g in got]) for k in (0, 1))
+    lane = (slice(None),) + (None,) * len(size)
+    a2 = np.where(p[lane], c, a)
+    np.testing.assert_array_equal(reset, a2)
+    np.testing.assert_array_equal(saved, np.where(q[lane], a2, b))
 
 
-def test_select_with_unbatched_operands_and_one_predicate_for_all():
+@pytest.mark.parametrize("size", SIZES, ids=["small", "large"])
+def test_select_with_unbatched_operands_and_one_predicate_for_all(size):
     """An operand shared by every lane (unbatched) is broadcast; a predicate shared by every lane is a plain where."""
     pred = np.asarray(PREDS[2])
-    a = np.arange(6, dtype=np.float32).reshape(3, 2)
-    b = np.zeros((5, 3, 2), np.float32)
+    a = np.arange(math.prod(size), dtype=np.float32).reshape(size)
+    b = np.zeros((5, *size), np.float32)
     out = lane_select(lambda p, x, y: lanes.select(p, x, y), pred, a, b, in_axes=(0, None, 0))
     np.testing.assert_array_equal(out, np.where(pred[:, None, None], a[None], b))
     out = lane_select(lambda x, y: lanes.select(jnp.bool_(True), x, y), a, b, in_axes=(None, 0))
     np.testing.assert_array_equal(out, np.broadcast_to(a, b.shape))
+
+
+def test_select_in_more_lanes_than_one_step_of_its_loop_takes():
+    """20 lanes, 13 of them holding: two steps of the loop (lanes._ROW_GROUP lanes each), the last one partial."""
+    rng = np.random.default_rng(0)
+    pred = np.zeros(20, bool)
+    pred[rng.choice(20, 13, replace=False)] = True
+    a = rng.normal(size=(20, 7, 3)).astype(np.float32)
+    b = rng.normal(size=(20, 7, 3)).astype(np.float32)
+    assert 13 > lanes._ROW_GROUP
+    out = lane_select(lambda p, x, y: lanes.select(p, x, y), pred, a, b)
+    np.testing.assert_array_equal(out, np.where(pred[:, None, None], a, b))
 
 
 def test_select_refuses_mismatched_tuples():

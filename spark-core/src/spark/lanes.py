@@ -28,6 +28,10 @@ _axes: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("spark_l
 #: the axis name of Spark's ``vmap`` over agents / trials
 AXIS = "spark_lanes"
 
+#: :func:`select` under Spark's ``vmap``: how many lanes where the predicate holds one step of its loop gathers and
+#: scatters
+_ROW_GROUP = 8
+
 
 @contextlib.contextmanager
 def lanes(axis: str = AXIS) -> Iterator[None]:
@@ -98,9 +102,10 @@ def select(pred: Any, on_true: Any, on_false: Any) -> Any:
     a loop's state; here the cost is a loop over the lanes where ``pred`` holds (none, most steps). A leaf that is
     the same object in both trees is passed through.
 
-    Several selects made at once: ``pred``, ``on_true`` and ``on_false`` tuples of one length; all are evaluated on
-    the values before any is applied (``select((p, q), (a, c), (b, a))`` gives ``where(p, a, b), where(q, c, a)``)
-    in one loop over the lanes, so an array may be read by one and written by another without a copy.
+    Several selects in one loop over the lanes: ``pred``, ``on_true`` and ``on_false`` tuples of one length, applied in
+    order, each seeing the arrays as the ones before it left them, like successive assignments: ``select((p, q),
+    (c, a), (a, b))`` gives ``a2 = where(p, c, a)`` and ``where(q, a2, b)``. (An array read by one select and written by
+    an earlier one then needs no copy of its old value; XLA would copy it for a read of the old value.)
 
     Args:
         pred: a scalar boolean (per lane under ``vmap``), or a tuple of them.
@@ -109,7 +114,8 @@ def select(pred: Any, on_true: Any, on_false: Any) -> Any:
 
     Returns:
         The pytree of ``on_false``'s structure and dtypes, with ``on_true``'s values where ``pred`` holds (a tuple of
-        them, with a tuple ``pred``).
+        them, with a tuple ``pred``). A leaf of ``on_true`` that is the same object as a leaf of an earlier select's
+        ``on_false`` reads that select's result.
     """
     many = isinstance(pred, tuple)
     preds, trues, falses = (pred, on_true, on_false) if many else ((pred,), (on_true,), (on_false,))
@@ -127,7 +133,7 @@ def select(pred: Any, on_true: Any, on_false: Any) -> Any:
         return len(arrays) - 1
 
     outs, plans = [], []
-    for t, f in zip(trues, falses, strict=True):
+    for t, f in zip(trues, falses, strict=True):  # arrays are identified by object, so a later read sees a write
         leaves_f, treedef = jax.tree.flatten(f)
         leaves_t = treedef.flatten_up_to(t)
         pairs = []
@@ -153,41 +159,48 @@ def select(pred: Any, on_true: Any, on_false: Any) -> Any:
 
 
 def _rows(moves: tuple, written: tuple) -> Callable:
-    """``fn(preds, arrays) -> [arrays[w] for w in written]`` after every move ``(g, t, f)``: ``arrays[f] <-
-    where(preds[g], arrays[t], arrays[f])``, all reading the values before any is written (so one select's input may
-    be another's output); batched over Spark's lanes as a loop over the lanes where some ``preds[g]`` holds."""
-
-    def apply(preds, arrays):
-        return [jnp.where(preds[g], arrays[t], arrays[f]) for g, t, f in moves]
+    """``fn(preds, arrays) -> [arrays[w] for w in written]`` after the moves ``(g, t, f)`` in order: ``arrays[f] <-
+    where(preds[g], arrays[t], arrays[f])``, each reading what the moves before it wrote; batched over Spark's lanes
+    as a loop over the lanes where some ``preds[g]`` holds."""
 
     @jax.custom_batching.custom_vmap
     def fn(preds, arrays):
-        new = dict(zip((f for _, _, f in moves), apply(preds, arrays), strict=True))
-        return [new[w] for w in written]
+        now = list(arrays)
+        for g, t, f in moves:
+            now[f] = jnp.where(preds[g], now[t], now[f])
+        return [now[w] for w in written]
 
     @fn.def_vmap
     def rule(axis_size, in_batched, preds, arrays):
         preds_b, arrays_b = in_batched
-        if not preds_b:  # one value for every lane: a plain select is as cheap
-            out = fn(preds, arrays)
-            return out, [any(arrays_b[t] or arrays_b[f] for _, t, f in moves if f == w) for w in written]
-        full = [a if b else jnp.broadcast_to(a, (axis_size, *jnp.shape(a))) for a, b in zip(arrays, arrays_b,
-                                                                                              strict=True)]
-        hit = jnp.any(preds, axis=1)  # preds: (lanes, selects), the batch axis first
-        order = jnp.argsort(~hit, stable=True)  # the lanes where some select holds first
-        slot = {w: i for i, w in enumerate(written)}
+        now = [a if b else jnp.broadcast_to(a, (axis_size, *jnp.shape(a))) for a, b in zip(arrays, arrays_b,
+                                                                                             strict=True)]
+        if not preds_b:  # one value for every lane
+            preds = jnp.broadcast_to(preds, (axis_size, *jnp.shape(preds)))
+        for sel in range(preds.shape[1]):  # each select in turn: a loop over the lanes where it holds
+            moves_s = [(t, f) for g, t, f in moves if g == sel]
+            if not moves_s:
+                continue
+            held = preds[:, sel]
+            count = jnp.sum(held.astype(jnp.int32))
+            group = min(axis_size, _ROW_GROUP)
+            slot = {f: i for i, f in enumerate(dict.fromkeys(f for _, f in moves_s))}
 
-        def put(k, carry):
-            lane = order[k]
+            def put(k, carry, moves_s=moves_s, held=held, group=group, slot=slot):
+                # the k-th group of lanes where the select holds (found here: most steps have none, and the loop
+                # does not run), their rows gathered, then scattered in place; past the last: out of bounds, dropped
+                where = jnp.nonzero(held, size=axis_size + group, fill_value=axis_size)[0]
+                lanes_k = jax.lax.dynamic_slice_in_dim(where, k * group, group)
+                carry = list(carry)
+                for t, f in moves_s:
+                    src = carry[slot[t]] if t in slot else now[t]
+                    carry[slot[f]] = carry[slot[f]].at[lanes_k].set(src.at[lanes_k].get(mode="clip"), mode="drop")
+                return carry
 
-            def row(i):  # the lane's row of array i as it was before this lane's writes
-                return jax.lax.dynamic_index_in_dim(carry[slot[i]] if i in slot else full[i], lane, 0, keepdims=False)
-
-            rows = {f: jnp.where(preds[lane, g], row(t), row(f)) for g, t, f in moves}
-            return [jax.lax.dynamic_update_index_in_dim(carry[i], rows[w], lane, 0) for i, w in enumerate(written)]
-
-        out = jax.lax.fori_loop(0, jnp.sum(hit.astype(jnp.int32)), put, [full[w] for w in written])
-        return out, [True] * len(out)
+            out = jax.lax.fori_loop(0, (count + group - 1) // group, put, [now[f] for f in slot])
+            for f, value in zip(slot, out, strict=True):  # what the next selects read
+                now[f] = value
+        return [now[w] for w in written], [True] * len(written)
 
     return fn
 
