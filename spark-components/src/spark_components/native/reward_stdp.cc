@@ -128,6 +128,19 @@ inline __attribute__((always_inline)) void FlatPass(float* __restrict__ e, float
 // pass's time, and writing and clearing the scratch's columns a third of the rest.) kWrite returns true.
 // std::max(v, lo) is (v < lo ? lo : v), which is _mm256_max_ps(lo, v) for every v (NaN and signed zeros included),
 // and std::min(v, hi) is _mm256_min_ps(hi, v).
+// one synapse of RowPass: e <- fma(e, decay_e, term), then w as above (inside: cleared if w is out of bounds)
+template <bool kWrite>
+inline __attribute__((always_inline)) void RowElement(float& e, float& w, float term, float km, const Constants& c,
+                                                      bool& inside) {
+  const float t = __builtin_fmaf(e, c.decay_e, term);
+  e = t;
+  if constexpr (kWrite) {
+    w = std::min(std::max(__builtin_fmaf(km, t, w), c.w_min), c.w_max);
+  } else {
+    inside &= !(w < c.w_min) && !(w > c.w_max);
+  }
+}
+
 #if defined(__x86_64__) || defined(__i386__)
 template <bool kWrite>
 __attribute__((target("fma"))) bool RowPass(float* __restrict__ e, float* __restrict__ w, const float* __restrict__ ax,
@@ -163,23 +176,15 @@ __attribute__((target("fma"))) bool RowPass(float* __restrict__ e, float* __rest
       _mm_storeu_ps(er + j, t);
       const __m128 v = _mm_loadu_ps(wr + j);
       if constexpr (kWrite) {
-        _mm_storeu_ps(wr + j, _mm_min_ps(_mm256_castps256_ps128(hi), _mm_max_ps(_mm256_castps256_ps128(lo),
-                                                                                _mm_fmadd_ps(_mm256_castps256_ps128(k8), t, v))));
+        const __m128 moved = _mm_fmadd_ps(_mm256_castps256_ps128(k8), t, v);
+        _mm_storeu_ps(wr + j, _mm_min_ps(_mm256_castps256_ps128(hi), _mm_max_ps(_mm256_castps256_ps128(lo), moved)));
       } else {
         low4 = _mm_min_ps(v, low4);
         high4 = _mm_max_ps(v, high4);
       }
       j += 4;
     }
-    for (; j < n_post; ++j) {
-      const float t = __builtin_fmaf(er[j], c.decay_e, fired[j] ? ax[i] : 0.0f);
-      er[j] = t;
-      if constexpr (kWrite) {
-        wr[j] = std::min(std::max(__builtin_fmaf(km, t, wr[j]), c.w_min), c.w_max);
-      } else {
-        inside &= !(wr[j] < c.w_min) && !(wr[j] > c.w_max);
-      }
-    }
+    for (; j < n_post; ++j) RowElement<kWrite>(er[j], wr[j], fired[j] ? ax[i] : 0.0f, km, c, inside);
   }
   if constexpr (kWrite) return true;
   const __m256 out = _mm256_or_ps(_mm256_cmp_ps(low, lo, _CMP_LT_OQ), _mm256_cmp_ps(high, hi, _CMP_GT_OQ));
@@ -194,14 +199,7 @@ bool RowPass(float* __restrict__ e, float* __restrict__ w, const float* __restri
   bool inside = true;
   for (int64_t i = 0; i < n_pre; ++i) {
     for (int64_t j = 0; j < n_post; ++j) {
-      const int64_t k = i * n_post + j;
-      const float t = __builtin_fmaf(e[k], c.decay_e, fired[j] ? ax[i] : 0.0f);
-      e[k] = t;
-      if constexpr (kWrite) {
-        w[k] = std::min(std::max(__builtin_fmaf(km, t, w[k]), c.w_min), c.w_max);
-      } else {
-        inside &= !(w[k] < c.w_min) && !(w[k] > c.w_max);
-      }
+      RowElement<kWrite>(e[i * n_post + j], w[i * n_post + j], fired[j] ? ax[i] : 0.0f, km, c, inside);
     }
   }
   return inside;
