@@ -176,6 +176,14 @@ def test_select_in_more_lanes_than_one_step_of_its_loop_takes():
     np.testing.assert_array_equal(out, np.where(pred[:, None, None], a, b))
 
 
+def test_selects_in_order_see_earlier_writes_of_numpy_arrays_and_cast_to_the_false_dtype():
+    a, b, c = np.zeros(3, np.float32), np.full(3, -1.0, np.float32), np.arange(3, dtype=np.int32)
+    reset, saved = lanes.select((True, True), (c, a), (a, b))
+    np.testing.assert_array_equal(reset, [0.0, 1.0, 2.0])
+    np.testing.assert_array_equal(saved, [0.0, 1.0, 2.0])  # a as the first select left it
+    assert reset.dtype == saved.dtype == jnp.float32
+
+
 def test_select_refuses_mismatched_tuples():
     with pytest.raises(ValueError, match="2 predicates for 1 and 1 pytrees"):
         lanes.select((True, False), (jnp.ones(2),), (jnp.zeros(2),))

@@ -136,15 +136,8 @@ def select(pred: Any, on_true: Any, on_false: Any) -> Any:
     for t, f in zip(trues, falses, strict=True):  # arrays are identified by object, so a later read sees a write
         leaves_f, treedef = jax.tree.flatten(f)
         leaves_t = treedef.flatten_up_to(t)
-        pairs = []
-        for lt, lf in zip(leaves_t, leaves_f, strict=True):
-            if lt is lf:
-                pairs.append(None)  # passed through
-                continue
-            lf = jnp.asarray(lf)
-            pairs.append((index(jnp.asarray(lt).astype(lf.dtype) if jnp.asarray(lt).dtype != lf.dtype else lt),
-                          index(lf)))
-        plans.append(pairs)
+        pairs = [None if lt is lf else (index(lt), index(lf)) for lt, lf in zip(leaves_t, leaves_f, strict=True)]
+        plans.append(pairs)  # None: the same object in both trees, passed through
         outs.append((treedef, leaves_f))
     written = sorted({p[1] for pairs in plans for p in pairs if p is not None})
     if written:
@@ -154,20 +147,21 @@ def select(pred: Any, on_true: Any, on_false: Any) -> Any:
     trees = []
     for (treedef, leaves_f), pairs in zip(outs, plans, strict=True):
         leaves = [lf if p is None else result[written.index(p[1])] for lf, p in zip(leaves_f, pairs, strict=True)]
+        # a leaf passed through keeps its object; the others are on_false's dtype (cast in _rows)
         trees.append(treedef.unflatten(leaves))
     return tuple(trees) if many else trees[0]
 
 
 def _rows(moves: tuple, written: tuple) -> Callable:
     """``fn(preds, arrays) -> [arrays[w] for w in written]`` after the moves ``(g, t, f)`` in order: ``arrays[f] <-
-    where(preds[g], arrays[t], arrays[f])``, each reading what the moves before it wrote; batched over Spark's lanes
-    as a loop over the lanes where some ``preds[g]`` holds."""
+    where(preds[g], arrays[t], arrays[f])`` (in ``arrays[f]``'s dtype), each reading what the moves before it wrote;
+    batched over Spark's lanes as one loop per select over the lanes where it holds."""
 
     @jax.custom_batching.custom_vmap
     def fn(preds, arrays):
         now = list(arrays)
         for g, t, f in moves:
-            now[f] = jnp.where(preds[g], now[t], now[f])
+            now[f] = jnp.where(preds[g], now[t].astype(now[f].dtype), now[f])
         return [now[w] for w in written]
 
     @fn.def_vmap
@@ -193,8 +187,8 @@ def _rows(moves: tuple, written: tuple) -> Callable:
                 lanes_k = jax.lax.dynamic_slice_in_dim(where, k * group, group)
                 carry = list(carry)
                 for t, f in moves_s:
-                    src = carry[slot[t]] if t in slot else now[t]
-                    carry[slot[f]] = carry[slot[f]].at[lanes_k].set(src.at[lanes_k].get(mode="clip"), mode="drop")
+                    src = (carry[slot[t]] if t in slot else now[t]).at[lanes_k].get(mode="clip")
+                    carry[slot[f]] = carry[slot[f]].at[lanes_k].set(src.astype(carry[slot[f]].dtype), mode="drop")
                 return carry
 
             out = jax.lax.fori_loop(0, (count + group - 1) // group, put, [now[f] for f in slot])

@@ -395,8 +395,8 @@ def _compile_jax(gd, env: JaxEnvironment, loop: Loop, spec, frozen, consts_keys,
             if not side:
                 st_out = jax.tree.map(lambda x, y: jnp.where(fresh, y, x).astype(x.dtype), st, st_new) \
                     if loop.reset_brain else st
-            elif loop.reset_brain:  # rows of the agents concerned only, in place (lanes.select); an agent whose
-                # episodes are over is not one starting an episode, so the save reads its state before any reset
+            elif loop.reset_brain:  # rows of the agents concerned only, in place (lanes.select); the save comes
+                # after the resets and reads a state they left alone: an agent whose episodes are over starts none
                 st_out, final = lanes.select((fresh, done & (e2 == count)), (st_new, st), (st, final[0]))
                 final = [final]
             else:
