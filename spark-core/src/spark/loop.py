@@ -336,8 +336,9 @@ def _compile_jax(gd, env: JaxEnvironment, loop: Loop, spec, frozen, consts_keys,
 
     One ``lax.while_loop`` over windows (not a loop per episode): an agent whose episode ends resets its environment
     and its brain's dynamic state inside the same loop and goes on with its next episode, so agents side by side
-    (whose loop ``vmap`` runs until the last one is done) never wait for each other's episodes to end, only, at the
-    end of the chunk, for the agent with the most steps left."""
+    (whose loop runs until the last one is done) never wait for each other's episodes to end, only, at the end of the
+    chunk, for the agent with the most steps left. Side by side, an agent's reset and the state it returns (saved
+    after its last episode) are written into its own rows only (``lanes.select``)."""
 
     def agent(state, init, key, ids, consts):
         window = _window(nnx.merge(gd, state), spec, loop, frozen, consts)
