@@ -11,6 +11,9 @@ know. Spark's own ``vmap`` over networks names its axis and declares it here whi
 value for all lanes) and takes a real branch: the false branch if in none, the true branch if in all, and both with a
 per-lane select only when the lanes disagree. Outside a declared axis (one network, or a ``vmap`` of the user's own)
 it is ``lax.cond``.
+
+A value that changes in a few lanes on few steps (an agent's state reset when its episode ends) is the converse case:
+:func:`select` is a per-lane ``where`` that, under ``vmap``, writes only the rows of the lanes where it holds.
 """
 
 from __future__ import annotations
@@ -122,15 +125,16 @@ def select(pred: Any, on_true: Any, on_false: Any) -> Any:
     if not (len(preds) == len(trues) == len(falses)):
         raise ValueError(f"lanes.select: {len(preds)} predicates for {len(trues)} and {len(falses)} pytrees; "
                          "give one of each per select")
-    # the distinct arrays read or written, and for each select its (true, false) leaf indices into them
+    # the distinct arrays read or written (told apart by object), and for each select its (true, false) leaf
+    # indices into them
     arrays: list = []
+    known: dict[int, int] = {}
 
     def index(x):
-        for i, a in enumerate(arrays):
-            if a is x:
-                return i
-        arrays.append(x)
-        return len(arrays) - 1
+        if id(x) not in known:  # arrays holds x, so its id stays its own
+            known[id(x)] = len(arrays)
+            arrays.append(x)
+        return known[id(x)]
 
     outs, plans = [], []
     for t, f in zip(trues, falses, strict=True):  # arrays are identified by object, so a later read sees a write
@@ -144,9 +148,10 @@ def select(pred: Any, on_true: Any, on_false: Any) -> Any:
         moves = tuple((g, t, f) for g, pairs in enumerate(plans) for t, f in (p for p in pairs if p is not None))
         result = _rows(moves, tuple(written))(jnp.stack([jnp.asarray(p, bool) for p in preds]),
                                               [jnp.asarray(a) for a in arrays])
+        result = dict(zip(written, result, strict=True))
     trees = []
     for (treedef, leaves_f), pairs in zip(outs, plans, strict=True):
-        leaves = [lf if p is None else result[written.index(p[1])] for lf, p in zip(leaves_f, pairs, strict=True)]
+        leaves = [lf if p is None else result[p[1]] for lf, p in zip(leaves_f, pairs, strict=True)]
         # a leaf passed through keeps its object; the others are on_false's dtype (cast in _rows)
         trees.append(treedef.unflatten(leaves))
     return tuple(trees) if many else trees[0]

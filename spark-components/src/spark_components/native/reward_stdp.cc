@@ -10,7 +10,8 @@
 // with k = eta dt and m the lane's modulator. This is the rule's pure-JAX step (reward_stdp.py) operation for
 // operation, in the same order and in float32, so both give the same numbers. With m = 0 the weights only get the
 // clip (w + 0 e = w). The potentiation and depression terms are nonzero only in the columns of spiking postsynaptic
-// and the rows of spiking presynaptic neurons: they are written into scratch buffers, then one flat pass does the rest.
+// and the rows of spiking presynaptic neurons: they are written into scratch buffers, then one flat pass does the rest
+// (FlatPass); without mask and depression term, fused hosts take RowPass instead, which needs no scratch buffer.
 //
 // mask: (n_pre, n_post) per lane or shared, or one element (every synapse exists). Every other array is per lane.
 #include <algorithm>
@@ -54,9 +55,6 @@ inline __attribute__((always_inline)) float Mad(float a, float b, float c) {
     return a * b + c;
   }
 }
-
-// f(s): 1.0f if the neuron spiked, else 0.0f, as arithmetic (a bool is stored as 0 or 1)
-inline __attribute__((always_inline)) float Spiked(bool s) { return static_cast<float>(static_cast<uint8_t>(s)); }
 
 struct Lane {
   const bool* pre;
