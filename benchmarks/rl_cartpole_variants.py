@@ -6,9 +6,9 @@
 Keys (absent: the shipped agent): eta, tau_e, a_plus, a_minus (reward_stdp); low, high (comma lists), n, width,
 max_rate (the population encoder); i_bias, tau_m (the action neurons); lat, lat_tau (the lateral inhibition's weight
 and tau_syn); target (the synaptic scaling); toward=1 (the reward is +-scale as the action moved w . s towards 0 or
-not, instead of the binary change of the potential); fresh=1 (an experiment, patching spark.loop for this process: the
-action populations and their synaptic currents return to their state at build at the start of every window, in
-training and in the test); seeds (default 0,1,2,3,4), eval (test episodes, default 20), chunk. The rows of the page:
+not, instead of the binary change of the potential); fresh=1 (``Loop.reset_window``: the action populations and the
+synapses onto them return to their state at build at the start of every window, in training and in the test); seeds
+(default 0,1,2,3,4), eval (test episodes, default 20), chunk. The rows of the page:
 
     ... 300 eta=0.1                            (and eta=0.03, eta=0.01; low=-2.4,-1.5,-0.21,-2 high=2.4,1.5,0.21,2)
     ... 300 toward=1 eta=0.1                   (eta 0.01 - 1)
@@ -24,6 +24,7 @@ import json
 import sys
 import time
 
+import attrs
 import jax.numpy as jnp
 import numpy as np
 
@@ -74,36 +75,12 @@ class Toward(CartPole):
         return s2, st2, r.astype(jnp.float32), term, trunc
 
 
-def fresh_windows(brain, names=("act", "lateral", "in_act")):
-    """Patch spark.loop (this process only) so that ``names`` start every window from their state at build."""
-    from flax import nnx
-
-    import spark.loop as loop_module
-
-    init = brain.initial_dynamic_state()
-    window = loop_module._window
-
-    def patched(brain, spec, loop, frozen, consts):
-        run = window(brain, spec, loop, frozen, consts)
-
-        def run_fresh(br, obs, mod):
-            for n in names:
-                nnx.update(br.nodes[n], init["nodes"][n])
-            return run(br, obs, mod)
-
-        return run_fresh
-
-    loop_module._window = patched
-
-
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     episodes, kv = int(argv[0]), dict(a.split("=", 1) for a in argv[1:])
     seeds = [int(s) for s in kv.get("seeds", "0,1,2,3,4").split(",")]
     doc = model(kv)
     brains = [spark.Brain.from_dict({**doc, "seed": s}) for s in seeds]
-    if kv.get("fresh") == "1":
-        fresh_windows(brains[0])
     cls = Toward if kv.get("toward") == "1" else CartPole
     env = cls(shaping=agent.SHAPING, scale=agent.SCALE, failure=agent.FAILURE, binary=agent.BINARY)
     t0 = time.time()
@@ -113,10 +90,13 @@ def main(argv=None):
         print(f"episode {done:4d} avg100 " + " ".join(f"{x[-100:].mean():6.1f}" for x in ln)
               + f" ({time.time() - t0:.0f} s)", flush=True)
 
-    out = spark.loop.interact(brains, env, agent.make_loop(), episodes, seed=seeds[0],
+    loop = agent.make_loop()
+    if kv.get("fresh") == "1":  # the action populations and the synapses onto them start every window afresh
+        loop = attrs.evolve(loop, reset_window=("act", "lateral", "in_act"))
+    out = spark.loop.interact(brains, env, loop, episodes, seed=seeds[0],
                               chunk=int(kv.get("chunk", 50)), on_episode=line)
     n_eval = int(kv.get("eval", 20))
-    test = spark.loop.interact(brains, env, agent.make_loop(), n_eval, seed=1000, learn=False, chunk=n_eval)
+    test = spark.loop.interact(brains, env, loop, n_eval, seed=1000, learn=False, chunk=n_eval)
     print("avg100 at the end  " + " ".join(f"{o.moving_average(100)[-1]:6.1f}" for o in out))
     print("learning off: mean " + " ".join(f"{e.lengths.mean():6.1f}" for e in test)
           + "  min " + " ".join(f"{int(e.lengths.min()):4d}" for e in test))

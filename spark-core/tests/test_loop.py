@@ -129,6 +129,55 @@ def test_reset_brain_off_carries_spikes_across_episodes(reg):
     assert actions_of(out.returns[1]) == [0, 1, 0, 1, 1]
 
 
+def clock_brain(reg, seed=0):
+    """A clock (period 3 steps, its step count a State) as the action; the observation reaches a threshold only."""
+    b = spark.Brain(dt=1.0, seed=seed, registry=reg)
+    b.add("thr", "threshold", shape=2).input("obs", "thr.x")
+    b.add("clk", "clock", shape=1, period=3).output("act", "clk.spikes")
+    return b.build()
+
+
+def fired(total):
+    return (jnp.sum(total) > 0).astype(jnp.int32)
+
+
+@pytest.mark.parametrize("env", [PatternEnv(), HostPatternEnv()], ids=["jax", "host"])
+@pytest.mark.parametrize("reset, expected", [
+    ((), [1, 1, 0, 1, 1]),  # windows of 2 steps: steps 0-1, 2-3, ...; the clock fires at steps 0, 3, 6, 9
+    (("clk",), [1, 1, 1, 1, 1]),  # its count back to 0 at each window's start: it fires in each window's first step
+])
+def test_reset_window_starts_each_window_afresh(reg, env, reset, expected):
+    brain = clock_brain(reg)
+    out = brain.interact(env, spark.Loop("obs", "act", every=2, policy=fired, reset_window=reset), episodes=2,
+                         learn=False)
+    assert [actions_of(r) for r in out.returns] == [expected, expected]
+    # after the last (terminal) window: its 2 steps since the reset, or 6 windows of 2 steps since the episode's
+    assert int(brain.nodes["clk"].step[...]) == (2 if reset else 12)
+
+
+@pytest.mark.parametrize("env", [PatternEnv(), HostPatternEnv()], ids=["jax", "host"])
+def test_reset_window_keeps_the_spikes_in_flight(reg, env):
+    """The clock (phase 1, period 3) fires in the last step of each 2-step window (its count 0, 1 from each
+    window's start); the spike, one step in flight, reaches the relay in the next window's first step, after the
+    clock's reset. (Without the reset it fires at steps 1, 4, 7, 10: [0, 1, 1, 0, 1].)"""
+    b = spark.Brain(dt=1.0, registry=reg)
+    b.add("thr", "threshold", shape=2).input("obs", "thr.x")
+    b.add("clk", "clock", shape=1, period=3, phase=1).add("late", "spike_relay", shape=1)
+    b.connect("clk.spikes", "late.s").output("act", "late.spikes")
+    out = b.build().interact(env, spark.Loop("obs", "act", every=2, policy=fired, reset_window="clk"), 1,
+                             learn=False)
+    assert actions_of(out.returns[0]) == [0, 1, 1, 1, 1]
+
+
+def test_reset_window_side_by_side_equals_alone(reg):
+    loop = spark.Loop("obs", "act", every=2, policy=fired, reset_window="clk")
+    alone = [clock_brain(reg, s).interact(PatternEnv(), loop, 3, learn=False) for s in (0, 1)]
+    together = spark.loop.interact([clock_brain(reg, s) for s in (0, 1)], PatternEnv(), loop, 3, learn=False)
+    for a, t in zip(alone, together, strict=True):
+        np.testing.assert_array_equal(a.returns, t.returns)
+        assert actions_of(t.returns[0]) == [1, 1, 1, 1, 1]
+
+
 class ConstEnv(spark.JaxEnvironment):
     """Observation (1, 1) always, reward `r` each step, terminated after 3 steps."""
 
@@ -336,6 +385,12 @@ def test_bad_arguments_are_refused(reg):
         spark.Loop("obs", "act", every=0)
     with pytest.raises(spark.GraphError, match="learn"):
         brain.interact(ConstEnv(1.0), loop, 1, learn={"nope": False})
+    with pytest.raises(spark.GraphError, match=r"reset_window names \['nope'\], which are not nodes of this brain"):
+        brain.interact(ConstEnv(1.0), spark.Loop("obs", "act", reset_window=("syn", "nope")), 1)
+    with pytest.raises(spark.GraphError, match=r"reset_window names \['post'\], which have no dynamic state"):
+        brain.interact(ConstEnv(1.0), spark.Loop("obs", "act", reset_window=["post"]), 1)
+    with pytest.raises(spark.GraphError, match=r"reset_window = 3: give node ids"):
+        spark.Loop("obs", "act", reset_window=3)
 
 
 def test_moving_average():

@@ -24,7 +24,8 @@ arrives one window after ``a_j`` was read, as a dopamine pulse after an action, 
 rule bridges the gap. After the last environment step (terminated, truncated, or ``Loop.max_steps``) one more window
 runs with the final observation and the final reward on the modulator (its action is not sent): an episode of ``T``
 environment steps lasts ``(T + 1) k`` brain steps. With ``Loop.reset_brain`` the brain's dynamic state (potentials,
-traces, eligibility, spikes in flight; not weights) returns to its value at build at the start of every episode.
+traces, eligibility, spikes in flight; not weights) returns to its value at build at the start of every episode; with
+``Loop.reset_window`` the named nodes' dynamic state returns to it at the start of every window.
 """
 
 from __future__ import annotations
@@ -76,6 +77,16 @@ def _identity_reward(reward, terminated):
     return reward
 
 
+def _node_ids(value) -> tuple[str, ...]:
+    try:
+        names = (value,) if isinstance(value, str) else tuple(value)
+    except TypeError:
+        names = (value,)
+    if any(not isinstance(n, str) or not n for n in names):
+        raise GraphError(f"Loop.reset_window = {value!r}: give node ids (strings), e.g. ('act', 'lateral')")
+    return names
+
+
 @attrs.frozen
 class Loop:
     """How a Brain and an environment are joined.
@@ -94,6 +105,11 @@ class Loop:
         max_steps: end an episode after this many environment steps (as a truncation), whatever the environment
             says; ``None``: only the environment ends episodes.
         reset_brain: return the brain's dynamic state to its value at build at the start of each episode.
+        reset_window: node ids whose dynamic state (:class:`spark.State`: potentials, currents, traces; not
+            weights, not the random keys) returns to its value at build at the start of every window, before the
+            window's first brain step, so that each decision starts afresh from its own observation rather than from
+            what the windows before left (e.g. the action populations and the synapses onto them); ``()``: none.
+            Spikes they emitted in the window before and still in flight arrive as emitted (to targets and rules).
         pulse: the modulator holds the reward in the first step of the window only (a dopamine pulse, 0 in the
             other ``every - 1`` steps), so it meets the eligibility the previous window left; ``False``: it holds it
             through the whole window.
@@ -108,6 +124,7 @@ class Loop:
     max_steps: int | None = None
     reset_brain: bool = True
     pulse: bool = True
+    reset_window: tuple[str, ...] = attrs.field(default=(), converter=_node_ids)
 
     def __attrs_post_init__(self):
         if self.every < 1:
@@ -175,7 +192,21 @@ def _spec(brain, loop: Loop, obs_shape) -> tuple:
             raise GraphError(f"Loop.reward = {loop.reward!r} goes to {rref}, which is not a Signal port; the reward "
                              "must reach a learning rule's modulator (a Signal input)")
         reward = (loop.reward, rshape, rdtype)
+    _check_reset_window(brain, loop)
     return (loop.observation, shape, dtype), ref, outs[loop.action], reward
+
+
+def _check_reset_window(brain, loop: Loop) -> None:
+    missing = [n for n in loop.reset_window if n not in brain.nodes]
+    if missing:
+        raise GraphError(f"Loop.reset_window names {missing}, which are not nodes of this brain; its nodes are: "
+                         f"{sorted(brain.nodes)}")
+    init = brain.initial_dynamic_state()["nodes"]
+    stateless = [n for n in loop.reset_window if n not in init or not jax.tree.leaves(init[n])]
+    if stateless:
+        raise GraphError(f"Loop.reset_window names {stateless}, which have no dynamic state (spark.State) to reset; "
+                         "name the neurons and synapses whose potentials and currents should start each window "
+                         "afresh")
 
 
 def _obs_shape(env) -> tuple | None:
@@ -197,12 +228,15 @@ def _obs_shape(env) -> tuple | None:
 _UNROLL = 5
 
 
-def _window(brain, spec, loop: Loop, frozen: frozenset, consts: dict):
+def _window(brain, spec, loop: Loop, frozen: frozenset, consts: dict, init=None):
     """``run(brain, obs, mod) -> (brain, action)``: ``loop.every`` steps with ``obs`` and ``mod`` held, then the
-    policy of the summed action output."""
+    policy of the summed action output; first the nodes of ``loop.reset_window`` take their state in ``init`` (the
+    brain's initial dynamic state)."""
     (oname, oshape, odtype), _, aref, reward = spec
 
     def run(br, obs, mod):
+        for n in loop.reset_window:
+            nnx.update(br.nodes[n], init["nodes"][n])
         ext = {**consts, oname: jnp.reshape(obs, oshape).astype(odtype)}
         if reward is not None:
             ext[reward[0]] = jnp.broadcast_to(jnp.asarray(mod, reward[2]), reward[1])
@@ -270,8 +304,8 @@ def _host_programs(brain, loop: Loop, spec, frozen, consts):
     The state crosses each call as those few buffers: each argument and result buffer of a compiled call costs a few
     microseconds of the host's time, and the nnx.State pytree itself cost more in Python (flattened and rebuilt both
     ways) than the window's 10 brain steps (measured: docs/reinforcement.md, Speed)."""
-    window = _window(brain, spec, loop, frozen, consts)
     init = brain.initial_dynamic_state()
+    window = _window(brain, spec, loop, frozen, consts, init)
     gd, state = nnx.split(brain)
     leaves, treedef = jax.tree.flatten(state)
     packer = _Packed(leaves)
@@ -341,7 +375,7 @@ def _compile_jax(gd, env: JaxEnvironment, loop: Loop, spec, frozen, consts_keys,
     after its last episode) are written into its own rows only (``lanes.select``)."""
 
     def agent(state, init, key, ids, consts):
-        window = _window(nnx.merge(gd, state), spec, loop, frozen, consts)
+        window = _window(nnx.merge(gd, state), spec, loop, frozen, consts, init)
         count = ids.shape[0]
 
         # episode ids[e]: (the key of its reset, the root of its steps' keys), drawn once for the chunk
