@@ -16,6 +16,8 @@ synapses onto them return to their state at build at the start of every window, 
     ... 300 toward=1 fresh=1 lat=-300 eta=0.1
     ... 1000 toward=1 fresh=1 lat=-300 eta=0.03 max_rate=400 i_bias=200 eval=50 chunk=100
     ... 500 toward=1 fresh=1 lat=-300 eta=0.1 max_rate=400 i_bias=200 eval=50 chunk=100
+    ... 500 fresh=1 eval=100 chunk=100
+    ... 500 fresh=1 eta=0.1 eval=100 chunk=100        (and eta=0.2, eta=0.05)
 """
 
 from __future__ import annotations
