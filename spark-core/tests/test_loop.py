@@ -47,9 +47,33 @@ class ModHebb(spark.LearningRule):
                                                                            post.astype(jnp.float32))
 
 
+@spark.params
+class JitteredClockParams:
+    period: int = spark.param(3, unit="steps", doc="spike every `period` steps", ge=1)
+
+
+class JitteredClock(spark.Soma):
+    """Spikes when its step count is a multiple of ``period``; the count starts at a random value in
+    ``[0, period)`` drawn from the brain's seed (so agents of one model start in different states)."""
+
+    name = "jittered_clock"
+    Params = JitteredClockParams
+    inputs = {}
+    outputs = {"spikes": spark.Port(spark.Spikes)}
+
+    def __init__(self, shape, *, params=None, rngs=None, **values):
+        super().__init__(shape, params=params, rngs=rngs, **values)
+        self.step = spark.State(jax.random.randint(rngs.params(), (), 0, self.params.period))
+
+    def __call__(self, *, dt):
+        k = self.step[...]
+        self.step[...] = k + 1
+        return {"spikes": jnp.broadcast_to(k % self.params.period == 0, self.shape)}
+
+
 @pytest.fixture
 def reg():
-    return isolated_registry(*ALL, SpikeRelay, ModHebb)
+    return isolated_registry(*ALL, SpikeRelay, ModHebb, JitteredClock)
 
 
 PATTERN = (1, 0, 1, 1, 0)
@@ -169,13 +193,22 @@ def test_reset_window_keeps_the_spikes_in_flight(reg, env):
     assert actions_of(out.returns[0]) == [0, 1, 1, 1, 1]
 
 
-def test_reset_window_side_by_side_equals_alone(reg):
+def test_reset_window_side_by_side_each_agent_to_its_own_state(reg):
+    """Agents whose clocks start at different counts c0 (period 3, windows of 2 steps): reset to its own c0 every
+    window, an agent fires in every window if c0 is 0 or 2 and in none if c0 is 1; side by side equals alone."""
+    def brain(seed):
+        b = spark.Brain(dt=1.0, seed=seed, registry=reg)
+        b.add("thr", "threshold", shape=2).input("obs", "thr.x")
+        return b.add("clk", "jittered_clock", shape=1).output("act", "clk.spikes").build()
+
+    starts = {s: int(brain(s).nodes["clk"].step[...]) for s in range(12)}
+    seeds = [next(s for s, c in starts.items() if c == 1), next(s for s, c in starts.items() if c != 1)]
     loop = spark.Loop("obs", "act", every=2, policy=fired, reset_window="clk")
-    alone = [clock_brain(reg, s).interact(PatternEnv(), loop, 3, learn=False) for s in (0, 1)]
-    together = spark.loop.interact([clock_brain(reg, s) for s in (0, 1)], PatternEnv(), loop, 3, learn=False)
-    for a, t in zip(alone, together, strict=True):
+    alone = [brain(s).interact(PatternEnv(), loop, 3, learn=False) for s in seeds]
+    together = spark.loop.interact([brain(s) for s in seeds], PatternEnv(), loop, 3, learn=False)
+    for s, a, t in zip(seeds, alone, together, strict=True):
         np.testing.assert_array_equal(a.returns, t.returns)
-        assert actions_of(t.returns[0]) == [1, 1, 1, 1, 1]
+        assert actions_of(t.returns[0]) == [int(starts[s] != 1)] * 5, s
 
 
 class ConstEnv(spark.JaxEnvironment):
