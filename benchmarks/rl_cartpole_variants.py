@@ -18,6 +18,11 @@ synapses onto them return to their state at build at the start of every window, 
     ... 500 toward=1 fresh=1 lat=-300 eta=0.1 max_rate=400 i_bias=200 eval=50 chunk=100
     ... 500 fresh=1 eval=100 chunk=100
     ... 500 fresh=1 eta=0.1 eval=100 chunk=100        (and eta=0.2, eta=0.05)
+    ... 500 fresh=1 eval=100 chunk=100 tau_e=10 eta=0.1   (and eta=0.05, 0.02; tau_e=5 eta=0.05, 0.02)
+    ... 500 fresh=1 eval=100 chunk=100 tau_e=5 eta=0.02 lat=-100   (and lat=-200, -400)
+    ... 500 fresh=1 eval=100 chunk=100 tau_e=5 eta=0.01 lat=-75    (the best so far; one change each: tau_e=3, 8;
+        lat=-60, -90; eta=0.015; target=3000, 2000; tau_m=20, 5; max_rate=300, 150; i_bias=50; with lat=-100:
+        eta=0.005, and 1000 episodes)
 """
 
 from __future__ import annotations
