@@ -46,7 +46,7 @@ def test_training_changes_only_the_plastic_weights():
     assert not np.array_equal(np.array(brain.nodes["in_act"].weight[...]), before[0])
     np.testing.assert_array_equal(np.array(brain.nodes["lateral"].weight[...]), before[1])
     # synaptic scaling: every action neuron's summed input weight stays at the target
-    np.testing.assert_allclose(np.array(brain.nodes["in_act"].weight[...]).sum(0), 2400.0, rtol=1e-4)
+    np.testing.assert_allclose(np.array(brain.nodes["in_act"].weight[...]).sum(0), 2800.0, rtol=1e-4)
 
 
 def test_agents_side_by_side_learn_the_same_on_the_native_kernels_as_on_the_jax_path(monkeypatch):
@@ -65,7 +65,8 @@ def test_agents_side_by_side_learn_the_same_on_the_native_kernels_as_on_the_jax_
         got[path] = ([o.lengths for o in out], [np.array(b.nodes["in_act"].weight[...]) for b in brains],
                      [np.array(b.nodes["rstdp"].eligibility[...]) for b in brains])
     lengths = np.array(got["native"][0])
-    assert (lengths < 500).any() and (lengths == 500).any(), lengths  # an episode ended while others ran on
+    # side by side, the agents' episodes differ in length: one's ended (and its brain was reset) while others ran on
+    assert (lengths.min(axis=0) < lengths.max(axis=0)).all(), lengths
     for a, b in zip(got["jax"], got["native"], strict=True):
         for x, y in zip(a, b, strict=True):
             np.testing.assert_array_equal(x, y)

@@ -5,7 +5,8 @@ fields, Poisson spikes) of the 4 observations into 40 input neurons, all-to-all 
 populations of LIF neurons (left, right) that inhibit each other, reward-modulated STDP (Izhikevich 2007; Florian
 2007; Frémaux & Gerstner 2016) on those synapses with its modulator fed by the reward, and synaptic scaling (each
 action neuron's summed input weight held constant) so that learning redistributes weight between states rather than
-silencing a population. The action of a window is the population that spiked more (:func:`policy`).
+silencing a population. The action of a window is the population that spiked more (:func:`policy`); the action
+populations and the synapses onto them start every window afresh (:data:`FRESH`, ``Loop.reset_window``).
 """
 
 from __future__ import annotations
@@ -35,10 +36,15 @@ def policy(total):
     return (total[1] > total[0]).astype(jnp.int32)
 
 
+#: the nodes that start every window afresh (``Loop.reset_window``): the action populations and the synapses onto them,
+#: so that a window's decision comes from its own observation, not from what the windows before left
+FRESH = ("act", "lateral", "in_act")
+
+
 def make_loop(every: int = EVERY) -> spark.Loop:
     """The joint: observation -> ``observation`` input, ``actions`` output -> :func:`policy`, reward -> ``reward``
-    (the rule's modulator)."""
-    return spark.Loop("observation", "actions", reward="reward", every=every, policy=policy)
+    (the rule's modulator); :data:`FRESH` start every window afresh."""
+    return spark.Loop("observation", "actions", reward="reward", every=every, policy=policy, reset_window=FRESH)
 
 
 def make_env() -> CartPole:
@@ -127,5 +133,5 @@ def first_reaching(ma: np.ndarray, level: float = 475.0, window: int = 100) -> i
     return int(hit[0]) + window if hit.size else None
 
 
-__all__ = ["MODEL", "brains", "evaluate", "first_reaching", "make_env", "make_loop", "plot_curve", "policy", "train",
-           "train_host"]
+__all__ = ["FRESH", "MODEL", "brains", "evaluate", "first_reaching", "make_env", "make_loop", "plot_curve", "policy",
+           "train", "train_host"]
