@@ -7,9 +7,11 @@ Both train the bundled agent (spark-interfaces' examples/cartpole.spark), learni
 number of episodes per agent; the environments' random starts differ, so speed is compared per environment step
 (10 brain steps, the rule's updates and one environment step), compilation excluded (reported). The host loop is
 strictly sequential, one agent after another: it is timed on ``--host-agents`` agents and its rate (environment steps
-per second) holds for any N; the compiled loop is timed at each N of ``--agents``. Run it on one core:
+per second) holds for any N; the compiled loop is timed at each N of ``--agents``. The default is a whole training of
+the bundled agent, 500 episodes (it learns from short episodes to long ones: a few episodes would time mostly resets).
+Run it on one core (about 4 minutes):
 
-    taskset -c 0 python benchmarks/rl_cartpole.py [--episodes 10 --host-agents 4 --agents 1,16,64,256]
+    taskset -c 0 python benchmarks/rl_cartpole.py [--episodes 500 --host-agents 1 --agents 1,16,64]
 
 Needs: pip install 'spark-interfaces[rl]'. Prints a table and writes benchmarks/results/rl_cartpole.json.
 """
@@ -69,9 +71,9 @@ def host_profile(windows: int = 2000) -> dict:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--episodes", type=int, default=10, help="episodes per agent, both loops")
-    ap.add_argument("--host-agents", type=int, default=4, help="agents trained one after another on the host loop")
-    ap.add_argument("--agents", default="1,16,64,256", help="numbers of agents side by side in the compiled loop")
+    ap.add_argument("--episodes", type=int, default=500, help="episodes per agent, both loops")
+    ap.add_argument("--host-agents", type=int, default=1, help="agents trained one after another on the host loop")
+    ap.add_argument("--agents", default="1,16,64", help="numbers of agents side by side in the compiled loop")
     ap.add_argument("--repeat", type=int, default=2, help="host and compiled runs alternate this many times")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "rl_cartpole.json"))
     args = ap.parse_args(argv)
