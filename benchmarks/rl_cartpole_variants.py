@@ -3,7 +3,11 @@
 
     taskset -c 0 python benchmarks/rl_cartpole_variants.py EPISODES key=value ...
 
-Keys (absent: the shipped agent): eta, tau_e, a_plus, a_minus (reward_stdp); low, high (comma lists), n, width,
+Every row is a change of the former agent (before spark-interfaces 0.1.3: FORMER's parameters, no reset per window),
+so the rows measured before the shipped agent changed still reproduce; the shipped agent is
+``fresh=1 tau_e=3 eta=0.01 lat=-75 target=2800``.
+
+Keys (absent: the former agent): eta, tau_e, a_plus, a_minus (reward_stdp); low, high (comma lists), n, width,
 max_rate (the population encoder); i_bias, tau_m (the action neurons); lat, lat_tau (the lateral inhibition's weight
 and tau_syn); target (the synaptic scaling); toward=1 (the reward is +-scale as the action moved w . s towards 0 or
 not, instead of the binary change of the potential); fresh=1 (``Loop.reset_window``: the action populations and the
@@ -39,11 +43,19 @@ import spark
 from spark_interfaces.rl import agent
 from spark_interfaces.rl.cartpole import SURFACE, CartPole
 
+#: the former agent's parameters where the shipped cartpole.spark differs: (node, parameter) -> value
+FORMER = {("rstdp", "eta"): 1.0, ("rstdp", "tau_e"): 20.0, ("norm", "target"): 2400.0}
+#: the former agent's lateral inhibition (pA per spike)
+FORMER_LAT = -50.0
+
 
 def model(kv: dict) -> dict:
     doc = json.loads(agent.MODEL.read_text())
     nodes = {n["id"]: n for n in doc["nodes"]}
+    for (node, name), value in FORMER.items():
+        nodes[node]["params"][name] = value
     enc, rule, act, lat = (nodes[k]["params"] for k in ("obs", "rstdp", "act", "lateral"))
+    lat["weights"] = [FORMER_LAT] * len(lat["weights"])
     for k in ("low", "high"):
         if k in kv:
             enc[k] = [float(v) for v in kv[k].split(",")]
@@ -97,9 +109,8 @@ def main(argv=None):
         print(f"episode {done:4d} avg100 " + " ".join(f"{x[-100:].mean():6.1f}" for x in ln)
               + f" ({time.time() - t0:.0f} s)", flush=True)
 
-    loop = agent.make_loop()
-    if kv.get("fresh") == "1":  # the action populations and the synapses onto them start every window afresh
-        loop = attrs.evolve(loop, reset_window=("act", "lateral", "in_act"))
+    # fresh=1: the action populations and the synapses onto them start every window afresh (the shipped agent's loop)
+    loop = attrs.evolve(agent.make_loop(), reset_window=agent.FRESH if kv.get("fresh") == "1" else ())
     out = spark.loop.interact(brains, env, loop, episodes, seed=seeds[0],
                               chunk=int(kv.get("chunk", 50)), on_episode=line)
     n_eval = int(kv.get("eval", 20))

@@ -228,7 +228,7 @@ def _obs_shape(env) -> tuple | None:
 _UNROLL = 5
 
 
-def _window(brain, spec, loop: Loop, frozen: frozenset, consts: dict, init=None):
+def _window(brain, spec, loop: Loop, frozen: frozenset, consts: dict, init):
     """``run(brain, obs, mod) -> (brain, action)``: ``loop.every`` steps with ``obs`` and ``mod`` held, then the
     policy of the summed action output; first the nodes of ``loop.reset_window`` take their state in ``init`` (the
     brain's initial dynamic state)."""
