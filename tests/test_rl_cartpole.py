@@ -129,3 +129,31 @@ def test_host_loop_on_gymnasium():
     pytest.importorskip("gymnasium", reason="needs pip install 'spark-interfaces[rl]'")
     out = agent.train_host(0, 2)
     assert out.lengths.shape == (2,) and (out.lengths >= 8).all()
+
+
+def test_the_agent_learns_the_same_on_gymnax_cartpole():
+    """`--env gymnax`: gymnax's CartPole-v1 (through spark_interfaces.rl.gymnax.Gymnax, the reward shaped by
+    ShapedJax) takes Spark's CartPole's steps bit for bit, so two agents side by side trained on it in the compiled
+    loop end with the same episodes, weights and eligibility as on Spark's; and the CLI trains on it."""
+    pytest.importorskip("gymnax", reason="needs pip install 'spark-interfaces[gymnax]'")
+    seeds, got = (0, 1), {}
+    for source in agent.ENVIRONMENTS:
+        brains = agent.brains(seeds)
+        out = agent.train(seeds, episodes=8, agents=brains, chunk=8, env=agent.make_env(source))
+        got[source] = ([o.lengths for o in out], [np.array(b.nodes["in_act"].weight[...]) for b in brains],
+                       [np.array(b.nodes["rstdp"].eligibility[...]) for b in brains])
+    assert sum(int(ln.sum()) for ln in got["gymnax"][0]) > 100  # 16 episodes ran: the comparison means something
+    for a, b in zip(got["spark"], got["gymnax"], strict=True):
+        for x, y in zip(a, b, strict=True):
+            np.testing.assert_array_equal(x, y)
+
+
+def test_cli_trains_on_gymnax_and_refuses_it_with_host(tmp_path):
+    pytest.importorskip("gymnax", reason="needs pip install 'spark-interfaces[gymnax]'")
+    result = CliRunner().invoke(spark_main, ["rl", "cartpole", "--episodes", "2", "--env", "gymnax", "--eval", "1",
+                                             "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["backend"] == "jax (gymnax CartPole-v1)" and len(summary["seeds"]["0"]["lengths"]) == 2
+    result = CliRunner().invoke(spark_main, ["rl", "cartpole", "--host", "--env", "gymnax"])
+    assert result.exit_code == 2 and "--env chooses a JAX CartPole: give one" in result.output

@@ -12,7 +12,8 @@ from spark.testing.require import require_for_ci
 
 
 def pytest_sessionstart(session):
-    require_for_ci("SPARK_REQUIRE_GYM", {"gymnasium": "spark-interfaces[gym]"})  # test_cartpole_env.py
+    require_for_ci("SPARK_REQUIRE_GYM", {"gymnasium": "spark-interfaces[gym]",  # test_cartpole_env.py
+                                         "gymnax": "spark-interfaces[gymnax]"})  # test_gymnax_env.py
 
 
 def _simulate(module, dt, xs, key=None):

@@ -47,8 +47,27 @@ def make_loop(every: int = EVERY) -> spark.Loop:
     return spark.Loop("observation", "actions", reward="reward", every=every, policy=policy, reset_window=FRESH)
 
 
-def make_env() -> CartPole:
-    return CartPole(shaping=SHAPING, scale=SCALE, failure=FAILURE, binary=BINARY)
+#: the JAX CartPoles the agent trains on (:func:`make_env`): Spark's own, or gymnax's CartPole-v1 (the same steps)
+ENVIRONMENTS = ("spark", "gymnax")
+
+
+def make_env(source: str = "spark") -> spark.JaxEnvironment:
+    """CartPole-v1 in JAX with the agent's shaped reward: ``"spark"``, :class:`CartPole`; ``"gymnax"``, gymnax's
+    CartPole-v1 (:class:`~spark_interfaces.rl.gymnax.Gymnax`, needs ``pip install 'spark-interfaces[gymnax]'``)
+    with the same reward (:class:`~spark_interfaces.rl.cartpole.ShapedJax`).
+
+    Raises:
+        ValueError: ``source`` is neither.
+        ImportError: ``"gymnax"`` without gymnax installed.
+    """
+    if source == "spark":
+        return CartPole(shaping=SHAPING, scale=SCALE, failure=FAILURE, binary=BINARY)
+    if source == "gymnax":
+        from .cartpole import ShapedJax
+        from .gymnax import Gymnax
+
+        return ShapedJax(Gymnax.make("CartPole-v1"), shaping=SHAPING, scale=SCALE, failure=FAILURE, binary=BINARY)
+    raise ValueError(f"make_env: source={source!r} must be one of {', '.join(ENVIRONMENTS)}")
 
 
 def brains(seeds, model: str | Path | None = None) -> list[spark.Brain]:
@@ -60,24 +79,27 @@ def brains(seeds, model: str | Path | None = None) -> list[spark.Brain]:
 
 
 def train(seeds=(0,), episodes: int = 500, *, model=None, chunk: int = 10, on_chunk=None,
-          agents=None) -> list[spark.Episodes]:
-    """Train one agent per seed on the JAX CartPole, side by side in one compiled program per ``chunk`` episodes.
-    The environment's episodes of agent ``i`` use the key ``fold_in(seed_of_agent_0, i)``. ``agents``: the brains
-    to train (default: :func:`brains` of ``seeds``), updated in place."""
+          agents=None, env: spark.JaxEnvironment | None = None) -> list[spark.Episodes]:
+    """Train one agent per seed on the JAX CartPole (``env``, default :func:`make_env`), side by side in one compiled
+    program per ``chunk`` episodes. The environment's episodes of agent ``i`` use the key
+    ``fold_in(seed_of_agent_0, i)``. ``agents``: the brains to train (default: :func:`brains` of ``seeds``),
+    updated in place."""
     agents = brains(seeds, model) if agents is None else list(agents)
-    env = make_env()
+    env = make_env() if env is None else env
     target = agents if len(agents) > 1 else agents[0]
     out = spark.loop.interact(target, env, make_loop(), episodes, seed=int(seeds[0]), chunk=chunk,
                               on_episode=on_chunk)
     return out if len(agents) > 1 else [out]
 
 
-def evaluate(agents, episodes: int = 100, *, seed: int = 1000, chunk: int | None = None) -> list[spark.Episodes]:
+def evaluate(agents, episodes: int = 100, *, seed: int = 1000, chunk: int | None = None,
+             env: spark.JaxEnvironment | None = None) -> list[spark.Episodes]:
     """Test trained agents with plasticity off (``learn=False``: every rule skipped, the weights as training left
-    them), side by side on the JAX CartPole; the environment's episodes use keys rooted at ``seed`` (not those of
-    training). The lengths say what the network learned, not what it steers online."""
+    them), side by side on the JAX CartPole (``env``, default :func:`make_env`); the environment's episodes use keys
+    rooted at ``seed`` (not those of training). The lengths say what the network learned, not what it steers
+    online."""
     target = list(agents) if len(agents) > 1 else agents[0]
-    out = spark.loop.interact(target, make_env(), make_loop(), episodes, learn=False, seed=seed,
+    out = spark.loop.interact(target, make_env() if env is None else env, make_loop(), episodes, learn=False, seed=seed,
                               chunk=chunk or episodes)
     return out if len(agents) > 1 else [out]
 
@@ -99,7 +121,11 @@ def train_host(seed: int = 0, episodes: int = 10, *, model=None, on_episode=None
 def plot_curve(lengths: dict, path: str | Path, window: int = 100, frozen: dict | None = None) -> None:
     """A learning curve: each seed's episode lengths (faint) and 100-episode moving average; ``frozen`` (seed ->
     lengths with learning off, after training): each seed's mean as a marker right of the curve."""
+    import io
+
     import matplotlib
+
+    from spark.sparkfile import atomic_write_bytes
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -121,8 +147,10 @@ def plot_curve(lengths: dict, path: str | Path, window: int = 100, frozen: dict 
     ax.set_title(f"CartPole-v1, reward-modulated STDP: {window}-episode moving average", fontsize=10)
     ax.legend(loc="center right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    buf = io.BytesIO()  # written whole or not at all
+    fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
+    atomic_write_bytes(Path(path), buf.getvalue())
 
 
 def first_reaching(ma: np.ndarray, level: float = 475.0, window: int = 100) -> int | None:
@@ -133,5 +161,5 @@ def first_reaching(ma: np.ndarray, level: float = 475.0, window: int = 100) -> i
     return int(hit[0]) + window if hit.size else None
 
 
-__all__ = ["FRESH", "MODEL", "brains", "evaluate", "first_reaching", "make_env", "make_loop", "plot_curve", "policy",
-           "train", "train_host"]
+__all__ = ["ENVIRONMENTS", "FRESH", "MODEL", "brains", "evaluate", "first_reaching", "make_env", "make_loop",
+           "plot_curve", "policy", "train", "train_host"]

@@ -104,6 +104,44 @@ class CartPole(spark.JaxEnvironment):
         return s2, (s2, n2), reward, terminated, truncated
 
 
+class ShapedJax(spark.JaxEnvironment):
+    """A :class:`spark.JaxEnvironment` with CartPole's observation ``(x, x_dot, theta, theta_dot)`` (e.g. gymnax's
+    CartPole-v1 through :class:`spark_interfaces.rl.gymnax.Gymnax`) whose reward is :class:`CartPole`'s shaped reward,
+    computed from the observations as :class:`CartPole` computes it from its state (so on gymnax's CartPole, whose
+    steps are this module's bit for bit, the rewards are the same). Its state is ``(env_state, last observation)``;
+    arguments as :class:`CartPole`'s (``shaping`` default :data:`SURFACE`).
+
+    Raises:
+        ValueError: ``env`` is not a spark.JaxEnvironment with 4 observations, or ``shaping`` is not 4 weights.
+    """
+
+    observation_shape = (4,)
+
+    def __init__(self, env: spark.JaxEnvironment, *, shaping=SURFACE, scale: float = 10.0, failure: float = -1.0,
+                 binary: bool = False):
+        if not isinstance(env, spark.JaxEnvironment) or tuple(env.observation_shape) != (4,):
+            raise ValueError(f"ShapedJax: {env!r} must be a spark.JaxEnvironment with CartPole's 4 observations "
+                             "(x, x_dot, theta, theta_dot); for a gymnasium environment use shaped_gymnasium")
+        if not hasattr(shaping, "__len__") or len(shaping) != 4:
+            raise ValueError(f"shaping={shaping!r}: give 4 weights (x, x_dot, theta, theta_dot), e.g. {SURFACE}")
+        self.env, self.shaping = env, tuple(float(v) for v in shaping)
+        self.scale, self.failure, self.binary = float(scale), float(failure), bool(binary)
+
+    def reset(self, key):
+        obs, state = self.env.reset(key)
+        obs = jnp.asarray(obs, jnp.float32)
+        return obs, (state, obs)
+
+    def step(self, key, state, action):
+        inner, last = state
+        obs, inner, _, terminated, truncated = self.env.step(key, inner, action)
+        obs = jnp.asarray(obs, jnp.float32)
+        change = surface_potential(obs, self.shaping) - surface_potential(last, self.shaping)
+        shaped = self.scale * (jnp.sign(change) if self.binary else change)
+        reward = jnp.where(terminated, self.failure, shaped).astype(jnp.float32)
+        return obs, (inner, obs), reward, terminated, truncated
+
+
 def shaped_gymnasium(env, *, shaping=SURFACE, scale: float = 10.0, failure: float = -1.0, binary: bool = False):
     """A gymnasium environment (e.g. ``gymnasium.make("CartPole-v1")``) whose reward is :class:`CartPole`'s shaped
     reward (needs gymnasium: ``pip install 'spark-interfaces[rl]'``)."""

@@ -27,13 +27,16 @@ def rl():
 @click.option("--host", is_flag=True,
               help="Step gymnasium's CartPole-v1 on the host (one compiled call per environment step; slow; needs "
                    "pip install 'spark-interfaces[rl]') instead of the JAX CartPole compiled with the agent.")
+@click.option("--env", "source", type=click.Choice(["spark", "gymnax"]), default="spark", show_default=True,
+              help="The JAX CartPole-v1 compiled with the agent: Spark's own, or gymnax's (the same steps; needs "
+                   "pip install 'spark-interfaces[gymnax]').")
 @click.option("--model", type=click.Path(exists=True, dir_okay=False), default=None,
               help="A .spark file of the agent  [default: the bundled cartpole.spark]")
 @click.option("--eval", "n_eval", type=click.IntRange(min=0), default=100, show_default=True,
               help="Episodes of each trained agent with plasticity off (learn=False), after training (0: none).")
 @click.option("--out", type=click.Path(file_okay=False), default="spark-runs/cartpole", show_default=True,
               help="Folder for summary.json and learning_curve.png.")
-def cartpole(episodes, seeds, host, model, n_eval, out):
+def cartpole(episodes, seeds, host, source, model, n_eval, out):
     """Train the spiking agent (reward-modulated STDP) on CartPole-v1.
 
     Prints, every 10 episodes, each seed's last episode length and 100-episode moving average; at the end the
@@ -48,12 +51,19 @@ def cartpole(episodes, seeds, host, model, n_eval, out):
     import numpy as np
 
     from spark.jaxcache import enable_compilation_cache
+    from spark.sparkfile import atomic_write_text
 
     from . import agent
 
     enable_compilation_cache()
     if host and len(seeds) > 1:
         raise click.UsageError("--host trains one agent at a time: give one seed")
+    if host and source != "spark":
+        raise click.UsageError("--host steps gymnasium's CartPole on the host; --env chooses a JAX CartPole: give one")
+    try:
+        env = None if host else agent.make_env(source)
+    except ImportError as exc:
+        raise click.UsageError(str(exc)) from None
     t0 = time.perf_counter()
 
     def line(done, lengths):
@@ -72,11 +82,12 @@ def cartpole(episodes, seeds, host, model, n_eval, out):
 
         results = [agent.train_host(seeds[0], episodes, model=model, on_episode=every, brain=agents[0])]
     else:
-        results = agent.train(seeds, episodes, chunk=10, on_chunk=line, agents=agents)
-    frozen = agent.evaluate(agents, n_eval) if n_eval else None
+        results = agent.train(seeds, episodes, chunk=10, on_chunk=line, agents=agents, env=env)
+    frozen = agent.evaluate(agents, n_eval, env=env) if n_eval else None
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    summary = {"episodes": episodes, "backend": "host (gymnasium)" if host else "jax", "seeds": {}}
+    summary = {"episodes": episodes, "backend": "host (gymnasium)" if host else f"jax ({source} CartPole-v1)",
+               "seeds": {}}
     for s, r in zip(seeds, results, strict=True):
         ma = r.moving_average(100)
         hit = agent.first_reaching(ma)
@@ -92,7 +103,7 @@ def cartpole(episodes, seeds, host, model, n_eval, out):
                    f"(min {int(f.lengths.min())}, {int((f.lengths == 500).sum())} of {len(f.lengths)} at 500)")
     summary["seconds"] = results[0].seconds
     summary["compile_seconds"] = results[0].compile_seconds
-    (folder / "summary.json").write_text(json.dumps(summary, indent=1))
+    atomic_write_text(folder / "summary.json", json.dumps(summary, indent=1) + "\n")
     try:
         agent.plot_curve({s: r.lengths for s, r in zip(seeds, results, strict=True)}, folder / "learning_curve.png",
                          frozen={s: f.lengths for s, f in zip(seeds, frozen, strict=True)} if frozen else None)
