@@ -118,6 +118,15 @@ def test_cli_trains_prints_and_writes_the_curve(tmp_path):
     assert set(summary["seeds"]) == {"0", "1"} and len(summary["seeds"]["1"]["lengths"]) == 3
     assert len(summary["seeds"]["0"]["frozen_lengths"]) == 2
     assert (tmp_path / "learning_curve.png").stat().st_size > 10_000
+    # each trained agent's state, as training left it: loaded into new agents of their seeds, side by side as the
+    # command ran them (agent i's episodes draw from key i), they are tested with learning off exactly as it did
+    loaded = [agent.brains([seed])[0].load_state(tmp_path / f"agent-seed{seed}.npz") for seed in (0, 1)]
+    for seed, out in zip((0, 1), agent.evaluate(loaded, 2), strict=True):
+        assert out.lengths.tolist() == summary["seeds"][str(seed)]["frozen_lengths"]
+    untrained = agent.brains([0])[0]
+    assert not np.array_equal(np.array(untrained.nodes["in_act"].weight[...]),
+                              np.array(agent.brains([0])[0].load_state(tmp_path / "agent-seed0.npz")
+                                       .nodes["in_act"].weight[...]))
 
 
 def test_cli_refuses_bad_seeds():

@@ -41,8 +41,8 @@ def cartpole(episodes, seeds, host, source, model, n_eval, out):
 
     Prints, every 10 episodes, each seed's last episode length and 100-episode moving average; at the end the
     episode at which the moving average first reached 475 (the target), then tests each trained agent with
-    plasticity off (--eval episodes, learn=False: the policy the weights hold), and writes OUT/learning_curve.png
-    and OUT/summary.json.
+    plasticity off (--eval episodes, learn=False: the policy the weights hold), and writes OUT/learning_curve.png,
+    OUT/summary.json and each trained agent's state, OUT/agent-seed<S>.npz (Brain.load_state; as training left it).
     """
     import json
     import time
@@ -83,9 +83,11 @@ def cartpole(episodes, seeds, host, source, model, n_eval, out):
         results = [agent.train_host(seeds[0], episodes, model=model, on_episode=every, brain=agents[0])]
     else:
         results = agent.train(seeds, episodes, chunk=10, on_chunk=line, agents=agents, env=env)
-    frozen = agent.evaluate(agents, n_eval, env=env) if n_eval else None
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
+    for s, brain in zip(seeds, agents, strict=True):  # as training left them, before the evaluation runs them on
+        brain.save_state(folder / f"agent-seed{s}.npz")
+    frozen = agent.evaluate(agents, n_eval, env=env) if n_eval else None
     summary = {"episodes": episodes, "backend": "host (gymnasium)" if host else f"jax ({source} CartPole-v1)",
                "seeds": {}}
     for s, r in zip(seeds, results, strict=True):
@@ -107,6 +109,8 @@ def cartpole(episodes, seeds, host, source, model, n_eval, out):
     try:
         agent.plot_curve({s: r.lengths for s, r in zip(seeds, results, strict=True)}, folder / "learning_curve.png",
                          frozen={s: f.lengths for s, f in zip(seeds, frozen, strict=True)} if frozen else None)
-        click.echo(f"wrote {folder / 'learning_curve.png'} and {folder / 'summary.json'}")
+        click.echo(f"wrote {folder / 'learning_curve.png'}, {folder / 'summary.json'} and the trained agents' state "
+                   f"({folder / 'agent-seed<S>.npz'})")
     except ImportError:
-        click.echo(f"wrote {folder / 'summary.json'} (no plot: pip install 'spark-core[plot]')")
+        click.echo(f"wrote {folder / 'summary.json'} and the trained agents' state ({folder / 'agent-seed<S>.npz'}; "
+                   "no plot: pip install 'spark-core[plot]')")
