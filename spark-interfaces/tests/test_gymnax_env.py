@@ -122,3 +122,11 @@ def test_refusals_say_what_to_do():
         ShapedJax(Gymnax.make("CartPole-v1"), shaping=(1.0, 2.0))
     with pytest.raises(ValueError):  # gymnax's own message for an unknown name
         Gymnax.make("NoSuchEnv-v0")
+
+
+def test_make_without_gymnax_says_what_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "gymnax", None)  # import gymnax now raises ImportError
+    with pytest.raises(ImportError, match=r"pip install 'spark-interfaces\[gymnax\]'"):
+        Gymnax.make("CartPole-v1")
