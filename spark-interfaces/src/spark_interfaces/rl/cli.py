@@ -35,7 +35,7 @@ def rl():
 @click.option("--eval", "n_eval", type=click.IntRange(min=0), default=100, show_default=True,
               help="Episodes of each trained agent with plasticity off (learn=False), after training (0: none).")
 @click.option("--out", type=click.Path(file_okay=False), default="spark-runs/cartpole", show_default=True,
-              help="Folder for summary.json and learning_curve.png.")
+              help="Folder for summary.json, learning_curve.png and the trained agents' state (agent-seed<S>.npz).")
 def cartpole(episodes, seeds, host, source, model, n_eval, out):
     """Train the spiking agent (reward-modulated STDP) on CartPole-v1.
 
