@@ -49,12 +49,15 @@ class Gymnax(spark.JaxEnvironment):
 
         Raises:
             ImportError: gymnax is not installed (the message says how to install it).
-            ValueError: gymnax knows no environment ``name`` (gymnax's message, listing its environments).
+            ValueError: gymnax has no environment ``name`` (the message lists those it has).
         """
         try:
             import gymnax
         except ImportError as exc:
             raise ImportError(f"Gymnax.make needs gymnax ({exc}): pip install 'spark-interfaces[gymnax]'") from exc
+        known = list(getattr(gymnax, "registered_envs", ()))
+        if known and name not in known:
+            raise ValueError(f"Gymnax.make: gymnax has no environment {name!r}; give one of: {', '.join(known)}")
         env, params = gymnax.make(name, **kwargs)
         return cls(env, params)
 
