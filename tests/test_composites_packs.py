@@ -192,4 +192,5 @@ def test_the_dendritic_neuron_used_a_hundred_times_steps_like_its_flat_form():
     for c in cells:
         np.testing.assert_array_equal(np.asarray(a[f"{c}.spikes"]), np.asarray(b[f"{c}.cell.spikes"]))
     np.testing.assert_array_equal(np.asarray(a["cell037.dsyn.weight@1000"]), np.asarray(b["cell037.dsyn.weight@1000"]))
-    assert sum(int(np.asarray(a[f"{c}.spikes"]).sum()) for c in cells) > 0  # the cells fire: the comparison means something
+    # the cells fire: the comparison means something
+    assert sum(int(np.asarray(a[f"{c}.spikes"]).sum()) for c in cells) > 0

@@ -71,7 +71,8 @@ def test_compile_only_marks_are_few_and_say_why():
     marked = [(p.name, b["line"], b["why"]) for p in PAGES for b in blocks(p) if not b["run"]]
     assert len(marked) <= MAX_COMPILE_ONLY, marked
     for name, line, why in marked:
-        assert len(why) >= 10, f"{name}:{line}: a compile-only mark needs a reason (<!-- docs-test: compile-only: WHY -->)"
+        assert len(why) >= 10, (f"{name}:{line}: a compile-only mark needs a reason "
+                                "(<!-- docs-test: compile-only: WHY -->)")
 
 
 @pytest.mark.parametrize("page", WITH_CODE, ids=lambda p: p.relative_to(REPO).as_posix())

@@ -60,5 +60,5 @@ def test_graph_as_a_jit_argument_also_works():
         return out, graph, state
 
     out, graph, state = step(graph, state, jnp.ones(20))
-    out, graph, state = step(graph, state, jnp.ones(20))
+    _, graph, state = step(graph, state, jnp.ones(20))
     assert int(nnx.merge(graph, state).t[...]) == 2
