@@ -54,6 +54,21 @@ def surface_potential(obs, weights=SURFACE):
     return -abs(w[0] * obs[..., 0] + w[1] * obs[..., 1] + w[2] * obs[..., 2] + w[3] * obs[..., 3]) / THETA_MAX
 
 
+def _surface(shaping) -> tuple[float, ...]:
+    """``shaping`` as 4 floats (the surface ``w``), or a ValueError saying what to give."""
+    if not hasattr(shaping, "__len__") or len(shaping) != 4:
+        raise ValueError(f"shaping={shaping!r}: give 4 weights (x, x_dot, theta, theta_dot), e.g. {SURFACE}")
+    return tuple(float(v) for v in shaping)
+
+
+def _shaped_reward(env, now, before, terminated):
+    """The shaped reward (module docstring) of a step from observation ``before`` to ``now`` with ``env``'s
+    ``shaping``, ``scale``, ``failure`` and ``binary``; float32."""
+    change = surface_potential(now, env.shaping) - surface_potential(before, env.shaping)
+    shaped = env.scale * (jnp.sign(change) if env.binary else change)
+    return jnp.where(terminated, env.failure, shaped).astype(jnp.float32)
+
+
 def dynamics(s, action):
     """One Euler step of gymnasium's CartPole from state ``s`` (4,) with ``action`` 0 (left) or 1 (right)."""
     x, x_dot, theta, theta_dot = s[0], s[1], s[2], s[3]
@@ -80,9 +95,7 @@ class CartPole(spark.JaxEnvironment):
     observation_shape = (4,)
 
     def __init__(self, *, shaping=None, scale: float = 10.0, failure: float = -1.0, binary: bool = False):
-        if shaping is not None and (not hasattr(shaping, "__len__") or len(shaping) != 4):
-            raise ValueError(f"shaping={shaping!r}: give 4 weights (x, x_dot, theta, theta_dot), e.g. {SURFACE}")
-        self.shaping = None if shaping is None else tuple(float(v) for v in shaping)
+        self.shaping = None if shaping is None else _surface(shaping)
         self.scale, self.failure, self.binary = float(scale), float(failure), bool(binary)
 
     def reset(self, key):
@@ -98,9 +111,7 @@ class CartPole(spark.JaxEnvironment):
         if self.shaping is None:
             reward = jnp.float32(1.0)
         else:
-            change = surface_potential(s2, self.shaping) - surface_potential(s, self.shaping)
-            shaped = self.scale * (jnp.sign(change) if self.binary else change)
-            reward = jnp.where(terminated, self.failure, shaped).astype(jnp.float32)
+            reward = _shaped_reward(self, s2, s, terminated)
         return s2, (s2, n2), reward, terminated, truncated
 
 
@@ -122,9 +133,7 @@ class ShapedJax(spark.JaxEnvironment):
         if not isinstance(env, spark.JaxEnvironment) or tuple(env.observation_shape) != (4,):
             raise ValueError(f"ShapedJax: {env!r} must be a spark.JaxEnvironment with CartPole's 4 observations "
                              "(x, x_dot, theta, theta_dot); for a gymnasium environment use shaped_gymnasium")
-        if not hasattr(shaping, "__len__") or len(shaping) != 4:
-            raise ValueError(f"shaping={shaping!r}: give 4 weights (x, x_dot, theta, theta_dot), e.g. {SURFACE}")
-        self.env, self.shaping = env, tuple(float(v) for v in shaping)
+        self.env, self.shaping = env, _surface(shaping)
         self.scale, self.failure, self.binary = float(scale), float(failure), bool(binary)
 
     def reset(self, key):
@@ -136,10 +145,7 @@ class ShapedJax(spark.JaxEnvironment):
         inner, last = state
         obs, inner, _, terminated, truncated = self.env.step(key, inner, action)
         obs = jnp.asarray(obs, jnp.float32)
-        change = surface_potential(obs, self.shaping) - surface_potential(last, self.shaping)
-        shaped = self.scale * (jnp.sign(change) if self.binary else change)
-        reward = jnp.where(terminated, self.failure, shaped).astype(jnp.float32)
-        return obs, (inner, obs), reward, terminated, truncated
+        return obs, (inner, obs), _shaped_reward(self, obs, last, terminated), terminated, truncated
 
 
 def shaped_gymnasium(env, *, shaping=SURFACE, scale: float = 10.0, failure: float = -1.0, binary: bool = False):
